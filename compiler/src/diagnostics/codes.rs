@@ -1,0 +1,642 @@
+//! Every diagnostic code MBT emits, in one enum, with its documentation.
+//!
+//! Bands: 0xxx syntax, 1xxx include/inheritance, 2xxx schema and validation, 3xxx DAG and tests,
+//! 4xxx runtime, 9xxx bugs. Codes are never reused or renumbered and there is no catch-all code.
+//! Each code's doc comment is what `mbt explain CODE` prints: trigger, why it matters, a bad
+//! example and the fix.
+
+use super::Severity;
+
+macro_rules! codes {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $code:literal, $severity:ident, $name:literal;
+    )*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable identifier, e.g. `MBT1001`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// A kebab-case name, e.g. `include-not-found`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// The documentation printed by `mbt explain`.
+            pub fn docs(self) -> &'static str {
+                match self { $(Code::$variant => concat!($($doc, "\n",)*),)* }
+            }
+        }
+    };
+}
+
+impl Code {
+    /// Looks a code up by its identifier (`MBT1001`, case-insensitive) or its name.
+    pub fn parse(text: &str) -> Option<Code> {
+        let text = text.trim();
+        Code::ALL.iter().copied().find(|code| {
+            code.as_str().eq_ignore_ascii_case(text) || code.name().eq_ignore_ascii_case(text)
+        })
+    }
+
+    /// The first line of the docs: a one-line title.
+    pub fn title(self) -> &'static str {
+        self.docs().lines().next().unwrap_or("").trim()
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+codes! {
+    /// Invalid YAML syntax.
+    ///
+    /// The file is not well-formed YAML, so nothing else in it can be checked. Only the first
+    /// syntax error of a file is reported.
+    ///
+    /// Bad:
+    ///     training:
+    ///       split: {test_size: 0.2
+    ///
+    /// Fix: close the bracket, quote strings that start with `{`, `[`, `*`, `&`, `!` or `%`, and
+    /// indent with spaces only.
+    YamlSyntax = "MBT0001", Error, "yaml-syntax";
+
+    /// Duplicate mapping key.
+    ///
+    /// A key appears twice in the same mapping. YAML forbids it, and silently keeping one value
+    /// would hide a mistake.
+    ///
+    /// Bad:
+    ///     split:
+    ///       test_size: 0.2
+    ///       test_size: 0.3
+    ///
+    /// Fix: remove one of the two keys.
+    DuplicateKey = "MBT0002", Error, "duplicate-key";
+
+    /// Unknown YAML tag.
+    ///
+    /// MBT understands one custom tag, `!include`, plus YAML's core tags such as `!!str`.
+    ///
+    /// Bad:
+    ///     schema: !import ../includes/schema.yaml
+    ///
+    /// Fix: use `!include PATH`, or remove the tag.
+    UnknownTag = "MBT0003", Error, "unknown-tag";
+
+    /// Mapping key that is not a string.
+    ///
+    /// Pipeline keys are names. A list or mapping used as a key cannot name anything.
+    ///
+    /// Bad:
+    ///     ? [a, b]
+    ///     : 1
+    ///
+    /// Fix: use a plain string key.
+    NonStringKey = "MBT0004", Error, "non-string-key";
+
+    /// More than one YAML document in a file.
+    ///
+    /// Each pipeline, include or profiles file holds exactly one document; later documents
+    /// would be ignored.
+    ///
+    /// Bad:
+    ///     schema_version: 1
+    ///     ---
+    ///     schema_version: 2
+    ///
+    /// Fix: split the documents into separate files.
+    MultipleDocuments = "MBT0005", Error, "multiple-documents";
+
+    /// The file is empty.
+    ///
+    /// A pipeline, include or profiles file with no content cannot be compiled.
+    ///
+    /// Bad: a pipeline file holding only comments.
+    ///
+    /// Fix: add the pipeline's sections (`mbt init` scaffolds a working example), or delete the file.
+    EmptyFile = "MBT0006", Error, "empty-file";
+
+    /// The file is not valid UTF-8.
+    ///
+    /// MBT reads YAML as UTF-8 text.
+    ///
+    /// Bad: a pipeline saved as Latin-1 with an accented character.
+    ///
+    /// Fix: re-save the file as UTF-8.
+    InvalidUtf8 = "MBT0007", Error, "invalid-utf8";
+
+    /// Included file not found.
+    ///
+    /// An `!include` path, relative to the including file, names a file that does not exist in
+    /// the project.
+    ///
+    /// Bad:
+    ///     schema: !include ../include/telecom_schema.yaml
+    ///
+    /// Fix: correct the path (the help line suggests similar files), or create the file.
+    IncludeNotFound = "MBT1001", Error, "include-not-found";
+
+    /// `!include` cycle.
+    ///
+    /// A file includes itself, directly or through other files. The chain is shown.
+    ///
+    /// Bad: `a.yaml` has `x: !include b.yaml` and `b.yaml` has `y: !include a.yaml`.
+    ///
+    /// Fix: move the shared part into a third file that includes nothing.
+    IncludeCycle = "MBT1002", Error, "include-cycle";
+
+    /// Path escapes the project root.
+    ///
+    /// `!include` paths must stay inside the project so that a project is self-contained and a
+    /// pipeline cannot read arbitrary files.
+    ///
+    /// Bad:
+    ///     schema: !include ../../../etc/schema.yaml
+    ///
+    /// Fix: copy the fragment into the project's `includes/` folder and include it from there.
+    PathEscapesProject = "MBT1003", Error, "path-escapes-project";
+
+    /// `!include` used on a list or mapping.
+    ///
+    /// `!include` takes a file path as a plain scalar.
+    ///
+    /// Bad:
+    ///     schema: !include {path: x.yaml}
+    ///
+    /// Fix: write `schema: !include x.yaml`.
+    IncludeNotScalar = "MBT1004", Error, "include-not-scalar";
+
+    /// Base pipeline not found.
+    ///
+    /// `base_pipeline` names a pipeline (a file stem under `pipelines/`) that does not exist.
+    ///
+    /// Bad:
+    ///     base_pipeline: _base_chrn
+    ///
+    /// Fix: use the name of an existing pipeline file, without `.yaml` (see the suggestion).
+    BasePipelineNotFound = "MBT1005", Error, "base-pipeline-not-found";
+
+    /// `base_pipeline` cycle.
+    ///
+    /// A pipeline extends itself, directly or through other pipelines. The chain is shown.
+    ///
+    /// Bad: `a.yaml` has `base_pipeline: b` and `b.yaml` has `base_pipeline: a`.
+    ///
+    /// Fix: break the chain; a base should not extend the pipelines derived from it.
+    BasePipelineCycle = "MBT1006", Error, "base-pipeline-cycle";
+
+    /// `base_pipeline` is not a pipeline name.
+    ///
+    /// `base_pipeline` takes the name of another pipeline as a string.
+    ///
+    /// Bad:
+    ///     base_pipeline: [_base_churn]
+    ///
+    /// Fix: `base_pipeline: _base_churn`.
+    BasePipelineNotName = "MBT1007", Error, "base-pipeline-not-name";
+
+    /// Pipeline not found.
+    ///
+    /// A command names a pipeline that is not a file under `pipelines/`.
+    ///
+    /// Bad:
+    ///     mbt compile churn_trainig_v1
+    ///
+    /// Fix: use an existing pipeline name (see the suggestion); `mbt check` lists the project's pipelines.
+    PipelineNotFound = "MBT1008", Error, "pipeline-not-found";
+
+    /// Two pipeline files with the same name.
+    ///
+    /// Pipelines are named by file stem, so `pipelines/a.yaml` and `pipelines/sub/a.yml` clash.
+    ///
+    /// Bad: `pipelines/churn.yaml` and `pipelines/old/churn.yaml`.
+    ///
+    /// Fix: rename one of them.
+    DuplicatePipeline = "MBT1009", Error, "duplicate-pipeline";
+
+    /// Included file is not a mapping where a mapping is merged.
+    ///
+    /// A file used as a base pipeline must be a mapping of sections.
+    ///
+    /// Bad: a base pipeline file holding a list.
+    ///
+    /// Fix: make the file a mapping (`schema_version: 1`, `project: ...`).
+    BaseNotMapping = "MBT1010", Error, "base-not-mapping";
+
+    /// Unknown key.
+    ///
+    /// The key is not part of the pipeline schema at this place. Typos would otherwise be
+    /// silently ignored.
+    ///
+    /// Bad:
+    ///     training:
+    ///       evaluaton:
+    ///         primary_metric: roc_auc
+    ///
+    /// Fix: use the suggested key, or remove it. `mbt explain` and the JSON Schema in
+    /// `schemas/pipeline.schema.json` list the valid keys.
+    UnknownKey = "MBT2001", Error, "unknown-key";
+
+    /// Wrong value type.
+    ///
+    /// The value has the wrong type, e.g. a string where a number is expected.
+    ///
+    /// Bad:
+    ///     split:
+    ///       test_size: twenty
+    ///
+    /// Fix: write a value of the expected type (`test_size: 0.2`).
+    WrongType = "MBT2002", Error, "wrong-type";
+
+    /// Value not among the allowed values.
+    ///
+    /// The field takes one of a fixed set of values.
+    ///
+    /// Bad:
+    ///     problem_type: binary_classifcation
+    ///
+    /// Fix: use one of the listed values (the help line suggests the closest one).
+    InvalidEnumValue = "MBT2003", Error, "invalid-enum-value";
+
+    /// Required key missing.
+    ///
+    /// The merged pipeline (after `base_pipeline` and `!include`) lacks a required key.
+    ///
+    /// Bad: a training pipeline without `training.model_training`.
+    ///
+    /// Fix: add the key here or in the base pipeline.
+    MissingKey = "MBT2004", Error, "missing-key";
+
+    /// Number out of range.
+    ///
+    /// The number is outside the range the field accepts, e.g. `test_size` must lie strictly
+    /// between 0 and 1.
+    ///
+    /// Bad:
+    ///     split:
+    ///       test_size: 1.5
+    ///
+    /// Fix: use a value within the stated range.
+    OutOfRange = "MBT2005", Error, "out-of-range";
+
+    /// Unsupported `schema_version`.
+    ///
+    /// This MBT understands pipeline schema version 1.
+    ///
+    /// Bad:
+    ///     schema_version: 3
+    ///
+    /// Fix: `schema_version: 1`.
+    UnsupportedSchemaVersion = "MBT2006", Error, "unsupported-schema-version";
+
+    /// `positive_class` is not one of `classes`.
+    ///
+    /// The positive class of a classification target must be one of its classes, or metrics such
+    /// as ROC AUC cannot be computed.
+    ///
+    /// Bad:
+    ///     target: {label_column: churned, classes: [0, 1], positive_class: yes}
+    ///
+    /// Fix: set `positive_class` to one of `classes`.
+    PositiveClassNotInClasses = "MBT2007", Error, "positive-class-not-in-classes";
+
+    /// Metric not valid for the problem type.
+    ///
+    /// Binary classification: roc_auc, pr_auc, accuracy, precision, recall, f1, log_loss.
+    /// Multiclass: accuracy, macro_f1, log_loss. Regression: rmse, mae, r2, mape.
+    ///
+    /// Bad:
+    ///     project: {problem_type: regression}
+    ///     training: {evaluation: {primary_metric: roc_auc}}
+    ///
+    /// Fix: choose a metric listed for the problem type.
+    MetricNotForProblemType = "MBT2008", Error, "metric-not-for-problem-type";
+
+    /// Joined table without `join_key`.
+    ///
+    /// Every feature table other than the label table is joined to it and needs a `join_key`.
+    ///
+    /// Bad:
+    ///     feature_tables:
+    ///       - table: customer_demographics
+    ///
+    /// Fix: add `join_key: customer_id` (and optionally `join_type`).
+    JoinKeyRequired = "MBT2009", Error, "join-key-required";
+
+    /// Minimum greater than maximum.
+    ///
+    /// A range check or assertion has `min` above `max`, so nothing could pass it.
+    ///
+    /// Bad:
+    ///     - type: value_range
+    ///       column: monthly_charges
+    ///       min: 500
+    ///       max: 0
+    ///
+    /// Fix: swap the bounds.
+    MinGreaterThanMax = "MBT2010", Error, "min-greater-than-max";
+
+    /// The label column is listed in `ignored_columns`.
+    ///
+    /// Ignoring the label would train without a target.
+    ///
+    /// Bad:
+    ///     target: {label_column: churned}
+    ///     ignored_columns: [churned]
+    ///
+    /// Fix: remove the label column from `ignored_columns`.
+    LabelIgnored = "MBT2011", Error, "label-ignored";
+
+    /// Custom function module not found.
+    ///
+    /// A custom transform, validator or metric `lib.module.fn` refers to `lib/module.py`, which
+    /// does not exist in the project.
+    ///
+    /// Bad:
+    ///     custom_transforms: [lib.custom_transfroms.compute_rfm]
+    ///
+    /// Fix: correct the module path or create the file.
+    CustomModuleNotFound = "MBT2012", Error, "custom-module-not-found";
+
+    /// Custom function not defined in its module.
+    ///
+    /// The module exists but has no top-level `def NAME(`.
+    ///
+    /// Bad:
+    ///     function: lib.custom_validators.check_labels
+    ///
+    /// Fix: use the name of a function defined in the module (see the suggestion).
+    CustomFunctionNotFound = "MBT2013", Error, "custom-function-not-found";
+
+    /// Malformed custom function reference.
+    ///
+    /// Custom functions are written `package.module.function` (at least a module and a
+    /// function, dot-separated identifiers), or `sql: SELECT ...` for SQL transforms.
+    ///
+    /// Bad:
+    ///     custom_transforms: [compute_rfm]
+    ///
+    /// Fix: `lib.custom_transforms.compute_rfm`.
+    InvalidFunctionReference = "MBT2014", Error, "invalid-function-reference";
+
+    /// Unknown framework.
+    ///
+    /// `model_training.framework` names no known framework. Known: automl, smartcore, gbm,
+    /// sklearn, h2o_automl.
+    ///
+    /// Bad:
+    ///     framework: h2o_automls
+    ///
+    /// Fix: use one of the known frameworks (see the suggestion).
+    UnknownFramework = "MBT2015", Error, "unknown-framework";
+
+    /// Model class not supported by the framework.
+    ///
+    /// The framework does not offer this model, or the model does not fit the problem type
+    /// (a classifier for regression).
+    ///
+    /// Bad:
+    ///     framework: smartcore
+    ///     config: {model: GradientBoostingClassifier}
+    ///
+    /// Fix: pick a model the framework lists for the problem type.
+    ModelNotSupported = "MBT2016", Error, "model-not-supported";
+
+    /// Framework option not valid for the problem type.
+    ///
+    /// For example an H2O `sort_metric` of `AUC` on a regression problem.
+    ///
+    /// Bad:
+    ///     problem_type: regression
+    ///     config: {sort_metric: AUC}
+    ///
+    /// Fix: use an option valid for the problem type (the help line lists them).
+    FrameworkOptionNotForProblemType = "MBT2017", Error, "framework-option-not-for-problem-type";
+
+    /// Pipeline has neither `training` nor `serving`, or both.
+    ///
+    /// A pipeline is either a training pipeline or a serving pipeline.
+    ///
+    /// Bad: a pipeline with only `project:`.
+    ///
+    /// Fix: add a `training:` section (or `serving:`), or make the file a base (`_name.yaml`).
+    PipelineKind = "MBT2018", Error, "pipeline-kind";
+
+    /// Classes do not match the problem type.
+    ///
+    /// Binary classification needs exactly two classes; multiclass needs at least three;
+    /// regression takes no classes.
+    ///
+    /// Bad:
+    ///     problem_type: binary_classification
+    ///     classes: [0, 1, 2]
+    ///
+    /// Fix: correct `classes` or `problem_type`.
+    ClassesForProblemType = "MBT2019", Error, "classes-for-problem-type";
+
+    /// Duplicate entry in a list that must be unique.
+    ///
+    /// For example the same table twice in `feature_tables`, or the same class twice.
+    ///
+    /// Bad:
+    ///     classes: [0, 0]
+    ///
+    /// Fix: remove the repeated entry.
+    DuplicateEntry = "MBT2020", Error, "duplicate-entry";
+
+    /// Pipeline name does not match its file.
+    ///
+    /// `project.name` must equal the file stem, so that `mbt compile NAME` and `target/NAME/`
+    /// agree.
+    ///
+    /// Bad: `pipelines/churn_v2.yaml` with `project: {name: churn_v1}`.
+    ///
+    /// Fix: rename the file or the project.
+    PipelineNameMismatch = "MBT2021", Error, "pipeline-name-mismatch";
+
+    /// Label column missing for supervised training.
+    ///
+    /// `training.schema.target.label_column` is required to train.
+    ///
+    /// Bad: `schema:` with only `identifiers`.
+    ///
+    /// Fix: add `target: {label_column: NAME}`.
+    MissingLabel = "MBT2022", Error, "missing-label";
+
+    /// Invalid memory quantity.
+    ///
+    /// Memory sizes are written as a number with an optional binary or decimal suffix:
+    /// `512Mi`, `64Gi`, `2G`, `1000000`.
+    ///
+    /// Bad:
+    ///     memory_max: 64 gigs
+    ///
+    /// Fix: `memory_max: 64Gi`.
+    InvalidQuantity = "MBT2023", Error, "invalid-quantity";
+
+    /// Unknown template function or variable syntax error.
+    ///
+    /// Scalars may use `{{ var('k') }}`, `{{ var('k', default) }}`, `{{ env_var('K') }}`,
+    /// `{{ env_var('K', default) }}` and `{{ secret('K') }}`.
+    ///
+    /// Bad:
+    ///     run_id: "{{ vars('run_id') }}"
+    ///
+    /// Fix: use one of the functions above (see the suggestion).
+    TemplateError = "MBT2101", Error, "template-error";
+
+    /// Variable not set at compile time.
+    ///
+    /// `{{ var('k') }}` has no default and `--vars k=...` was not given. The reference stays in
+    /// the manifest and must be bound when the pipeline runs (`mbt run --vars k=...`).
+    ///
+    /// Bad:
+    ///     run_id: "{{ var('run_id') }}"   # compiled without --vars run_id=...
+    ///
+    /// Fix: pass `--vars run_id=VALUE`, or give a default: `{{ var('run_id', 'latest') }}`.
+    VarNotSet = "MBT2102", Warning, "var-not-set";
+
+    /// Environment variable not set.
+    ///
+    /// `{{ env_var('K') }}` has no default and `K` is not set in the environment of the compile.
+    ///
+    /// Bad:
+    ///     tracking_uri: "{{ env_var('MLFLOW_TRACKING_URI') }}"
+    ///
+    /// Fix: export the variable, or give a default: `{{ env_var('K', 'sqlite:///mlruns.db') }}`.
+    EnvVarNotSet = "MBT2103", Error, "env-var-not-set";
+
+    /// Template used where a structured value is expected.
+    ///
+    /// A variable left unbound until run time (see MBT2102) can stand only where a string is
+    /// expected, because the value cannot be type-checked at compile time.
+    ///
+    /// Bad:
+    ///     test_size: "{{ var('test_size') }}"   # without --vars test_size=...
+    ///
+    /// Fix: pass the variable at compile time or give it a default.
+    DeferredValueType = "MBT2104", Error, "deferred-value-type";
+
+    /// `profiles.yaml` not found.
+    ///
+    /// Looked up in order: `--profiles-dir`, `$MBT_PROFILES_DIR`, the project root, `~/.mbt/`.
+    ///
+    /// Bad: a project without `profiles.yaml`.
+    ///
+    /// Fix: create `profiles.yaml` in the project root (`mbt init` writes one).
+    ProfilesNotFound = "MBT2201", Error, "profiles-not-found";
+
+    /// Profile not found.
+    ///
+    /// `--profile` names a profile that `profiles.yaml` does not define, or no profile could be
+    /// chosen: the file has several and none is named after the project.
+    ///
+    /// Bad:
+    ///     mbt compile churn --profile telecom
+    ///
+    /// Fix: pass `--profile NAME` with one of the listed profiles.
+    ProfileNotFound = "MBT2202", Error, "profile-not-found";
+
+    /// Target not found.
+    ///
+    /// `--target`, `$MBT_TARGET` or the profile's default `target:` names a target that the
+    /// profile's `outputs` do not define.
+    ///
+    /// Bad:
+    ///     mbt compile churn --target prdo
+    ///
+    /// Fix: use one of the listed targets.
+    TargetNotFound = "MBT2203", Error, "target-not-found";
+
+    /// Unsupported pipeline test assertion.
+    ///
+    /// A test file's assertion lacks a field its type requires, e.g. `step_order` without `after`.
+    ///
+    /// Bad:
+    ///     - type: step_order
+    ///       before: normalize
+    ///
+    /// Fix: add the missing field.
+    InvalidAssertion = "MBT2301", Error, "invalid-assertion";
+
+    /// Test names an unknown pipeline.
+    ///
+    /// A `tests/*.test.yaml` file's `pipeline:` is not a pipeline of the project.
+    ///
+    /// Bad:
+    ///     pipeline: churn_trainig_v1
+    ///
+    /// Fix: use an existing pipeline name (see the suggestion).
+    TestPipelineNotFound = "MBT2302", Error, "test-pipeline-not-found";
+
+    /// Unknown step name.
+    ///
+    /// A test assertion names a step that no pipeline can have.
+    ///
+    /// Bad:
+    ///     - type: step_exists
+    ///       step: normalise
+    ///
+    /// Fix: use a step name (load_data, join_tables, validate_data, transform, split_data,
+    /// normalize, encode, select_features, train_model, evaluate, log_run, load_model,
+    /// load_scoring_data, apply_transforms, predict, publish).
+    UnknownStep = "MBT3001", Error, "unknown-step";
+
+    /// Step has no producer for an input.
+    ///
+    /// A bug in MBT's step registry: a step consumes an artifact no earlier step produces.
+    ///
+    /// Bad: (cannot be written in YAML).
+    ///
+    /// Fix: report it at https://github.com/mbt-dev/mbt/issues with the pipeline.
+    DagWiring = "MBT3002", Error, "dag-wiring";
+
+    /// Internal compiler error.
+    ///
+    /// MBT hit a bug while compiling. This is never the user's fault.
+    ///
+    /// Bad: (any input that triggers a bug).
+    ///
+    /// Fix: report it at https://github.com/mbt-dev/mbt/issues with the MBT version and the
+    /// smallest pipeline that reproduces it.
+    InternalError = "MBT9001", Error, "internal-error";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_well_formed_and_documented() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{} reused", code.as_str());
+            let id = code.as_str();
+            assert!(id.len() == 7 && id.starts_with("MBT"), "{id}");
+            assert!(id[3..].bytes().all(|b| b.is_ascii_digit()), "{id}");
+            let docs = code.docs();
+            assert!(docs.contains("Bad"), "{id} docs lack a bad example");
+            assert!(docs.contains("Fix"), "{id} docs lack a fix");
+            assert!(!code.title().is_empty(), "{id} has no title");
+            assert_eq!(Code::parse(id), Some(*code));
+        }
+    }
+}

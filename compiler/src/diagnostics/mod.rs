@@ -1,0 +1,148 @@
+//! One diagnostic type for every user-facing problem, and its renderings.
+//!
+//! Diagnostics are data ([`Diagnostic`]); rendering is separate: [`render`] for terminals,
+//! [`json`] for tools and [`sarif`] for code-scanning. The LSP conversion lives in the `lsp` crate.
+
+mod codes;
+pub mod json;
+pub mod render;
+pub mod sarif;
+mod suggest;
+
+use serde::Serialize;
+
+pub use codes::Code;
+pub use suggest::{did_you_mean, suggest};
+
+use crate::text::{FileId, LineColumn, Span};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+/// A secondary location with a message, possibly in another file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// A problem in the user's project.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    /// Short, lowercase, no final period.
+    pub message: String,
+    /// Where the problem is; absent only for problems with no source location (a CLI argument).
+    pub span: Option<Span>,
+    /// Text under the primary span.
+    pub label: Option<String>,
+    pub labels: Vec<Label>,
+    /// How to fix it, e.g. "did you mean `roc_auc`?".
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, span: Option<Span>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.default_severity(),
+            message: message.into(),
+            span,
+            label: None,
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn at(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(code, Some(span), message)
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_optional_help(mut self, help: Option<String>) -> Diagnostic {
+        if help.is_some() {
+            self.help = help;
+        }
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The order in which diagnostics are shown: by file, offset, then code.
+    pub fn sort_key(&self, sources: &dyn Sources) -> (String, u32, Code, String) {
+        match self.span {
+            Some(span) => (
+                sources.path(span.file).to_string(),
+                span.start,
+                self.code,
+                self.message.clone(),
+            ),
+            None => (String::new(), 0, self.code, self.message.clone()),
+        }
+    }
+}
+
+/// Sorts by file, offset and code, and drops exact duplicates (a base pipeline's error is found
+/// once per derived pipeline).
+pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, sources: &dyn Sources) {
+    diagnostics.sort_by_cached_key(|diagnostic| diagnostic.sort_key(sources));
+    diagnostics.dedup();
+}
+
+/// What renderers need to know about files: their display path and text.
+pub trait Sources {
+    /// Path relative to the project root, with `/` separators.
+    fn path(&self, file: FileId) -> &str;
+    fn text(&self, file: FileId) -> &str;
+
+    fn line_column(&self, file: FileId, offset: u32) -> LineColumn {
+        let text = self.text(file);
+        crate::text::LineIndex::new(text).line_column(text, offset)
+    }
+}
+
+/// Counts of errors and warnings, for summaries and exit codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Summary {
+    pub fn of(diagnostics: &[Diagnostic]) -> Summary {
+        let mut summary = Summary::default();
+        for diagnostic in diagnostics {
+            match diagnostic.severity {
+                Severity::Error => summary.errors += 1,
+                Severity::Warning => summary.warnings += 1,
+                Severity::Note => {}
+            }
+        }
+        summary
+    }
+}

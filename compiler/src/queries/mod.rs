@@ -1,0 +1,9 @@
+//! The salsa queries, from file text to manifest. Each is a pure function of its inputs.
+
+pub mod check;
+pub mod compose;
+pub mod manifest;
+pub mod parse;
+pub mod profiles;
+pub mod python;
+pub mod validate;

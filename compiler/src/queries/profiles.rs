@@ -1,0 +1,250 @@
+//! Profile and target resolution: which `profiles.yaml` profile and target a compile uses, and
+//! the target's merged, rendered settings.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::compose::merge;
+use super::parse::parse_file;
+use crate::db::{Db, Project};
+use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::schema::check::SchemaCheck;
+use crate::schema::profiles::Profile;
+use crate::schema::schema_of;
+use crate::template::{render_tree, TemplateContext};
+use crate::text::Span;
+use crate::yaml::{Entry, Mapping, Node, NodeKind};
+
+/// The profile and target a compile uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedProfile {
+    pub profile: String,
+    pub target: String,
+    /// The target's settings (profile-level defaults merged under the target's own), rendered,
+    /// with the embedded defaults filled in.
+    pub config: Value,
+    pub secrets: Vec<String>,
+    /// Where each top-level setting came from: `(key, span)`.
+    pub origins: Vec<(String, Span)>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The name of the built-in profile used when a project has no `profiles.yaml`.
+pub const BUILTIN_PROFILE: &str = "default";
+pub const BUILTIN_TARGET: &str = "dev";
+
+#[salsa::tracked]
+pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
+    let settings = project.settings(db);
+    let mut diagnostics = Vec::new();
+    let Some(file) = project.profiles(db) else {
+        if settings.profiles_required || settings.profile.is_some() {
+            diagnostics.push(
+                Diagnostic::new(Code::ProfilesNotFound, None, "profiles.yaml not found")
+                    .with_help("create profiles.yaml in the project root (`mbt init` writes one), or point --profiles-dir at it"),
+            );
+        }
+        let target = settings
+            .target
+            .clone()
+            .unwrap_or_else(|| BUILTIN_TARGET.to_string());
+        if target != BUILTIN_TARGET {
+            diagnostics.push(
+                Diagnostic::new(Code::TargetNotFound, None, format!("target `{target}` not found: the project has no profiles.yaml"))
+                    .with_help(format!("the built-in profile has one target, `{BUILTIN_TARGET}`; add profiles.yaml to define more")),
+            );
+        }
+        return Arc::new(ResolvedProfile {
+            profile: BUILTIN_PROFILE.to_string(),
+            target,
+            config: with_defaults(Value::Object(Default::default())),
+            secrets: Vec::new(),
+            origins: Vec::new(),
+            diagnostics,
+        });
+    };
+    let parsed = parse_file(db, file);
+    let unresolved = |diagnostics| {
+        Arc::new(ResolvedProfile {
+            profile: String::new(),
+            target: String::new(),
+            config: Value::Null,
+            secrets: Vec::new(),
+            origins: Vec::new(),
+            diagnostics,
+        })
+    };
+    let Some(root) = &parsed.root else {
+        return unresolved(diagnostics);
+    };
+    let Some(profiles) = root.as_mapping() else {
+        diagnostics.push(
+            Diagnostic::at(
+                Code::WrongType,
+                root.span,
+                format!(
+                    "profiles.yaml must be a mapping of profiles, found {}",
+                    root.type_name()
+                ),
+            )
+            .with_help(
+                "start with `PROFILE_NAME:` and indent its `target:` and `outputs:` under it",
+            ),
+        );
+        return unresolved(diagnostics);
+    };
+    let schema = profile_schema();
+    let deferred = Default::default();
+    for entry in &profiles.entries {
+        let mut check = SchemaCheck::new(schema, &deferred);
+        check.check(&entry.value, &entry.key, entry.key_span);
+        diagnostics.extend(check.diagnostics);
+    }
+    let names: Vec<&str> = profiles.keys().collect();
+    let chosen: Option<&Entry> = match &settings.profile {
+        Some(wanted) => {
+            let found = profiles.entry(wanted);
+            if found.is_none() {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::ProfileNotFound,
+                        None,
+                        format!("profile `{wanted}` not found in {}", file.path(db)),
+                    )
+                    .with_help(did_you_mean(wanted, &names)),
+                );
+            }
+            found
+        }
+        None if profiles.entries.len() == 1 => profiles.entries.first(),
+        None => {
+            let project_name = settings.project_name.as_deref().unwrap_or_default();
+            let found = profiles.entry(project_name).or_else(|| {
+                profiles
+                    .entries
+                    .iter()
+                    .filter(|entry| {
+                        project_name
+                            .strip_prefix(entry.key.as_str())
+                            .is_some_and(|rest| rest.starts_with(['-', '_']))
+                    })
+                    .max_by_key(|entry| entry.key.len())
+            });
+            if found.is_none() {
+                let span = profiles.entries.first().map(|e| e.key_span);
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::ProfileNotFound,
+                        span,
+                        format!("cannot choose a profile: {} defines several and none is named after the project `{project_name}`", file.path(db)),
+                    )
+                    .with_help(format!("pass --profile with one of: {}", names.join(", "))),
+                );
+            }
+            found
+        }
+    };
+    let Some(chosen) = chosen else {
+        return unresolved(diagnostics);
+    };
+    let Some(profile) = chosen.value.as_mapping() else {
+        return unresolved(diagnostics);
+    };
+    let outputs = profile.get("outputs").and_then(Node::as_mapping);
+    let target_names: Vec<&str> = outputs.map(|o| o.keys().collect()).unwrap_or_default();
+    let (target, target_span) = match &settings.target {
+        Some(target) => (target.clone(), None),
+        None => match profile.get("target") {
+            Some(node) => (
+                node.as_str().unwrap_or_default().to_string(),
+                Some(node.span),
+            ),
+            None => (String::new(), None),
+        },
+    };
+    let Some(target_node) = outputs.and_then(|o| o.get(&target)) else {
+        if !target.is_empty() || target_span.is_some() {
+            let help = if target_names.is_empty() {
+                "define targets under `outputs:`".to_string()
+            } else {
+                format!(
+                    "{} (available targets: {})",
+                    did_you_mean(&target, &target_names),
+                    target_names.join(", ")
+                )
+            };
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::TargetNotFound,
+                    target_span,
+                    format!("target `{target}` not found in profile `{}`", chosen.key),
+                )
+                .with_label("no such target")
+                .with_help(help),
+            );
+        }
+        return unresolved(diagnostics);
+    };
+    // Profile-level settings are defaults that each target overrides.
+    let shared = Node {
+        kind: NodeKind::Mapping(Mapping {
+            entries: profile
+                .entries
+                .iter()
+                .filter(|entry| entry.key != "target" && entry.key != "outputs")
+                .cloned()
+                .collect(),
+        }),
+        span: chosen.value.span,
+    };
+    let mut merged = merge(shared, target_node.clone());
+    let rendered = render_tree(
+        &mut merged,
+        &TemplateContext {
+            vars: &settings.vars,
+            env: &settings.env,
+        },
+    );
+    diagnostics.extend(rendered.diagnostics);
+    let origins = merged
+        .as_mapping()
+        .map(|m| {
+            m.entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.span))
+                .collect()
+        })
+        .unwrap_or_default();
+    Arc::new(ResolvedProfile {
+        profile: chosen.key.clone(),
+        target,
+        config: with_defaults(merged.to_json()),
+        secrets: rendered.secrets.into_iter().collect(),
+        origins,
+        diagnostics,
+    })
+}
+
+fn profile_schema() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(schema_of::<Profile>)
+}
+
+/// The embedded defaults: local executor, files and registry; nothing needs a server.
+fn with_defaults(mut config: Value) -> Value {
+    let defaults = json!({
+        "executor": {"type": "local"},
+        "storage": {"type": "local", "config": {"base_path": "local_artifacts"}},
+        "data_connector": {"type": "local_file", "config": {"data_path": "sample_data"}},
+        "model_registry": {"type": "local", "config": {"base_path": "local_registry"}},
+        "output_writer": {"type": "local_file", "config": {"output_path": "predictions"}},
+        "secrets": {"provider": "env"},
+    });
+    if let (Some(config), Some(defaults)) = (config.as_object_mut(), defaults.as_object()) {
+        for (key, value) in defaults {
+            config.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    config
+}

@@ -1,0 +1,166 @@
+//! Command-line arguments (clap). Only this binary uses clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// MBT compiles declarative ML pipelines (YAML) into validated DAGs.
+#[derive(Debug, Parser)]
+#[command(name = "mbt", version, about, max_term_width = 80)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scaffold a new, working MBT project in directory NAME.
+    Init(InitArgs),
+    /// Compile pipelines into target/<pipeline>/manifest.json.
+    Compile(CompileArgs),
+    /// Check pipelines, includes, profiles and tests (for pre-commit).
+    Check(CheckArgs),
+    /// Validate one pipeline; optionally print it merged.
+    Validate(ValidateArgs),
+    /// Print a pipeline's step DAG.
+    Dag(DagArgs),
+    /// Run the DAG assertions in tests/*.test.yaml.
+    Test(TestArgs),
+    /// Explain a diagnostic code, e.g. `mbt explain MBT1001`.
+    Explain(ExplainArgs),
+    /// Print a JSON Schema (pipeline, pipeline-authoring, manifest...).
+    Schema(SchemaArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// Flags that locate the project and choose the profile and target.
+#[derive(Debug, Args, Clone)]
+pub struct ProjectArgs {
+    /// Project root [default: nearest ancestor with profiles.yaml or pyproject.toml].
+    #[arg(long, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Directory holding profiles.yaml [env: MBT_PROFILES_DIR].
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    /// Profile in profiles.yaml [default: the only one, or the project's].
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Target of the profile [env: MBT_TARGET; default: the profile's].
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Variables for {{ var('k') }}: k=v pairs, comma-separated or repeated.
+    #[arg(long, value_name = "K=V,...")]
+    pub vars: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to create; its name becomes the project name.
+    pub name: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// Pipeline names (file stems under pipelines/).
+    #[arg(required = true)]
+    pub pipelines: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Changed files; checks everything they affect [default: all].
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Print the merged pipeline, each value with the file:line it comes from.
+    #[arg(long)]
+    pub show_resolved: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DagArgs {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Print a Mermaid flowchart.
+    #[arg(long)]
+    pub mermaid: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Only tests of this pipeline.
+    pub pipeline: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A code such as MBT1001, or its name such as include-not-found.
+    #[arg(required_unless_present = "list")]
+    pub code: Option<String>,
+    /// List every code with its title.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// The merged pipeline (strict).
+    Pipeline,
+    /// Pipeline files as edited (relaxed, for editors).
+    PipelineAuthoring,
+    /// target/<pipeline>/manifest.json.
+    Manifest,
+    /// profiles.yaml.
+    Profiles,
+    /// tests/*.test.yaml.
+    Tests,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum)]
+    pub kind: SchemaKind,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

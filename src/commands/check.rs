@@ -1,0 +1,44 @@
+//! `mbt check`: every diagnostic of the project, or of what the given files affect.
+
+use std::process::ExitCode;
+
+use mbt_compiler::diagnostics::{json, sarif, sort_and_dedup, Summary};
+use mbt_compiler::queries::check::check_project;
+use mbt_compiler::queries::manifest::MBT_VERSION;
+
+use crate::args::{CheckArgs, Format};
+use crate::host::Host;
+use crate::outln;
+use crate::output::{print_diagnostics, summary_line};
+
+pub fn run(args: CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
+    let host = Host::load(&args.project)?;
+    let paths: Option<Vec<String>> =
+        (!args.paths.is_empty()).then(|| args.paths.iter().map(|p| host.project_path(p)).collect());
+    let report = check_project(&host.db, paths.as_deref());
+    let mut diagnostics = host.diagnostics.clone();
+    diagnostics.extend(report.diagnostics);
+    sort_and_dedup(&mut diagnostics, &host.db);
+    let summary = Summary::of(&diagnostics);
+    match args.format {
+        Format::Human => {
+            print_diagnostics(&diagnostics, &host.db, color)?;
+            eprintln!(
+                "checked {} pipeline(s) and {} test file(s): {}",
+                report.pipelines.len(),
+                report.test_files.len(),
+                summary_line(summary)
+            );
+        }
+        Format::Json => outln!("{}", json::to_string(&diagnostics, &host.db)),
+        Format::Sarif => outln!(
+            "{}",
+            serde_json::to_string_pretty(&sarif::to_value(&diagnostics, &host.db, MBT_VERSION))?
+        ),
+    }
+    Ok(if summary.errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

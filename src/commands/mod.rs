@@ -1,0 +1,32 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod compile;
+pub mod completions;
+pub mod dag;
+pub mod explain;
+pub mod init;
+pub mod schema;
+pub mod test;
+pub mod validate;
+
+use mbt_compiler::diagnostics::{sort_and_dedup, Diagnostic};
+use mbt_compiler::queries::check::pipeline_diagnostics;
+use mbt_compiler::queries::profiles::resolved_profile;
+use mbt_compiler::{Db, SourceFile};
+
+use crate::host::Host;
+
+/// Everything wrong with one pipeline, including its profile, sorted and deduplicated.
+pub fn diagnostics_of(host: &Host, file: SourceFile) -> Vec<Diagnostic> {
+    let mut diagnostics = host.diagnostics.clone();
+    diagnostics.extend(pipeline_diagnostics(&host.db, file).iter().cloned());
+    diagnostics.extend(
+        resolved_profile(&host.db, host.db.project())
+            .diagnostics
+            .iter()
+            .cloned(),
+    );
+    sort_and_dedup(&mut diagnostics, &host.db);
+    diagnostics
+}

@@ -1,0 +1,261 @@
+//! The host side of compilation: find the project, read its files, fill the database.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use mbt_compiler::diagnostics::{did_you_mean, Code, Diagnostic};
+use mbt_compiler::queries::parse::pipeline_index;
+use mbt_compiler::text::Span;
+use mbt_compiler::{Database, Db, Settings, SourceFile};
+
+use crate::args::ProjectArgs;
+
+/// A loaded project.
+pub struct Host {
+    pub root: PathBuf,
+    pub db: Database,
+    /// Problems found while reading files (e.g. invalid UTF-8).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Directories never scanned for sources.
+const SKIPPED: &[&str] = &[
+    "target",
+    "local_artifacts",
+    "local_registry",
+    "node_modules",
+    "__pycache__",
+    "predictions",
+    "dags",
+];
+
+impl Host {
+    pub fn load(args: &ProjectArgs) -> anyhow::Result<Host> {
+        let root = match &args.project_dir {
+            Some(dir) => {
+                if !dir.is_dir() {
+                    bail!("project directory {} does not exist", dir.display());
+                }
+                dir.canonicalize()
+                    .with_context(|| format!("cannot open {}", dir.display()))?
+            }
+            None => {
+                find_root(&std::env::current_dir().context("cannot read the current directory")?)?
+            }
+        };
+        let mut files: Vec<(String, Arc<str>)> = Vec::new();
+        let mut diagnostics = Vec::new();
+        let mut invalid = Vec::new();
+        let walker = walkdir::WalkDir::new(&root)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                let name = entry.file_name().to_string_lossy();
+                entry.depth() == 0
+                    || !(name.starts_with('.')
+                        || (entry.file_type().is_dir() && SKIPPED.contains(&name.as_ref())))
+            });
+        for entry in walker {
+            let entry = entry.context("cannot list the project")?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path();
+            let wanted = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "py")
+            ) || path.file_name() == Some("pyproject.toml".as_ref());
+            if !wanted {
+                continue;
+            }
+            let relative = relative_path(&root, path);
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            match String::from_utf8(bytes) {
+                Ok(text) => files.push((relative, text.into())),
+                Err(error) => {
+                    let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+                    let offset = error.utf8_error().valid_up_to() as u32;
+                    invalid.push((relative.clone(), offset));
+                    files.push((relative, text.into()));
+                }
+            }
+        }
+        let project_name = files
+            .iter()
+            .find(|(path, _)| path == "pyproject.toml")
+            .and_then(|(_, text)| pyproject_name(text));
+        let profiles_dir = args
+            .profiles_dir
+            .clone()
+            .or_else(|| std::env::var_os("MBT_PROFILES_DIR").map(PathBuf::from));
+        let profiles_required = profiles_dir.is_some();
+        let profiles_path = match &profiles_dir {
+            Some(dir) => Some(dir.join("profiles.yaml")),
+            None => [
+                Some(root.join("profiles.yaml")),
+                home().map(|home| home.join(".mbt").join("profiles.yaml")),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|path| path.is_file()),
+        };
+        let mut vars = BTreeMap::new();
+        for pair in args.vars.iter().flat_map(|text| text.split(',')) {
+            let pair = pair.trim();
+            if pair.is_empty() {
+                continue;
+            }
+            let Some((key, value)) = pair.split_once('=') else {
+                bail!("--vars expects KEY=VALUE pairs, got `{pair}`");
+            };
+            vars.insert(key.trim().to_string(), value.trim().to_string());
+        }
+        let settings = Settings {
+            vars,
+            env: std::env::vars().collect(),
+            target: args
+                .target
+                .clone()
+                .or_else(|| std::env::var("MBT_TARGET").ok().filter(|t| !t.is_empty())),
+            profile: args.profile.clone(),
+            project_name,
+            profiles_required,
+        };
+        let mut db = Database::new(settings);
+        db.set_files(files);
+        if let Some(path) = profiles_path.filter(|p| p.is_file()) {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let shown = if path.starts_with(&root) {
+                relative_path(&root, &path)
+            } else {
+                path.display().to_string()
+            };
+            db.set_profiles(Some((&shown, text.into())));
+        }
+        for (path, offset) in invalid {
+            if let Some(file) = db.file(&path) {
+                diagnostics.push(
+                    Diagnostic::at(
+                        Code::InvalidUtf8,
+                        Span::new(file.id(&db), offset, offset),
+                        format!("`{path}` is not valid UTF-8"),
+                    )
+                    .with_label("invalid byte here")
+                    .with_help("re-save the file as UTF-8"),
+                );
+            }
+        }
+        Ok(Host {
+            root,
+            db,
+            diagnostics,
+        })
+    }
+
+    /// The file of pipeline `name`, or a coded diagnostic with suggestions.
+    pub fn pipeline(&self, name: &str) -> Result<SourceFile, Diagnostic> {
+        let name = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+        let name = name.rsplit('/').next().unwrap_or(name);
+        let index = pipeline_index(&self.db, self.db.project());
+        index.by_name.get(name).copied().ok_or_else(|| {
+            let names: Vec<&str> = index
+                .names()
+                .into_iter()
+                .filter(|n| !n.starts_with('_'))
+                .collect();
+            Diagnostic::new(
+                Code::PipelineNotFound,
+                None,
+                format!(
+                    "pipeline `{name}` not found in {}",
+                    self.root.join("pipelines").display()
+                ),
+            )
+            .with_help(if names.is_empty() {
+                "the project has no pipelines under pipelines/".to_string()
+            } else {
+                did_you_mean(name, &names)
+            })
+        })
+    }
+
+    /// A user path (relative to the current directory or absolute) as a project-relative path.
+    pub fn project_path(&self, path: &Path) -> String {
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map(|cwd| cwd.join(path))
+                .unwrap_or_else(|_| path.to_path_buf())
+        };
+        let absolute = absolute.canonicalize().unwrap_or(absolute);
+        relative_path(&self.root, &absolute)
+    }
+}
+
+fn find_root(start: &Path) -> anyhow::Result<PathBuf> {
+    for directory in start.ancestors() {
+        if directory.join("profiles.yaml").is_file() || directory.join("pyproject.toml").is_file() {
+            return Ok(directory.to_path_buf());
+        }
+    }
+    bail!("no MBT project here: no profiles.yaml or pyproject.toml in {} or its parents (use --project-dir, or `mbt init NAME`)", start.display())
+}
+
+fn relative_path(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The `name` under `[project]` in pyproject.toml.
+fn pyproject_name(text: &str) -> Option<String> {
+    let mut in_project = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_project = line == "[project]";
+            continue;
+        }
+        if in_project {
+            if let Some(value) = line
+                .strip_prefix("name")
+                .map(str::trim_start)
+                .and_then(|rest| rest.strip_prefix('='))
+            {
+                return Some(
+                    value
+                        .trim()
+                        .trim_matches(|c| c == '"' || c == '\'')
+                        .to_string(),
+                );
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_the_project_name() {
+        let text = "[build-system]\nname = \"x\"\n[project]\nversion = \"1\"\nname = \"telecom-churn-example\"\n";
+        assert_eq!(
+            super::pyproject_name(text).as_deref(),
+            Some("telecom-churn-example")
+        );
+    }
+}
