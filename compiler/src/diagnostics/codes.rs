@@ -600,15 +600,6 @@ codes! {
     /// load_scoring_data, apply_transforms, predict, publish).
     UnknownStep = "MBT3001", Error, "unknown-step";
 
-    /// Step has no producer for an input.
-    ///
-    /// A bug in MBT's step registry: a step consumes an artifact no earlier step produces.
-    ///
-    /// Bad: (cannot be written in YAML).
-    ///
-    /// Fix: report it at https://github.com/mbt-dev/mbt/issues with the pipeline.
-    DagWiring = "MBT3002", Error, "dag-wiring";
-
     /// Internal compiler error.
     ///
     /// MBT hit a bug while compiling. This is never the user's fault.
