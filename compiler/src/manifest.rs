@@ -143,7 +143,7 @@ pub fn parse_quantity(text: &str) -> Option<u128> {
         "Ti" => 1024f64.powi(4),
         _ => return None,
     };
-    (value >= 0.0).then(|| (value * multiplier) as u128)
+    (value >= 0.0).then_some((value * multiplier) as u128)
 }
 
 /// A stable 64-bit FNV-1a hash, printed as hex (no dependency, same on every machine).

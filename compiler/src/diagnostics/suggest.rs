@@ -19,7 +19,7 @@ pub fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 /// A help line: "did you mean `x`?" when a close candidate exists, else the list of valid values.
-pub fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> String {
+pub fn did_you_mean(input: &str, candidates: &[&str]) -> String {
     match suggest(input, candidates.iter().copied()) {
         Some(candidate) => format!("did you mean `{candidate}`?"),
         None => format!("expected one of: {}", list(candidates)),

@@ -80,7 +80,7 @@ pub fn base_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnostic>> {
 }
 
 fn is_templated(root: &Node, span: Option<Span>) -> bool {
-    fn find<'a>(node: &'a Node, span: Span) -> Option<&'a Node> {
+    fn find(node: &Node, span: Span) -> Option<&Node> {
         if node.span == span {
             return Some(node);
         }

@@ -198,7 +198,26 @@ fn rules(
         .and_then(Node::as_str)
         .and_then(ProblemType::parse);
     if let Some(training) = training {
+        let before = out.len();
         training_rules(db, training, problem_type, out);
+        // Rules that depend on the problem type also show where it was set (often a base).
+        if let Some(problem_node) = root.get_path(&["project", "problem_type"]) {
+            for diagnostic in &mut out[before..] {
+                if matches!(
+                    diagnostic.code,
+                    Code::MetricNotForProblemType
+                        | Code::FrameworkOptionNotForProblemType
+                        | Code::ModelNotSupported
+                        | Code::ClassesForProblemType
+                ) && !diagnostic.message.contains("has no model")
+                {
+                    diagnostic.labels.push(crate::diagnostics::Label {
+                        span: problem_node.span,
+                        message: "problem type set here".to_string(),
+                    });
+                }
+            }
+        }
     }
 }
 

@@ -427,16 +427,16 @@ fn constant_of(schema: &Value) -> Option<&str> {
 
 fn type_matches(node: &Node, expected: &Value) -> bool {
     match expected {
-        Value::String(name) => match (name.as_str(), &node.kind) {
-            ("null", NodeKind::Null) => true,
-            ("boolean", NodeKind::Bool(_)) => true,
-            ("integer", NodeKind::Int(_)) => true,
-            ("number", NodeKind::Int(_) | NodeKind::Float(_)) => true,
-            ("string", NodeKind::String(_)) => true,
-            ("array", NodeKind::Sequence(_)) => true,
-            ("object", NodeKind::Mapping(_)) => true,
-            _ => false,
-        },
+        Value::String(name) => matches!(
+            (name.as_str(), &node.kind),
+            ("null", NodeKind::Null)
+                | ("boolean", NodeKind::Bool(_))
+                | ("integer", NodeKind::Int(_))
+                | ("number", NodeKind::Int(_) | NodeKind::Float(_))
+                | ("string", NodeKind::String(_))
+                | ("array", NodeKind::Sequence(_))
+                | ("object", NodeKind::Mapping(_))
+        ),
         Value::Array(names) => names.iter().any(|name| type_matches(node, name)),
         _ => true,
     }

@@ -517,7 +517,7 @@ fn model_rules(
                     problem_type.as_str()
                 ),
             )
-            .with_label(format!("{kind}"))
+            .with_label(kind)
             .with_help(if fitting.is_empty() {
                 format!(
                     "{framework} has no model for {}; choose another framework",
