@@ -159,6 +159,7 @@ fn render_node(
                                 )),
                         );
                     }
+                    let failed = !unset_env.is_empty();
                     for name in unset_env {
                         out.diagnostics.push(
                             Diagnostic::at(
@@ -175,7 +176,7 @@ fn render_node(
                     if deferred {
                         out.deferred.insert(node.span);
                         node.kind = NodeKind::String(output);
-                    } else if output.contains("{{ secret(") {
+                    } else if failed || output.contains("{{ secret(") {
                         node.kind = NodeKind::String(output);
                     } else {
                         node.kind = match resolve_plain_scalar(&output) {

@@ -566,15 +566,16 @@ codes! {
     /// Fix: use one of the listed targets.
     TargetNotFound = "MBT2203", Error, "target-not-found";
 
-    /// Unsupported pipeline test assertion.
+    /// Assertion that cannot check anything.
     ///
-    /// A test file's assertion lacks a field its type requires, e.g. `step_order` without `after`.
+    /// A `resource_limit` assertion names no limit. (A missing required field, such as
+    /// `step_order` without `after`, is MBT2004.)
     ///
     /// Bad:
-    ///     - type: step_order
-    ///       before: normalize
+    ///     - type: resource_limit
+    ///       step: train_model
     ///
-    /// Fix: add the missing field.
+    /// Fix: add `memory_max: 64Gi` and/or `cpu_max: 4`.
     InvalidAssertion = "MBT2301", Error, "invalid-assertion";
 
     /// Test names an unknown pipeline.

@@ -109,6 +109,7 @@ pub fn test_file_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnosti
     let schema = SCHEMA.get_or_init(schema_of::<TestFile>);
     let deferred = FxHashSet::default();
     let mut check = SchemaCheck::new(schema, &deferred);
+    check.root_name = "the test file";
     let anchor = root
         .as_mapping()
         .and_then(|m| m.entries.first())

@@ -98,6 +98,7 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
     let deferred = Default::default();
     for entry in &profiles.entries {
         let mut check = SchemaCheck::new(schema, &deferred);
+        check.root_name = "the profile";
         check.check(&entry.value, &entry.key, entry.key_span);
         diagnostics.extend(check.diagnostics);
     }
@@ -168,11 +169,13 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
             let help = if target_names.is_empty() {
                 "define targets under `outputs:`".to_string()
             } else {
-                format!(
-                    "{} (available targets: {})",
-                    did_you_mean(&target, &target_names),
-                    target_names.join(", ")
-                )
+                match crate::diagnostics::suggest(&target, target_names.iter().copied()) {
+                    Some(candidate) => format!(
+                        "did you mean `{candidate}`? (available targets: {})",
+                        target_names.join(", ")
+                    ),
+                    None => format!("available targets: {}", target_names.join(", ")),
+                }
             };
             diagnostics.push(
                 Diagnostic::new(

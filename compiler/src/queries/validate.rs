@@ -53,8 +53,12 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
     let name = super::parse::pipeline_name(file.path(db))
         .unwrap_or_default()
         .to_string();
-    let anchor = root
-        .as_mapping()
+    // Missing keys are reported at the pipeline's own first key, not at one inherited from a base.
+    let own_root = super::parse::parse_file(db, file);
+    let anchor = own_root
+        .root
+        .as_ref()
+        .and_then(Node::as_mapping)
         .and_then(|mapping| mapping.entries.first())
         .map(|entry| entry.key_span)
         .unwrap_or(Span::new(file.id(db), 0, 0));
@@ -79,7 +83,12 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
     let mut check = SchemaCheck::new(pipeline_schema(), &rendered.deferred);
     check.check(&root, "", anchor);
     let own_file = file.id(db);
+    // `base_pipeline` of the wrong type is reported by composition (MBT1007).
+    let base_span = root.get_path(&["base_pipeline"]).map(|node| node.span);
     for mut diagnostic in check.diagnostics {
+        if diagnostic.code == Code::WrongType && diagnostic.span == base_span {
+            continue;
+        }
         // A key missing from a section written in a base is missing for this pipeline only.
         if diagnostic.code == Code::MissingKey
             && diagnostic.span.is_some_and(|span| span.file != own_file)
@@ -100,7 +109,14 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
         &mut diagnostics,
     );
 
-    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    // An include that did not resolve was reported by composition; the tree is incomplete.
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error)
+        || contains_include(&root)
+        || resolved.diagnostics.iter().any(Diagnostic::is_error)
+        || super::compose::references(db, file)
+            .diagnostics
+            .iter()
+            .any(Diagnostic::is_error);
     let pipeline = if has_errors {
         None
     } else {
@@ -536,6 +552,18 @@ fn training_rules(
                 }
             }
         }
+    }
+}
+
+fn contains_include(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Include(_) => true,
+        NodeKind::Sequence(items) => items.iter().any(contains_include),
+        NodeKind::Mapping(mapping) => mapping
+            .entries
+            .iter()
+            .any(|entry| contains_include(&entry.value)),
+        _ => false,
     }
 }
 

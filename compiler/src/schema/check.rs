@@ -17,6 +17,8 @@ pub struct SchemaCheck<'a> {
     /// Scalars whose value is a template left for run time; only a string may stand there.
     pub deferred: &'a FxHashSet<Span>,
     pub diagnostics: Vec<Diagnostic>,
+    /// How the root is named in messages ("the pipeline", "the test file", ...).
+    pub root_name: &'static str,
 }
 
 impl<'a> SchemaCheck<'a> {
@@ -25,6 +27,7 @@ impl<'a> SchemaCheck<'a> {
             root,
             deferred,
             diagnostics: Vec::new(),
+            root_name: "the pipeline",
         }
     }
 
@@ -91,7 +94,7 @@ impl<'a> SchemaCheck<'a> {
                                     .map(|p| p.keys().map(String::as_str).collect())
                                     .unwrap_or_default();
                                 let place = if path.is_empty() {
-                                    "the pipeline".to_string()
+                                    self.root_name.to_string()
                                 } else {
                                     format!("`{path}`")
                                 };
@@ -116,7 +119,7 @@ impl<'a> SchemaCheck<'a> {
                     for key in required.iter().filter_map(Value::as_str) {
                         if mapping.get(key).is_none() {
                             let place = if path.is_empty() {
-                                "the pipeline".to_string()
+                                self.root_name.to_string()
                             } else {
                                 format!("`{path}`")
                             };
@@ -134,9 +137,15 @@ impl<'a> SchemaCheck<'a> {
                                     format!("missing key `{key}` in {place}"),
                                 )
                                 .with_label(format!("`{key}` is required here"))
-                                .with_help(format!(
-                                    "add `{key}:`{description}, here or in a base pipeline"
-                                )),
+                                .with_help(
+                                    if self.root_name == "the pipeline" {
+                                        format!(
+                                            "add `{key}:`{description}, here or in a base pipeline"
+                                        )
+                                    } else {
+                                        format!("add `{key}:`{description}")
+                                    },
+                                ),
                             );
                         }
                     }
@@ -265,6 +274,7 @@ impl<'a> SchemaCheck<'a> {
         let mut best: Option<Vec<Diagnostic>> = None;
         for branch in &branches {
             let mut trial = SchemaCheck::new(self.root, self.deferred);
+            trial.root_name = self.root_name;
             trial.check_against(node, branch, path, anchor);
             if trial.diagnostics.is_empty() {
                 return;
@@ -498,9 +508,5 @@ fn join(path: &str, key: &str) -> String {
 }
 
 fn first_sentence(text: &str) -> &str {
-    let text = text.lines().next().unwrap_or(text);
-    text.split(". ")
-        .next()
-        .unwrap_or(text)
-        .trim_end_matches('.')
+    text.lines().next().unwrap_or(text).trim_end_matches('.')
 }
