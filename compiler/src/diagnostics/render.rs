@@ -38,9 +38,12 @@ pub fn render(diagnostic: &Diagnostic, sources: &dyn Sources, config: RenderConf
         Color::Yellow
     };
     let mut primary = AriadneLabel::new((path(span.file), span.range())).with_color(primary_color);
-    if let Some(label) = &diagnostic.label {
-        primary = primary.with_message(label);
-    }
+    // Every primary span gets a message, so the underline is never bare.
+    let label = diagnostic.label.clone().unwrap_or_else(|| {
+        let title = diagnostic.code.title().trim_end_matches('.');
+        title[..1].to_lowercase() + &title[1..]
+    });
+    primary = primary.with_message(label);
     report = report.with_label(primary);
     for label in &diagnostic.labels {
         let location = sources.line_column(label.span.file, label.span.start);

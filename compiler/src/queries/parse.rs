@@ -120,10 +120,10 @@ pub fn pipeline_index(db: &dyn Db, project: Project) -> Arc<PipelineIndex> {
             diagnostics.push(
                 Diagnostic::at(
                     Code::DuplicatePipeline,
-                    Span::new(file.id(db), 0, 0),
+                    first_line(db, *file),
                     format!("pipeline `{name}` is defined twice"),
                 )
-                .with_secondary(Span::new(first.id(db), 0, 0), "first defined here")
+                .with_secondary(first_line(db, first), "first defined here")
                 .with_help(format!("rename `{path}` or `{}`", first.path(db))),
             );
         }
@@ -132,4 +132,11 @@ pub fn pipeline_index(db: &dyn Db, project: Project) -> Arc<PipelineIndex> {
         by_name,
         diagnostics,
     })
+}
+
+/// The first line of a file, for diagnostics about the file as a whole.
+fn first_line(db: &dyn Db, file: SourceFile) -> Span {
+    let text = file.text(db);
+    let end = text.find('\n').unwrap_or(text.len());
+    Span::new(file.id(db), 0, end as u32)
 }
