@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use mbt_compiler::diagnostics::{did_you_mean, Code, Diagnostic};
-use mbt_compiler::queries::parse::pipeline_index;
+use mbt_compiler::queries::compose::resolved;
+use mbt_compiler::queries::parse::{is_base_name, pipeline_index};
 use mbt_compiler::text::Span;
 use mbt_compiler::{Database, Db, Settings, SourceFile};
 
@@ -33,6 +34,19 @@ const SKIPPED: &[&str] = &[
 
 impl Host {
     pub fn load(args: &ProjectArgs) -> anyhow::Result<Host> {
+        Host::load_for(args, &[])
+    }
+
+    /// Loads the project; without `--project-dir` it is found from the first of `paths` (so
+    /// `mbt check sub/project/pipelines/a.yaml` works from a repository root), else from the
+    /// current directory.
+    pub fn load_for(args: &ProjectArgs, paths: &[PathBuf]) -> anyhow::Result<Host> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let start = paths
+            .first()
+            .map(|path| cwd.join(path))
+            .and_then(|path| path.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| cwd.clone());
         let root = match &args.project_dir {
             Some(dir) => {
                 if !dir.is_dir() {
@@ -41,9 +55,7 @@ impl Host {
                 dir.canonicalize()
                     .with_context(|| format!("cannot open {}", dir.display()))?
             }
-            None => {
-                find_root(&std::env::current_dir().context("cannot read the current directory")?)?
-            }
+            None => find_root(&start)?,
         };
         let mut files: Vec<(String, Arc<str>)> = Vec::new();
         let mut diagnostics = Vec::new();
@@ -181,6 +193,38 @@ impl Host {
                 did_you_mean(name, &names)
             })
         })
+    }
+
+    /// A pipeline that can be compiled on its own: bases (`_name`) are refused with MBT1011.
+    pub fn runnable_pipeline(&self, name: &str) -> Result<SourceFile, Diagnostic> {
+        let file = self.pipeline(name)?;
+        let path = file.path(&self.db).clone();
+        let stem = mbt_compiler::queries::parse::pipeline_name(&path)
+            .unwrap_or_default()
+            .to_string();
+        if !is_base_name(&stem) {
+            return Ok(file);
+        }
+        let index = pipeline_index(&self.db, self.db.project());
+        let dependents: Vec<&str> = index
+            .runnable()
+            .filter(|(_, candidate)| resolved(&self.db, *candidate).bases.contains(&file))
+            .map(|(name, _)| name)
+            .collect();
+        let help = if dependents.is_empty() {
+            format!("no pipeline extends `{stem}` yet; add `base_pipeline: {stem}` to one")
+        } else {
+            format!(
+                "compile a pipeline that extends it: {}",
+                dependents.join(", ")
+            )
+        };
+        Err(Diagnostic::new(
+            Code::BasePipelineNotCompilable,
+            None,
+            format!("`{stem}` is a base pipeline; it is merged into others, not compiled alone"),
+        )
+        .with_help(help))
     }
 
     /// A user path (relative to the current directory or absolute) as a project-relative path.

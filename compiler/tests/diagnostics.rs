@@ -38,6 +38,10 @@ use mbt_compiler::{Code, Database, Diagnostic, Settings, Severity};
 /// Codes no fixture here can trigger, and where they are tested instead.
 const COVERED_ELSEWHERE: &[(&str, &str)] = &[
     (
+        "MBT1011",
+        "compiling a base pipeline is a CLI argument error; tests/cli.rs",
+    ),
+    (
         "MBT0007",
         "invalid UTF-8 is detected by the host; tests/cli.rs",
     ),

@@ -12,7 +12,12 @@ use crate::outln;
 use crate::output::{print_diagnostics, summary_line};
 
 pub fn run(args: CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
-    let host = Host::load(&args.project)?;
+    for path in &args.paths {
+        if !path.exists() {
+            anyhow::bail!("{} does not exist", path.display());
+        }
+    }
+    let host = Host::load_for(&args.project, &args.paths)?;
     let paths: Option<Vec<String>> =
         (!args.paths.is_empty()).then(|| args.paths.iter().map(|p| host.project_path(p)).collect());
     let report = check_project(&host.db, paths.as_deref());

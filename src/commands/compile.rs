@@ -14,7 +14,7 @@ pub fn run(args: CompileArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
     let mut failed = false;
     for name in &args.pipelines {
-        let file = match host.pipeline(name) {
+        let file = match host.runnable_pipeline(name) {
             Ok(file) => file,
             Err(diagnostic) => {
                 print_diagnostics(&[diagnostic], &host.db, color)?;

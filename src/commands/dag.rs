@@ -12,7 +12,7 @@ use crate::output::print_diagnostics;
 
 pub fn run(args: DagArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
-    let file = match host.pipeline(&args.pipeline) {
+    let file = match host.runnable_pipeline(&args.pipeline) {
         Ok(file) => file,
         Err(diagnostic) => {
             print_diagnostics(&[diagnostic], &host.db, color)?;

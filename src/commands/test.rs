@@ -17,6 +17,12 @@ use crate::output::print_diagnostics;
 
 pub fn run(args: TestArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
+    if let Some(only) = &args.pipeline {
+        if let Err(diagnostic) = host.runnable_pipeline(only) {
+            print_diagnostics(&[diagnostic], &host.db, color)?;
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let files: Vec<_> = host
         .db
         .project()
@@ -51,7 +57,7 @@ pub fn run(args: TestArgs, color: bool) -> anyhow::Result<ExitCode> {
             errors += 1;
             continue;
         };
-        let pipeline = match host.pipeline(&spec.pipeline) {
+        let pipeline = match host.runnable_pipeline(&spec.pipeline) {
             Ok(file) => file,
             Err(diagnostic) => {
                 print_diagnostics(&[diagnostic], &host.db, color)?;

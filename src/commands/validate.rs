@@ -2,7 +2,11 @@
 
 use std::process::ExitCode;
 
+use mbt_compiler::diagnostics::sort_and_dedup;
 use mbt_compiler::diagnostics::{Sources, Summary};
+use mbt_compiler::queries::check::base_diagnostics;
+use mbt_compiler::queries::compose::{composition_cycle, expanded};
+use mbt_compiler::queries::parse::{is_base_name, pipeline_name};
 use mbt_compiler::queries::validate::validated;
 use mbt_compiler::yaml::emit_annotated;
 
@@ -20,11 +24,26 @@ pub fn run(args: ValidateArgs, color: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let diagnostics = super::diagnostics_of(&host, file);
+    let is_base = pipeline_name(file.path(&host.db)).is_some_and(is_base_name);
+    let diagnostics = if is_base {
+        // A base is checked as a partial pipeline, as `mbt check` does when nothing extends it.
+        let mut diagnostics = base_diagnostics(&host.db, file).to_vec();
+        sort_and_dedup(&mut diagnostics, &host.db);
+        diagnostics
+    } else {
+        super::diagnostics_of(&host, file)
+    };
     print_diagnostics(&diagnostics, &host.db, color)?;
     let summary = Summary::of(&diagnostics);
     if args.show_resolved {
-        if let Some(root) = &validated(&host.db, file).root {
+        let root = if is_base {
+            (composition_cycle(&host.db, file).is_none())
+                .then(|| expanded(&host.db, file).root.clone())
+                .flatten()
+        } else {
+            validated(&host.db, file).root.clone()
+        };
+        if let Some(root) = &root {
             let origin = |span: mbt_compiler::text::Span| {
                 let location = host.db.line_column(span.file, span.start);
                 format!("{}:{}", host.db.path(span.file), location.line)

@@ -241,6 +241,18 @@ codes! {
     /// Fix: make the file a mapping (`schema_version: 1`, `project: ...`).
     BaseNotMapping = "MBT1010", Error, "base-not-mapping";
 
+    /// A base pipeline named where a complete pipeline is needed.
+    ///
+    /// Pipelines whose name starts with `_` are bases: they hold shared sections and are
+    /// merged into the pipelines that name them in `base_pipeline`; they are not compiled,
+    /// run or tested on their own (`mbt validate` checks a base as a partial pipeline).
+    ///
+    /// Bad:
+    ///     mbt compile _base_churn
+    ///
+    /// Fix: compile a pipeline that extends the base (the help line lists them).
+    BasePipelineNotCompilable = "MBT1011", Error, "base-pipeline-not-compilable";
+
     /// Unknown key.
     ///
     /// The key is not part of the pipeline schema at this place. Typos would otherwise be

@@ -406,29 +406,30 @@ pub fn resolved(db: &dyn Db, file: SourceFile) -> Arc<Resolved> {
 }
 
 /// Deep merge: mappings merge key by key and `derived` wins; lists and scalars replace.
+/// Keys keep the derived file's order; keys only the base has follow, in the base's order.
 pub fn merge(base: Node, derived: Node) -> Node {
     match (base.kind, derived.kind) {
         (NodeKind::Mapping(base_mapping), NodeKind::Mapping(derived_mapping)) => {
+            let mut base_entries = base_mapping.entries;
             let mut entries: Vec<Entry> =
-                Vec::with_capacity(base_mapping.entries.len() + derived_mapping.entries.len());
-            let mut derived_entries = derived_mapping.entries;
-            for base_entry in base_mapping.entries {
-                match derived_entries
+                Vec::with_capacity(base_entries.len() + derived_mapping.entries.len());
+            for derived_entry in derived_mapping.entries {
+                match base_entries
                     .iter()
-                    .position(|entry| entry.key == base_entry.key)
+                    .position(|entry| entry.key == derived_entry.key)
                 {
                     Some(position) => {
-                        let derived_entry = derived_entries.remove(position);
+                        let base_entry = base_entries.remove(position);
                         entries.push(Entry {
                             key: derived_entry.key,
                             key_span: derived_entry.key_span,
                             value: merge(base_entry.value, derived_entry.value),
                         });
                     }
-                    None => entries.push(base_entry),
+                    None => entries.push(derived_entry),
                 }
             }
-            entries.extend(derived_entries);
+            entries.extend(base_entries);
             Node {
                 kind: NodeKind::Mapping(Mapping { entries }),
                 span: derived.span,

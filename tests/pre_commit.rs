@@ -1,0 +1,204 @@
+//! The `.pre-commit-hooks.yaml` of this repository, run by the real pre-commit.
+//!
+//! pre-commit comes from `$MBT_PRE_COMMIT` (a path; `.ci/run` installs it) or from PATH. Without
+//! it the test is skipped with a printed reason, except in CI (`$CI` set), where it fails.
+//!
+//! The test uses the `mbt-check-system` hook (the `mbt` under test, put first on PATH) rather
+//! than `mbt-check`, which would `cargo install` the whole workspace. Both hooks share `entry`,
+//! `files` and `pass_filenames`, which a second check below asserts.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use util::{clean_env, copy_tree, env_flag, repo_root, Sandbox};
+
+/// The pre-commit executable, or why there is none.
+fn find_pre_commit() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("MBT_PRE_COMMIT").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("MBT_PRE_COMMIT={} does not exist", path.display()))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|directory| directory.join("pre-commit"))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| "no pre-commit on PATH and MBT_PRE_COMMIT is not set".to_string())
+}
+
+/// A command with a clean environment: PATH starts with the directory of the `mbt` under test,
+/// HOME and PRE_COMMIT_HOME are in the sandbox, git needs no user configuration.
+fn command(sandbox: &Sandbox, program: &Path, cwd: &Path) -> Command {
+    let mut command = Command::new(program);
+    clean_env(&mut command, &sandbox.home());
+    let mbt_dir = util::mbt_bin().parent().unwrap().to_path_buf();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path =
+        std::env::join_paths(std::iter::once(mbt_dir).chain(std::env::split_paths(&path))).unwrap();
+    command
+        .current_dir(cwd)
+        .env("PATH", path)
+        .env("LANG", "C.UTF-8")
+        .env("PRE_COMMIT_HOME", sandbox.path().join("pre-commit-home"))
+        .env("PRE_COMMIT_COLOR", "never")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "mbt tests")
+        .env("GIT_AUTHOR_EMAIL", "tests@mbt.invalid")
+        .env("GIT_COMMITTER_NAME", "mbt tests")
+        .env("GIT_COMMITTER_EMAIL", "tests@mbt.invalid");
+    command
+}
+
+/// Runs `command`, returning (success, stdout + stderr).
+fn run(mut command: Command) -> (bool, String) {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+fn git(sandbox: &Sandbox, cwd: &Path, args: &[&str]) {
+    let mut command = command(sandbox, Path::new("git"), cwd);
+    command.args(args);
+    let (ok, text) = run(command);
+    assert!(ok, "git {args:?} failed:\n{text}");
+}
+
+/// A git repository holding `files`, committed.
+fn init_repo(sandbox: &Sandbox, directory: &Path) {
+    git(
+        sandbox,
+        directory,
+        &["init", "--quiet", "--initial-branch=main"],
+    );
+    git(sandbox, directory, &["add", "--all"]);
+    git(
+        sandbox,
+        directory,
+        &[
+            "-c",
+            "user.name=mbt tests",
+            "-c",
+            "user.email=tests@mbt.invalid",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "initial",
+        ],
+    );
+}
+
+#[test]
+fn pre_commit_hook_checks_the_project() {
+    let pre_commit = match find_pre_commit() {
+        Ok(path) => path,
+        Err(reason) if env_flag("CI") => {
+            panic!("pre-commit is required in CI (.ci/run installs it): {reason}")
+        }
+        Err(reason) => {
+            eprintln!("skipped pre_commit_hook_checks_the_project: {reason}");
+            return;
+        }
+    };
+    let sandbox = Sandbox::new();
+
+    // The hook repository: this repository's hook definitions, committed. (try-repo on the
+    // working tree itself would miss an uncommitted, untracked `.pre-commit-hooks.yaml`.)
+    let hooks_repo = sandbox.path().join("hooks-repo");
+    std::fs::create_dir(&hooks_repo).unwrap();
+    std::fs::copy(
+        repo_root().join(".pre-commit-hooks.yaml"),
+        hooks_repo.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    init_repo(&sandbox, &hooks_repo);
+
+    // The user's repository: the example project at its root.
+    let project = sandbox.path().join("project");
+    copy_tree(&repo_root().join("examples/telecom-churn"), &project);
+    std::fs::write(project.join(".gitignore"), "target/\nlocal_artifacts/\n").unwrap();
+    init_repo(&sandbox, &project);
+
+    let try_repo = || {
+        let mut command = command(&sandbox, &pre_commit, &project);
+        command.arg("try-repo").arg(&hooks_repo).args([
+            "mbt-check-system",
+            "--all-files",
+            "--verbose",
+        ]);
+        run(command)
+    };
+
+    let (ok, text) = try_repo();
+    assert!(ok, "pre-commit failed on a valid project:\n{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("mbt check") && line.ends_with("Passed")),
+        "{text}"
+    );
+    // --verbose shows what `mbt check` printed: every pipeline was checked.
+    assert!(
+        text.contains("checked 5 pipeline(s) and 2 test file(s): 0 errors"),
+        "{text}"
+    );
+
+    // Break the base pipeline: the derived pipelines fail.
+    let base = project.join("pipelines/_base_churn.yaml");
+    util::edit(&base, "primary_metric: roc_auc", "primary_metric: roc_aucc");
+    git(&sandbox, &project, &["add", "pipelines/_base_churn.yaml"]);
+    let (ok, text) = try_repo();
+    assert!(!ok, "pre-commit passed on a broken project:\n{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("mbt check") && line.ends_with("Failed")),
+        "{text}"
+    );
+    assert!(text.contains("[MBT2003] Error"), "{text}");
+    assert!(text.contains("pipelines/_base_churn.yaml:"), "{text}");
+}
+
+/// `mbt-check` (built by pre-commit) and `mbt-check-system` differ only in how `mbt` is found.
+#[test]
+fn both_hooks_agree() {
+    let text = std::fs::read_to_string(repo_root().join(".pre-commit-hooks.yaml")).unwrap();
+    let hooks: Vec<&str> = text
+        .split("\n- id: ")
+        .skip(1)
+        .map(|hook| hook.trim_end())
+        .collect();
+    assert_eq!(hooks.len(), 2, "{text}");
+    let (built, system) = (hooks[0], hooks[1]);
+    assert!(built.starts_with("mbt-check\n"), "{built}");
+    assert!(system.starts_with("mbt-check-system\n"), "{system}");
+    assert!(built.contains("\n  language: rust\n"), "{built}");
+    assert!(system.contains("\n  language: system\n"), "{system}");
+    let shared = |hook: &str| -> Vec<String> {
+        hook.lines()
+            .filter(|line| {
+                [
+                    "  entry:",
+                    "  files:",
+                    "  pass_filenames:",
+                    "  require_serial:",
+                    "  name:",
+                ]
+                .iter()
+                .any(|key| line.starts_with(key))
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(shared(built).len(), 5, "{built}");
+    assert_eq!(shared(built), shared(system));
+}
