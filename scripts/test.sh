@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need (pre-commit in a cached venv) first.
+# Runs every test: installs what the tests need (pre-commit 4.7.0 in a cached venv), then
+# `cargo test --workspace`, then lints (clippy with warnings denied, rustfmt).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache="${MBT_CACHE:-$HOME/.cache/mbt}"
 mkdir -p "$cache"
+
 venv="$cache/venv-precommit"
-if [ ! -x "$venv/bin/pre-commit" ]; then
-  echo "== installing pre-commit into $venv"
+if ! "$venv/bin/pre-commit" --version 2>/dev/null | grep -qx 'pre-commit 4.7.0'; then
+  echo "==> installing pre-commit 4.7.0 into $venv"
+  rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "pre-commit==4.7.0"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0'
 fi
 export MBT_PRE_COMMIT="$venv/bin/pre-commit"
-echo "== cargo test --workspace"
+
+echo "==> cargo test --workspace"
 cargo test --workspace
+
+echo "==> cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "==> cargo fmt --all -- --check"
+cargo fmt --all -- --check
