@@ -205,7 +205,7 @@ fn pipeline(i: usize, n: usize) -> (String, String) {
         "  evaluation:".into(),
         format!(
             "    generate_plots: {}",
-            if i % 2 == 0 { "true" } else { "false" }
+            if i.is_multiple_of(2) { "true" } else { "false" }
         ),
         "    custom_metrics: [lib.custom_validators.top_decile_lift]".into(),
     ]);

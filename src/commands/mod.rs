@@ -12,6 +12,7 @@ pub mod validate;
 
 use mbt_compiler::diagnostics::{sort_and_dedup, Diagnostic};
 use mbt_compiler::queries::check::pipeline_diagnostics;
+use mbt_compiler::queries::manifest::manifest;
 use mbt_compiler::queries::profiles::resolved_profile;
 use mbt_compiler::{Db, SourceFile};
 
@@ -27,6 +28,7 @@ pub fn diagnostics_of(host: &Host, file: SourceFile) -> Vec<Diagnostic> {
             .iter()
             .cloned(),
     );
+    diagnostics.extend(manifest(&host.db, file).diagnostics.iter().cloned());
     sort_and_dedup(&mut diagnostics, &host.db);
     diagnostics
 }

@@ -10,16 +10,19 @@ use super::profiles::resolved_profile;
 use super::validate::validated;
 use crate::dag;
 use crate::db::{Db, SourceFile};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::manifest::{
     stable_hash, DagSection, Manifest, Metadata, PipelineType, ProfileSection, Resources, Step,
     MANIFEST_VERSION,
 };
+use crate::schema::pipeline::Pipeline;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManifestResult {
     /// Absent when the pipeline or the profile has errors.
     pub manifest: Option<Manifest>,
+    /// Only internal errors: user errors are reported by validation.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// The version of MBT written into manifests.
@@ -29,12 +32,35 @@ pub const MBT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
     let validated = validated(db, file);
     let profile = resolved_profile(db, db.project());
-    let (Some(pipeline), false) = (
-        &validated.pipeline,
+    let (Some(root), true, false) = (
+        &validated.root,
+        validated.ok,
         profile.diagnostics.iter().any(Diagnostic::is_error),
     ) else {
-        return Arc::new(ManifestResult { manifest: None });
+        return Arc::new(ManifestResult {
+            manifest: None,
+            diagnostics: Vec::new(),
+        });
     };
+    // Validation accepted the tree, so it must deserialize; failing here is a bug in MBT.
+    let pipeline = match serde_json::from_value::<Pipeline>(root.to_json()) {
+        Ok(pipeline) => pipeline,
+        Err(error) => {
+            let diagnostic = Diagnostic::at(
+                Code::InternalError,
+                root.span,
+                format!("internal error: the validated pipeline did not deserialize: {error}"),
+            )
+            .with_help(format!(
+                "this is a bug in MBT {MBT_VERSION}; please report it at https://github.com/mbt-dev/mbt/issues with the pipeline"
+            ));
+            return Arc::new(ManifestResult {
+                manifest: None,
+                diagnostics: vec![diagnostic],
+            });
+        }
+    };
+    let pipeline = &pipeline;
     let name = super::parse::pipeline_name(file.path(db))
         .unwrap_or_default()
         .to_string();
@@ -189,5 +215,6 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
     };
     Arc::new(ManifestResult {
         manifest: Some(manifest),
+        diagnostics: Vec::new(),
     })
 }

@@ -9,18 +9,19 @@ use super::python::python_functions;
 use crate::db::{Db, SourceFile};
 use crate::diagnostics::{did_you_mean, suggest, Code, Diagnostic};
 use crate::schema::frameworks::{framework, framework_names};
-use crate::schema::pipeline::{Metric, Pipeline, ProblemType};
+use crate::schema::pipeline::{Metric, ProblemType};
 use crate::schema::{check::SchemaCheck, pipeline_schema};
 use crate::template::{render_tree, TemplateContext};
 use crate::text::Span;
 use crate::yaml::{Node, NodeKind};
 
-/// A validated pipeline: the typed pipeline when there were no errors, and what templates used.
+/// A validated pipeline: the rendered tree, whether it is free of errors, and what templates used.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Validated {
     /// The merged, rendered tree (absent when the file could not be parsed or resolved).
     pub root: Option<Node>,
-    pub pipeline: Option<Pipeline>,
+    /// No errors anywhere in the pipeline's files: the tree can become a typed [`Pipeline`].
+    pub ok: bool,
     pub secrets: Vec<String>,
     /// Variables used and their compile-time values (`None`: left for run time).
     pub vars: Vec<(String, Option<String>)>,
@@ -34,7 +35,7 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
     let Some(mut root) = resolved.root.clone() else {
         return Arc::new(Validated {
             root: None,
-            pipeline: None,
+            ok: false,
             secrets: Vec::new(),
             vars: Vec::new(),
             diagnostics,
@@ -73,7 +74,7 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
         );
         return Arc::new(Validated {
             root: Some(root),
-            pipeline: None,
+            ok: false,
             secrets: Vec::new(),
             vars: Vec::new(),
             diagnostics,
@@ -117,29 +118,9 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
             .diagnostics
             .iter()
             .any(Diagnostic::is_error);
-    let pipeline = if has_errors {
-        None
-    } else {
-        match serde_json::from_value::<Pipeline>(root.to_json()) {
-            Ok(pipeline) => Some(pipeline),
-            Err(error) => {
-                diagnostics.push(
-                    Diagnostic::at(
-                        Code::InternalError,
-                        root.span,
-                        format!(
-                            "internal error: the validated pipeline did not deserialize: {error}"
-                        ),
-                    )
-                    .with_help("this is a bug in MBT; please report it with the pipeline"),
-                );
-                None
-            }
-        }
-    };
     Arc::new(Validated {
         root: Some(root),
-        pipeline,
+        ok: !has_errors,
         secrets: rendered.secrets.into_iter().collect(),
         vars: rendered.vars.into_iter().collect(),
         diagnostics,
