@@ -34,6 +34,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print a pipeline's step DAG.
     Dag(DagArgs),
+    /// Compile and run a pipeline (training or serving).
+    Run(RunArgs),
+    /// List the installed adapters by kind.
+    Deps(DepsArgs),
     /// Run the DAG assertions in tests/*.test.yaml.
     Test(TestArgs),
     /// Explain a diagnostic code, e.g. `mbt explain MBT1001`.
@@ -117,6 +121,27 @@ pub struct DagArgs {
     pub mermaid: bool,
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline to run.
+    #[arg(long, short = 's', value_name = "PIPELINE")]
+    pub select: String,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DepsArgs {
+    #[command(subcommand)]
+    pub command: DepsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DepsCommand {
+    /// Print the installed adapters by kind.
+    List,
 }
 
 #[derive(Debug, Args)]

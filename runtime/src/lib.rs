@@ -1,9 +1,17 @@
 //! The MBT runtime: executes compiled manifests.
 //!
-//! It reads only `manifest.json` files (never pipeline YAML) through the manifest types of
-//! `mbt_compiler::manifest`, and never depends on the `lsp` crate. Step execution, adapters
-//! (frameworks, storage, data connectors, registries, secrets) and the run records come with the
-//! runtime issue; today this crate loads and checks manifests.
+//! It reads only `manifest.json` (never pipeline YAML), through the manifest types of
+//! `mbt_compiler::manifest`, and never depends on the `lsp` crate. Adapters (frameworks,
+//! storage, data connectors, model registries, secrets) are traits in [`adapters`], found by name
+//! through one [`adapters::Registry`]; steps live in [`steps`]; [`run`] executes a manifest and
+//! writes `run_results.json`.
+
+pub mod adapters;
+pub mod features;
+pub mod frame;
+pub mod metrics;
+pub mod run;
+pub mod steps;
 
 use std::path::Path;
 

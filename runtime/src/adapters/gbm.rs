@@ -1,0 +1,130 @@
+//! The `gbm` framework: gradient-boosted trees from forust-ml (pure Rust, multi-threaded).
+
+use anyhow::Context;
+use forust_ml::gradientbooster::ImportanceMethod;
+use forust_ml::metric::Metric;
+use forust_ml::objective::ObjectiveType;
+use forust_ml::GradientBooster;
+use serde_json::Value;
+
+use super::{Framework, SerializedModel, Task};
+use crate::features::Matrix;
+
+pub struct Gbm;
+
+const FORMAT_VERSION: u32 = 1;
+
+fn setting<T>(config: &Value, key: &str, read: impl Fn(&Value) -> Option<T>, default: T) -> T {
+    config.get(key).and_then(read).unwrap_or(default)
+}
+
+impl Framework for Gbm {
+    fn train(
+        &self,
+        x: &Matrix,
+        y: &[f64],
+        task: Task,
+        config: &Value,
+    ) -> anyhow::Result<SerializedModel> {
+        let objective = match task {
+            Task::Binary => ObjectiveType::LogLoss,
+            Task::Regression => ObjectiveType::SquaredLoss,
+        };
+        let rounds = setting(config, "n_estimators", Value::as_u64, 200) as usize;
+        let mut booster = GradientBooster::default()
+            .set_objective_type(objective)
+            .set_iterations(rounds)
+            .set_learning_rate(setting(config, "learning_rate", Value::as_f64, 0.05) as f32)
+            .set_max_depth(setting(config, "max_depth", Value::as_u64, 5) as usize)
+            .set_l2(setting(config, "l2", Value::as_f64, 1.0) as f32)
+            .set_min_leaf_weight(setting(config, "min_leaf_weight", Value::as_f64, 1.0) as f32)
+            .set_subsample(setting(config, "subsample", Value::as_f64, 1.0) as f32)
+            .set_seed(setting(config, "seed", Value::as_u64, 42))
+            .set_num_threads(None);
+        if let Some(leaves) = config.get("max_leaves").and_then(Value::as_u64) {
+            booster = booster.set_max_leaves(leaves as usize);
+        }
+        let matrix = forust_ml::Matrix::new(&x.values, x.rows, x.columns);
+        match config.get("early_stopping_rounds").and_then(Value::as_u64) {
+            Some(patience) => {
+                // Hold out a deterministic slice of the train set for early stopping.
+                let fraction = setting(config, "validation_fraction", Value::as_f64, 0.15);
+                let (fit_rows, stop_rows) = holdout(x.rows, fraction);
+                let fit_x = x.select_rows(&fit_rows);
+                let stop_x = x.select_rows(&stop_rows);
+                let fit_y: Vec<f64> = fit_rows.iter().map(|i| y[*i]).collect();
+                let stop_y: Vec<f64> = stop_rows.iter().map(|i| y[*i]).collect();
+                let weights = vec![1.0; stop_y.len()];
+                let metric = match task {
+                    Task::Binary => Metric::LogLoss,
+                    Task::Regression => Metric::RootMeanSquaredError,
+                };
+                booster = booster
+                    .set_evaluation_metric(Some(metric))
+                    .set_early_stopping_rounds(Some(patience as usize));
+                booster
+                    .fit_unweighted(
+                        &forust_ml::Matrix::new(&fit_x.values, fit_x.rows, fit_x.columns),
+                        &fit_y,
+                        Some(vec![(
+                            forust_ml::Matrix::new(&stop_x.values, stop_x.rows, stop_x.columns),
+                            &stop_y,
+                            &weights,
+                        )]),
+                    )
+                    .context("gradient boosting failed")?;
+            }
+            None => booster
+                .fit_unweighted(&matrix, y, None)
+                .context("gradient boosting failed")?,
+        }
+        Ok(SerializedModel {
+            framework: "gbm".into(),
+            format_version: FORMAT_VERSION,
+            payload: booster.json_dump().context("cannot serialize the model")?,
+        })
+    }
+
+    fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
+        let booster = load(model)?;
+        let raw = booster.predict(&forust_ml::Matrix::new(&x.values, x.rows, x.columns), true);
+        let binary = matches!(booster.objective_type, ObjectiveType::LogLoss);
+        Ok(if binary {
+            raw.into_iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect()
+        } else {
+            raw
+        })
+    }
+
+    fn feature_importance(
+        &self,
+        model: &SerializedModel,
+        columns: usize,
+    ) -> anyhow::Result<Vec<f64>> {
+        let booster = load(model)?;
+        let importance = booster.calculate_feature_importance(ImportanceMethod::TotalGain, true);
+        let mut out = vec![0.0; columns];
+        for (column, value) in importance {
+            if column < columns {
+                out[column] = f64::from(value);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn load(model: &SerializedModel) -> anyhow::Result<GradientBooster> {
+    anyhow::ensure!(
+        model.framework == "gbm" && model.format_version == FORMAT_VERSION,
+        "model was saved by {} format {}, this runtime reads gbm format {FORMAT_VERSION}",
+        model.framework,
+        model.format_version
+    );
+    GradientBooster::from_json(&model.payload).context("cannot load the gbm model")
+}
+
+/// Every k-th row goes to the hold-out set (deterministic, spread over the data).
+fn holdout(rows: usize, fraction: f64) -> (Vec<usize>, Vec<usize>) {
+    let every = (1.0 / fraction.clamp(0.01, 0.5)).round().max(2.0) as usize;
+    (0..rows).partition(|row| row % every != 0)
+}

@@ -1,0 +1,159 @@
+//! The embedded defaults: local files, local artifact storage, a file-based run registry and
+//! environment-variable secrets. Nothing here needs a server.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use polars::prelude::*;
+use serde_json::Value;
+
+use super::{DataConnector, ModelRegistry, RunRecord, SecretsProvider, Storage};
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same folder, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let folder = path.parent().context("path has no folder")?;
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let name = path
+        .file_name()
+        .context("path has no file name")?
+        .to_string_lossy();
+    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, bytes)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .with_context(|| format!("cannot write {}", path.display()))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&temporary);
+        })
+}
+
+fn path_setting(config: &Value, key: &str, default: &str, project: &Path) -> PathBuf {
+    let value = config.get(key).and_then(Value::as_str).unwrap_or(default);
+    project.join(value)
+}
+
+struct LocalStorage {
+    base: PathBuf,
+}
+
+pub fn storage(config: &Value, project: &Path) -> anyhow::Result<Box<dyn Storage>> {
+    Ok(Box::new(LocalStorage {
+        base: path_setting(config, "base_path", "local_artifacts", project),
+    }))
+}
+
+impl Storage for LocalStorage {
+    fn put(&self, run_id: &str, step: &str, name: &str, data: &[u8]) -> anyhow::Result<String> {
+        let path = self.base.join(run_id).join(step).join(name);
+        write_atomic(&path, data)?;
+        Ok(format!("file://{}", path.display()))
+    }
+
+    fn get(&self, uri: &str) -> anyhow::Result<Vec<u8>> {
+        let path = uri.strip_prefix("file://").unwrap_or(uri);
+        std::fs::read(path).with_context(|| format!("cannot read artifact {uri}"))
+    }
+
+    fn exists(&self, uri: &str) -> bool {
+        Path::new(uri.strip_prefix("file://").unwrap_or(uri)).is_file()
+    }
+}
+
+struct LocalFiles {
+    data_path: PathBuf,
+}
+
+pub fn connector(config: &Value, project: &Path) -> anyhow::Result<Box<dyn DataConnector>> {
+    Ok(Box::new(LocalFiles {
+        data_path: path_setting(config, "data_path", "sample_data", project),
+    }))
+}
+
+impl DataConnector for LocalFiles {
+    fn read_table(&self, table: &str) -> anyhow::Result<DataFrame> {
+        let parquet = self.data_path.join(format!("{table}.parquet"));
+        if parquet.is_file() {
+            let file = std::fs::File::open(&parquet)
+                .with_context(|| format!("cannot open {}", parquet.display()))?;
+            return ParquetReader::new(file)
+                .finish()
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("cannot read {}", parquet.display()));
+        }
+        let csv = if table.ends_with(".csv") {
+            self.data_path.join(table)
+        } else {
+            self.data_path.join(format!("{table}.csv"))
+        };
+        if !csv.is_file() {
+            bail!(
+                "table `{table}` not found: no {} or {}",
+                csv.display(),
+                parquet.display()
+            );
+        }
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(10_000))
+            .try_into_reader_with_file_path(Some(csv.clone()))
+            .and_then(|reader| reader.finish())
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot read {} as CSV", csv.display()))
+    }
+}
+
+struct LocalRegistry {
+    base: PathBuf,
+}
+
+pub fn model_registry(config: &Value, project: &Path) -> anyhow::Result<Box<dyn ModelRegistry>> {
+    Ok(Box::new(LocalRegistry {
+        base: path_setting(config, "base_path", "local_registry", project),
+    }))
+}
+
+impl ModelRegistry for LocalRegistry {
+    fn log_run(
+        &self,
+        record: &RunRecord,
+        artifacts: &[(String, Vec<u8>)],
+    ) -> anyhow::Result<RunRecord> {
+        let folder = self.base.join(&record.run_id);
+        let mut record = record.clone();
+        for (name, bytes) in artifacts {
+            let path = folder.join("artifacts").join(name);
+            write_atomic(&path, bytes)?;
+            record
+                .artifacts
+                .insert(name.clone(), format!("file://{}", path.display()));
+        }
+        let text = serde_json::to_string_pretty(&record)? + "\n";
+        write_atomic(&folder.join("run.json"), text.as_bytes())?;
+        Ok(record)
+    }
+
+    fn load_run(&self, run_id: &str) -> anyhow::Result<RunRecord> {
+        let path = self.base.join(run_id).join("run.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("run `{run_id}` not found in {}", self.base.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a run record", path.display()))
+    }
+
+    fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>> {
+        let path = self.base.join(run_id).join("artifacts").join(name);
+        std::fs::read(&path).with_context(|| format!("run `{run_id}` has no artifact `{name}`"))
+    }
+}
+
+struct EnvSecrets;
+
+pub fn secrets(_config: &Value, _project: &Path) -> anyhow::Result<Box<dyn SecretsProvider>> {
+    Ok(Box::new(EnvSecrets))
+}
+
+impl SecretsProvider for EnvSecrets {
+    fn get_secret(&self, name: &str) -> anyhow::Result<String> {
+        std::env::var(name).with_context(|| format!("secret `{name}` is not set (the env provider reads the environment variable `{name}`)"))
+    }
+}

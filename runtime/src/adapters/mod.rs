@@ -1,0 +1,211 @@
+//! Adapter contracts and the one registry that finds them by name.
+//!
+//! Every adapter kind of the manifest (`framework`, `storage`, `data_connector`,
+//! `model_registry`, `secrets`) is a trait here; built-in implementations register under the
+//! names the profiles and pipelines use. Steps ask the registry by name and never name an
+//! implementation, so adding an adapter touches no step code.
+
+mod gbm;
+pub mod local;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::bail;
+use polars::prelude::DataFrame;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::features::Matrix;
+
+/// Where artifacts live: `put` returns a URI that `get` and `exists` accept.
+pub trait Storage: Send + Sync {
+    fn put(&self, run_id: &str, step: &str, name: &str, data: &[u8]) -> anyhow::Result<String>;
+    fn get(&self, uri: &str) -> anyhow::Result<Vec<u8>>;
+    fn exists(&self, uri: &str) -> bool;
+}
+
+/// Where tables come from.
+pub trait DataConnector: Send + Sync {
+    fn read_table(&self, table: &str) -> anyhow::Result<DataFrame>;
+}
+
+/// What a training run leaves behind in a model registry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub pipeline: String,
+    pub target: String,
+    pub params: BTreeMap<String, Value>,
+    pub metrics: BTreeMap<String, f64>,
+    pub tags: BTreeMap<String, String>,
+    /// Artifact name → URI in the registry.
+    pub artifacts: BTreeMap<String, String>,
+    pub manifest_hash: String,
+    pub mbt_version: String,
+}
+
+/// Records runs and hands their artifacts back by run id.
+pub trait ModelRegistry: Send + Sync {
+    fn log_run(
+        &self,
+        record: &RunRecord,
+        artifacts: &[(String, Vec<u8>)],
+    ) -> anyhow::Result<RunRecord>;
+    fn load_run(&self, run_id: &str) -> anyhow::Result<RunRecord>;
+    fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>>;
+}
+
+/// Resolves `{{ secret('NAME') }}` references at run time.
+pub trait SecretsProvider: Send + Sync {
+    fn get_secret(&self, name: &str) -> anyhow::Result<String>;
+}
+
+/// A trained model in its framework's serialized form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SerializedModel {
+    pub framework: String,
+    /// Bumped when the framework's serialized form changes incompatibly.
+    pub format_version: u32,
+    pub payload: String,
+}
+
+/// What a model must predict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    Binary,
+    Regression,
+}
+
+/// A training framework.
+pub trait Framework: Send + Sync {
+    fn train(
+        &self,
+        x: &Matrix,
+        y: &[f64],
+        task: Task,
+        config: &Value,
+    ) -> anyhow::Result<SerializedModel>;
+    /// Positive-class probabilities (binary) or predictions (regression).
+    fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>>;
+    /// Importance per column, summing to 1.
+    fn feature_importance(
+        &self,
+        model: &SerializedModel,
+        columns: usize,
+    ) -> anyhow::Result<Vec<f64>>;
+}
+
+type Factory<T> = fn(config: &Value, project: &Path) -> anyhow::Result<Box<T>>;
+
+/// Every adapter by kind and name.
+pub struct Registry {
+    frameworks: BTreeMap<&'static str, Box<dyn Framework>>,
+    storages: BTreeMap<&'static str, Factory<dyn Storage>>,
+    connectors: BTreeMap<&'static str, Factory<dyn DataConnector>>,
+    registries: BTreeMap<&'static str, Factory<dyn ModelRegistry>>,
+    secrets: BTreeMap<&'static str, Factory<dyn SecretsProvider>>,
+}
+
+impl Registry {
+    /// The adapters built into MBT.
+    pub fn builtin() -> Registry {
+        let mut registry = Registry {
+            frameworks: BTreeMap::new(),
+            storages: BTreeMap::new(),
+            connectors: BTreeMap::new(),
+            registries: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+        };
+        registry.frameworks.insert("gbm", Box::new(gbm::Gbm));
+        registry.storages.insert("local", local::storage);
+        registry.connectors.insert("local_file", local::connector);
+        registry.registries.insert("local", local::model_registry);
+        registry.secrets.insert("env", local::secrets);
+        registry
+    }
+
+    pub fn framework(&self, name: &str) -> anyhow::Result<&dyn Framework> {
+        match self.frameworks.get(name) {
+            Some(framework) => Ok(framework.as_ref()),
+            None => bail!(unknown("framework", name, self.frameworks.keys())),
+        }
+    }
+
+    pub fn storage(&self, settings: &Value, project: &Path) -> anyhow::Result<Box<dyn Storage>> {
+        build(&self.storages, "storage", settings, project)
+    }
+
+    pub fn connector(
+        &self,
+        settings: &Value,
+        project: &Path,
+    ) -> anyhow::Result<Box<dyn DataConnector>> {
+        build(&self.connectors, "data_connector", settings, project)
+    }
+
+    pub fn model_registry(
+        &self,
+        settings: &Value,
+        project: &Path,
+    ) -> anyhow::Result<Box<dyn ModelRegistry>> {
+        build(&self.registries, "model_registry", settings, project)
+    }
+
+    pub fn secrets(
+        &self,
+        settings: &Value,
+        project: &Path,
+    ) -> anyhow::Result<Box<dyn SecretsProvider>> {
+        let name = settings
+            .get("provider")
+            .and_then(Value::as_str)
+            .unwrap_or("env");
+        match self.secrets.get(name) {
+            Some(factory) => factory(settings.get("config").unwrap_or(&Value::Null), project),
+            None => bail!(unknown("secrets", name, self.secrets.keys())),
+        }
+    }
+
+    /// Installed adapters by kind, for `mbt deps list`.
+    pub fn list(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+        vec![
+            ("frameworks", self.frameworks.keys().copied().collect()),
+            ("storage", self.storages.keys().copied().collect()),
+            ("data_connectors", self.connectors.keys().copied().collect()),
+            (
+                "model_registries",
+                self.registries.keys().copied().collect(),
+            ),
+            ("secrets", self.secrets.keys().copied().collect()),
+        ]
+    }
+}
+
+fn build<T: ?Sized>(
+    factories: &BTreeMap<&'static str, Factory<T>>,
+    kind: &str,
+    settings: &Value,
+    project: &Path,
+) -> anyhow::Result<Box<T>> {
+    let name = settings
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match factories.get(name) {
+        Some(factory) => factory(settings.get("config").unwrap_or(&Value::Null), project),
+        None => bail!(unknown(kind, name, factories.keys())),
+    }
+}
+
+fn unknown<'a>(
+    kind: &str,
+    name: &str,
+    available: impl Iterator<Item = &'a &'static str>,
+) -> String {
+    let available: Vec<&str> = available.copied().collect();
+    format!(
+        "no {kind} adapter named `{name}` is installed (available: {})",
+        available.join(", ")
+    )
+}

@@ -1,0 +1,168 @@
+//! Turning frames into model matrices with a fitted, serializable feature layout.
+//!
+//! The layout is fitted on the train set and stored with the model, so serving builds exactly
+//! the training columns in the training order. Text columns still present at training time get
+//! ordinal codes (unseen values become missing, which gradient boosting handles).
+
+use anyhow::bail;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::frame;
+
+/// The fitted layout of the model's input matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureLayout {
+    pub columns: Vec<FeatureColumn>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FeatureColumn {
+    Numeric {
+        name: String,
+    },
+    /// Codes are positions in `categories`.
+    Ordinal {
+        name: String,
+        categories: Vec<String>,
+    },
+}
+
+impl FeatureColumn {
+    pub fn name(&self) -> &str {
+        match self {
+            FeatureColumn::Numeric { name } | FeatureColumn::Ordinal { name, .. } => name,
+        }
+    }
+}
+
+impl FeatureLayout {
+    /// Every column of `frame` except `excluded`, in frame order.
+    pub fn fit(frame: &DataFrame, excluded: &[String]) -> anyhow::Result<FeatureLayout> {
+        let mut columns = Vec::new();
+        for column in frame.columns() {
+            let name = column.name().to_string();
+            if excluded.contains(&name) {
+                continue;
+            }
+            if frame::is_numeric(column.dtype()) {
+                columns.push(FeatureColumn::Numeric { name });
+            } else {
+                let mut categories: Vec<String> =
+                    frame::texts(frame, &name)?.into_iter().flatten().collect();
+                categories.sort();
+                categories.dedup();
+                columns.push(FeatureColumn::Ordinal { name, categories });
+            }
+        }
+        if columns.is_empty() {
+            bail!(
+                "no feature columns left after excluding {}",
+                excluded.join(", ")
+            );
+        }
+        Ok(FeatureLayout { columns })
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name().to_string()).collect()
+    }
+
+    /// The matrix of `frame` in column-major order (one column after another), NaN for missing.
+    pub fn matrix(&self, frame: &DataFrame) -> anyhow::Result<Matrix> {
+        let rows = frame.height();
+        let mut values = Vec::with_capacity(rows * self.columns.len());
+        for column in &self.columns {
+            match column {
+                FeatureColumn::Numeric { name } => values.extend(frame::numbers(frame, name)?),
+                FeatureColumn::Ordinal { name, categories } => {
+                    for value in frame::texts(frame, name)? {
+                        let code = value.and_then(|v| categories.binary_search(&v).ok());
+                        values.push(code.map_or(f64::NAN, |code| code as f64));
+                    }
+                }
+            }
+        }
+        Ok(Matrix {
+            values,
+            rows,
+            columns: self.columns.len(),
+        })
+    }
+}
+
+/// A dense column-major matrix.
+#[derive(Clone, Debug)]
+pub struct Matrix {
+    pub values: Vec<f64>,
+    pub rows: usize,
+    pub columns: usize,
+}
+
+impl Matrix {
+    pub fn column(&self, index: usize) -> &[f64] {
+        &self.values[index * self.rows..(index + 1) * self.rows]
+    }
+
+    /// The rows at `indices`, in that order.
+    pub fn select_rows(&self, indices: &[usize]) -> Matrix {
+        let mut values = Vec::with_capacity(indices.len() * self.columns);
+        for column in 0..self.columns {
+            let data = self.column(column);
+            values.extend(indices.iter().map(|row| data[*row]));
+        }
+        Matrix {
+            values,
+            rows: indices.len(),
+            columns: self.columns,
+        }
+    }
+
+    /// Row-major copy with missing values replaced by `fill[column]`.
+    pub fn row_major_filled(&self, fill: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.rows * self.columns];
+        for column in 0..self.columns {
+            for (row, value) in self.column(column).iter().enumerate() {
+                out[row * self.columns + column] =
+                    if value.is_nan() { fill[column] } else { *value };
+            }
+        }
+        out
+    }
+}
+
+/// Labels as 0/1 (binary: 1 for the positive class), class indices, or numbers (regression).
+pub fn labels(
+    frame: &DataFrame,
+    label: &str,
+    positive: Option<&str>,
+    classes: &[String],
+) -> anyhow::Result<Vec<f64>> {
+    let texts = frame::texts(frame, label)?;
+    if let Some(missing) = texts.iter().position(Option::is_none) {
+        bail!(
+            "label column `{label}` has a null at row {missing}; add a null_threshold check on it"
+        );
+    }
+    match positive {
+        Some(positive) => Ok(texts
+            .into_iter()
+            .map(|v| f64::from(u8::from(v.as_deref() == Some(positive))))
+            .collect()),
+        None if !classes.is_empty() => texts
+            .into_iter()
+            .map(|value| {
+                let value = value.unwrap_or_default();
+                classes
+                    .iter()
+                    .position(|class| *class == value)
+                    .map(|index| index as f64)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("label `{value}` is not one of the classes {classes:?}")
+                    })
+            })
+            .collect(),
+        None => frame::numbers(frame, label),
+    }
+}

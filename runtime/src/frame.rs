@@ -1,0 +1,86 @@
+//! Small helpers over polars data frames: typed column access, row selection, Parquet bytes.
+
+use anyhow::{bail, Context};
+use polars::prelude::*;
+
+/// A column as `f64`, nulls as NaN. Fails with the column's type when it is not numeric.
+pub fn numbers(frame: &DataFrame, name: &str) -> anyhow::Result<Vec<f64>> {
+    let column = column(frame, name)?;
+    if !is_numeric(column.dtype()) {
+        bail!("column `{name}` is {}, expected a number", column.dtype());
+    }
+    let cast = column.cast(&DataType::Float64)?;
+    Ok(cast
+        .f64()?
+        .iter()
+        .map(|value| value.unwrap_or(f64::NAN))
+        .collect())
+}
+
+/// A column as text (numbers are formatted), nulls as `None`.
+pub fn texts(frame: &DataFrame, name: &str) -> anyhow::Result<Vec<Option<String>>> {
+    let column = column(frame, name)?;
+    let cast = column.cast(&DataType::String)?;
+    Ok(cast
+        .str()?
+        .iter()
+        .map(|value| value.map(str::to_string))
+        .collect())
+}
+
+pub fn column<'a>(frame: &'a DataFrame, name: &str) -> anyhow::Result<&'a Column> {
+    frame.column(name).map_err(|_| {
+        let available: Vec<String> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        anyhow::anyhow!(
+            "column `{name}` not found (columns: {})",
+            available.join(", ")
+        )
+    })
+}
+
+pub fn is_numeric(dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() || matches!(dtype, DataType::Boolean)
+}
+
+pub fn names(frame: &DataFrame) -> Vec<String> {
+    frame
+        .get_column_names()
+        .iter()
+        .map(|name| name.to_string())
+        .collect()
+}
+
+/// The rows at `indices`, in that order.
+pub fn take(frame: &DataFrame, indices: &[usize]) -> anyhow::Result<DataFrame> {
+    let indices: Vec<IdxSize> = indices.iter().map(|i| *i as IdxSize).collect();
+    let indices = IdxCa::from_vec("index".into(), indices);
+    Ok(frame.take(&indices)?)
+}
+
+pub fn to_parquet(frame: &DataFrame) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut frame = frame.clone();
+    ParquetWriter::new(&mut bytes)
+        .finish(&mut frame)
+        .map_err(anyhow::Error::from)
+        .context("cannot encode Parquet")?;
+    Ok(bytes)
+}
+
+pub fn from_parquet(bytes: Vec<u8>) -> anyhow::Result<DataFrame> {
+    ParquetReader::new(std::io::Cursor::new(bytes))
+        .finish()
+        .map_err(anyhow::Error::from)
+        .context("cannot decode Parquet")
+}
+
+/// Replaces (or adds) a column.
+pub fn with_column(frame: &mut DataFrame, name: &str, values: Vec<f64>) -> anyhow::Result<()> {
+    let series = Series::new(name.into(), values);
+    frame.with_column(Column::from(series))?;
+    Ok(())
+}

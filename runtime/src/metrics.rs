@@ -1,0 +1,137 @@
+//! Evaluation metrics, computed from labels and scores (no model knowledge).
+
+/// ROC AUC by the Mann-Whitney statistic, with average ranks for tied scores.
+pub fn roc_auc(labels: &[f64], scores: &[f64]) -> Option<f64> {
+    let positives = labels.iter().filter(|label| **label == 1.0).count() as f64;
+    let negatives = labels.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|a, b| scores[*a].total_cmp(&scores[*b]));
+    let mut rank_sum = 0.0;
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start;
+        while end + 1 < order.len() && scores[order[end + 1]] == scores[order[start]] {
+            end += 1;
+        }
+        let average_rank = (start + end) as f64 / 2.0 + 1.0;
+        rank_sum += order[start..=end]
+            .iter()
+            .filter(|i| labels[**i] == 1.0)
+            .count() as f64
+            * average_rank;
+        start = end + 1;
+    }
+    Some((rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives))
+}
+
+/// Area under the precision-recall curve (average precision).
+pub fn pr_auc(labels: &[f64], scores: &[f64]) -> Option<f64> {
+    let positives = labels.iter().filter(|label| **label == 1.0).count() as f64;
+    if positives == 0.0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+    let (mut true_positives, mut seen, mut area) = (0.0, 0.0, 0.0);
+    for index in order {
+        seen += 1.0;
+        if labels[index] == 1.0 {
+            true_positives += 1.0;
+            area += true_positives / seen;
+        }
+    }
+    Some(area / positives)
+}
+
+/// Accuracy, precision, recall and F1 of thresholded binary predictions.
+pub fn binary_counts(labels: &[f64], scores: &[f64], threshold: f64) -> (f64, f64, f64, f64) {
+    let (mut tp, mut fp, mut tn, mut fn_) = (0.0, 0.0, 0.0, 0.0);
+    for (label, score) in labels.iter().zip(scores) {
+        match (*score >= threshold, *label == 1.0) {
+            (true, true) => tp += 1.0,
+            (true, false) => fp += 1.0,
+            (false, false) => tn += 1.0,
+            (false, true) => fn_ += 1.0,
+        }
+    }
+    let accuracy = (tp + tn) / labels.len().max(1) as f64;
+    let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
+    let recall = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 0.0 };
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    (accuracy, precision, recall, f1)
+}
+
+/// Mean binary log loss, probabilities clipped away from 0 and 1.
+pub fn log_loss(labels: &[f64], scores: &[f64]) -> f64 {
+    let total: f64 = labels
+        .iter()
+        .zip(scores)
+        .map(|(label, score)| {
+            let p = score.clamp(1e-15, 1.0 - 1e-15);
+            -(label * p.ln() + (1.0 - label) * (1.0 - p).ln())
+        })
+        .sum();
+    total / labels.len().max(1) as f64
+}
+
+/// Regression metrics: (rmse, mae, r2, mape).
+pub fn regression(targets: &[f64], predictions: &[f64]) -> (f64, f64, f64, f64) {
+    let n = targets.len().max(1) as f64;
+    let mean = targets.iter().sum::<f64>() / n;
+    let (mut squared, mut absolute, mut total, mut percentage) = (0.0, 0.0, 0.0, 0.0);
+    for (target, prediction) in targets.iter().zip(predictions) {
+        let error = target - prediction;
+        squared += error * error;
+        absolute += error.abs();
+        total += (target - mean).powi(2);
+        if *target != 0.0 {
+            percentage += (error / target).abs();
+        }
+    }
+    let r2 = if total > 0.0 {
+        1.0 - squared / total
+    } else {
+        0.0
+    };
+    ((squared / n).sqrt(), absolute / n, r2, percentage / n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_of_perfect_random_and_tied_scores() {
+        assert_eq!(
+            roc_auc(&[0.0, 0.0, 1.0, 1.0], &[0.1, 0.2, 0.8, 0.9]),
+            Some(1.0)
+        );
+        assert_eq!(
+            roc_auc(&[0.0, 1.0, 0.0, 1.0], &[0.5, 0.5, 0.5, 0.5]),
+            Some(0.5)
+        );
+        assert_eq!(roc_auc(&[1.0, 1.0], &[0.1, 0.2]), None);
+        // One inversion out of four pairs.
+        assert_eq!(
+            roc_auc(&[0.0, 1.0, 0.0, 1.0], &[0.1, 0.3, 0.4, 0.9]),
+            Some(0.75)
+        );
+    }
+
+    #[test]
+    fn thresholded_counts_and_regression() {
+        let (accuracy, precision, recall, f1) =
+            binary_counts(&[1.0, 0.0, 1.0, 0.0], &[0.9, 0.6, 0.4, 0.1], 0.5);
+        assert_eq!((accuracy, precision, recall, f1), (0.5, 0.5, 0.5, 0.5));
+        let (rmse, mae, r2, _) = regression(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]);
+        assert_eq!((rmse, mae, r2), (0.0, 0.0, 1.0));
+        assert!(pr_auc(&[1.0, 0.0], &[0.9, 0.1]).unwrap() == 1.0);
+    }
+}

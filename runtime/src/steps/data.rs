@@ -1,0 +1,272 @@
+//! Data steps: load, join, validate and split.
+
+use anyhow::{bail, Context};
+use polars::prelude::*;
+use serde_json::{json, Value};
+
+use super::{Artifact, StepContext};
+use crate::frame;
+
+pub fn load_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let table = context
+        .config("label_table")
+        .as_str()
+        .context("load_data needs `label_table`")?;
+    let frame = context.connector.read_table(table)?;
+    if frame.height() == 0 {
+        bail!("table `{table}` has no rows");
+    }
+    Ok(vec![Artifact::Frame(frame)])
+}
+
+pub fn join_tables(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let mut joined = context.first_frame()?.clone();
+    let joins = context
+        .config("joins")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for join in joins {
+        let table = join["table"].as_str().context("a join needs `table`")?;
+        let keys: Vec<String> = join["join_key"]
+            .as_array()
+            .map(|k| {
+                k.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let right = context.connector.read_table(table)?;
+        for key in &keys {
+            frame::column(&joined, key).with_context(|| {
+                format!("join key `{key}` is missing on the left of the join with `{table}`")
+            })?;
+            frame::column(&right, key)
+                .with_context(|| format!("join key `{key}` is missing in table `{table}`"))?;
+        }
+        if join["fan_out_check"].as_bool().unwrap_or(true) {
+            let duplicated = duplicated_keys(&right, &keys)?;
+            if !duplicated.is_empty() {
+                bail!(
+                    "fan_out_check failed: joining `{table}` on {} would multiply rows; duplicated key values: {}",
+                    keys.join(", "),
+                    duplicated.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        let how = match join["join_type"].as_str().unwrap_or("left") {
+            "inner" => JoinType::Inner,
+            "right" => JoinType::Right,
+            "outer" => JoinType::Full,
+            _ => JoinType::Left,
+        };
+        joined = joined
+            .join(
+                &right,
+                keys.clone(),
+                keys.clone(),
+                JoinArgs::new(how).with_coalesce(JoinCoalesce::CoalesceColumns),
+                None,
+            )
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot join `{table}`"))?;
+    }
+    Ok(vec![Artifact::Frame(joined)])
+}
+
+/// Key values that appear more than once in `frame`.
+fn duplicated_keys(frame: &DataFrame, keys: &[String]) -> anyhow::Result<Vec<String>> {
+    let columns: Vec<Vec<Option<String>>> = keys
+        .iter()
+        .map(|key| frame::texts(frame, key))
+        .collect::<anyhow::Result<_>>()?;
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for row in 0..frame.height() {
+        let key: Vec<String> = columns
+            .iter()
+            .map(|c| c[row].clone().unwrap_or_else(|| "null".into()))
+            .collect();
+        *seen.entry(key.join("|")).or_insert(0) += 1;
+    }
+    Ok(seen
+        .into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(key, _)| key)
+        .collect())
+}
+
+pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let mut frame = context.first_frame()?.clone();
+    let on_failure = context
+        .config("on_failure")
+        .as_str()
+        .unwrap_or("fail")
+        .to_string();
+    let checks = context
+        .config("checks")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for check in &checks {
+        let kind = check["type"].as_str().unwrap_or_default();
+        // Rows that fail the check (for skip_row), and the failure message.
+        let (bad_rows, message): (Vec<bool>, Option<String>) = match kind {
+            "null_threshold" => {
+                let max = check["max_null_pct"].as_f64().unwrap_or(0.0);
+                let mut bad = vec![false; frame.height()];
+                let mut messages = Vec::new();
+                for column in check["columns"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    let values = frame::column(&frame, column)?;
+                    let nulls = values.null_count();
+                    let percent = 100.0 * nulls as f64 / frame.height().max(1) as f64;
+                    if percent > max {
+                        messages.push(format!("null_threshold failed: {column} has {percent:.1}% nulls (max {max:.1}%)"));
+                        for (row, value) in frame::texts(&frame, column)?.iter().enumerate() {
+                            bad[row] |= value.is_none();
+                        }
+                    }
+                }
+                (bad, (!messages.is_empty()).then(|| messages.join("; ")))
+            }
+            "value_range" => {
+                let column = check["column"].as_str().unwrap_or_default();
+                let values = frame::numbers(&frame, column)?;
+                let (min, max) = (check["min"].as_f64(), check["max"].as_f64());
+                let bad: Vec<bool> = values.iter().map(|v| !v.is_nan() && (min.is_some_and(|m| *v < m) || max.is_some_and(|m| *v > m))).collect();
+                let count = bad.iter().filter(|b| **b).count();
+                let range = format!("[{}, {}]", min.map_or("-inf".into(), |m| m.to_string()), max.map_or("inf".into(), |m| m.to_string()));
+                (bad, (count > 0).then(|| format!("value_range failed: {count} value(s) of {column} outside {range}")))
+            }
+            "expected_columns" => {
+                let present = frame::names(&frame);
+                let missing: Vec<&str> = check["columns"].as_array().into_iter().flatten().filter_map(Value::as_str).filter(|c| !present.iter().any(|p| p == c)).collect();
+                (vec![false; frame.height()], (!missing.is_empty()).then(|| format!("expected_columns failed: missing {}", missing.join(", "))))
+            }
+            "unique_key" => {
+                let keys: Vec<String> = check["columns"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+                let duplicated = duplicated_keys(&frame, &keys)?;
+                (vec![false; frame.height()], (!duplicated.is_empty()).then(|| format!("unique_key failed: {} duplicated value(s) of {}, e.g. {}", duplicated.len(), keys.join(", "), duplicated[0])))
+            }
+            "type_check" => {
+                let mut messages = Vec::new();
+                for (column, expected) in check["columns"].as_object().into_iter().flatten() {
+                    let dtype = frame::column(&frame, column)?.dtype().clone();
+                    let ok = match expected.as_str().unwrap_or_default() {
+                        "integer" => dtype.is_integer(),
+                        "float" => dtype.is_float() || dtype.is_integer(),
+                        "string" => dtype == DataType::String,
+                        "boolean" => dtype == DataType::Boolean,
+                        "date" | "datetime" => dtype.is_temporal() || dtype == DataType::String,
+                        _ => true,
+                    };
+                    if !ok {
+                        messages.push(format!("type_check failed: {column} is {dtype}, expected {}", expected.as_str().unwrap_or_default()));
+                    }
+                }
+                (vec![false; frame.height()], (!messages.is_empty()).then(|| messages.join("; ")))
+            }
+            "custom" => bail!(
+                "custom validator `{}` needs the Python bridge, which this MBT runtime does not have yet",
+                check["function"].as_str().unwrap_or_default()
+            ),
+            other => bail!("unknown validation check `{other}`"),
+        };
+        let failed_rows = bad_rows.iter().filter(|b| **b).count();
+        report.push(json!({"type": kind, "passed": message.is_none(), "message": message, "failed_rows": failed_rows}));
+        if let Some(message) = message {
+            match on_failure.as_str() {
+                "warn" => context.warnings.push(message),
+                "skip_row" if failed_rows > 0 => {
+                    let keep = BooleanChunked::from_iter(bad_rows.iter().map(|bad| Some(!bad)));
+                    frame = frame.filter(&keep)?;
+                    context
+                        .warnings
+                        .push(format!("{message}; skipped {failed_rows} row(s)"));
+                }
+                _ => failures.push(message),
+            }
+        }
+    }
+    if !failures.is_empty() {
+        bail!("{}", failures.join("; "));
+    }
+    context
+        .metrics
+        .insert("validated_rows".into(), frame.height() as f64);
+    Ok(vec![
+        Artifact::Frame(frame),
+        Artifact::Json(json!({"checks": report, "on_failure": on_failure})),
+    ])
+}
+
+/// SplitMix64: a tiny, seedable generator with the same output on every machine.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let frame = context.first_frame()?;
+    let test_size = context.config("test_size").as_f64().unwrap_or(0.2);
+    let seed = context.config("seed").as_u64().unwrap_or(42);
+    let stratify = context.config("stratify").as_bool().unwrap_or(false);
+    let label = context.config("label_column").as_str().map(str::to_string);
+    // Rows grouped by label value when stratifying, else one group.
+    let groups: Vec<Vec<usize>> = match (&label, stratify) {
+        (Some(label), true) => {
+            let values = frame::texts(frame, label)?;
+            let mut groups = std::collections::BTreeMap::<String, Vec<usize>>::new();
+            for (row, value) in values.into_iter().enumerate() {
+                groups
+                    .entry(value.unwrap_or_default())
+                    .or_default()
+                    .push(row);
+            }
+            groups.into_values().collect()
+        }
+        _ => vec![(0..frame.height()).collect()],
+    };
+    let mut random = SplitMix64(seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for mut rows in groups {
+        random.shuffle(&mut rows);
+        let held_out = ((rows.len() as f64) * test_size).round() as usize;
+        test.extend_from_slice(&rows[..held_out]);
+        train.extend_from_slice(&rows[held_out..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    if train.is_empty() || test.is_empty() {
+        bail!(
+            "split_data: {} rows cannot be split with test_size {test_size}",
+            frame.height()
+        );
+    }
+    context
+        .metrics
+        .insert("train_rows".into(), train.len() as f64);
+    context
+        .metrics
+        .insert("test_rows".into(), test.len() as f64);
+    Ok(vec![
+        Artifact::Frame(frame::take(frame, &train)?),
+        Artifact::Frame(frame::take(frame, &test)?),
+    ])
+}

@@ -1,0 +1,141 @@
+//! The step implementations, found by name (`mbt.steps.<name>`), each a function from its
+//! input artifacts to its output artifacts.
+
+mod data;
+mod model;
+mod transforms;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::bail;
+use mbt_compiler::manifest::{Manifest, Step};
+use polars::prelude::DataFrame;
+use serde_json::Value;
+
+use crate::adapters::{DataConnector, ModelRegistry, Registry};
+
+/// An artifact passed between steps.
+#[derive(Clone, Debug)]
+pub enum Artifact {
+    Frame(DataFrame),
+    Json(Value),
+}
+
+impl Artifact {
+    pub fn frame(&self) -> anyhow::Result<&DataFrame> {
+        match self {
+            Artifact::Frame(frame) => Ok(frame),
+            Artifact::Json(_) => bail!("expected a table artifact, found JSON"),
+        }
+    }
+
+    pub fn json(&self) -> anyhow::Result<&Value> {
+        match self {
+            Artifact::Json(value) => Ok(value),
+            Artifact::Frame(_) => bail!("expected a JSON artifact, found a table"),
+        }
+    }
+
+    /// The file name extension the artifact is stored with.
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Artifact::Frame(_) => "parquet",
+            Artifact::Json(_) => "json",
+        }
+    }
+}
+
+/// What a step can see.
+pub struct StepContext<'a> {
+    pub manifest: &'a Manifest,
+    pub name: &'a str,
+    pub step: &'a Step,
+    pub registry: &'a Registry,
+    pub project: &'a Path,
+    pub connector: &'a dyn DataConnector,
+    pub model_registry: &'a dyn ModelRegistry,
+    pub run_id: &'a str,
+    /// Artifacts by name: the step's inputs (and, for log_run, what earlier steps produced).
+    pub inputs: &'a BTreeMap<String, Artifact>,
+    /// Warnings to show and record (e.g. a validation check in `warn` mode).
+    pub warnings: &'a mut Vec<String>,
+    /// Metrics the step reports.
+    pub metrics: &'a mut BTreeMap<String, f64>,
+}
+
+impl<'a> StepContext<'a> {
+    /// An input artifact; borrowed from the run, not from the context, so a step can read
+    /// inputs while recording metrics.
+    pub fn input(&self, name: &str) -> anyhow::Result<&'a Artifact> {
+        let inputs: &'a BTreeMap<String, Artifact> = self.inputs;
+        inputs
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("step `{}` is missing its input `{name}`", self.name))
+    }
+
+    /// The frame the step reads: its first input.
+    pub fn first_frame(&self) -> anyhow::Result<&'a DataFrame> {
+        let step: &'a Step = self.step;
+        let name = step
+            .inputs
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("step `{}` has no input", self.name))?;
+        self.input(name)?.frame()
+    }
+
+    pub fn config(&self, key: &str) -> &'a Value {
+        let step: &'a Step = self.step;
+        step.config.get(key).unwrap_or(&Value::Null)
+    }
+
+    /// Columns that are never features: the label, identifiers and ignored columns.
+    pub fn non_features(&self) -> Vec<String> {
+        let schema = self
+            .manifest
+            .pipeline
+            .pointer("/training/schema")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut columns: Vec<String> = Vec::new();
+        for pointer in [
+            "/target/label_column",
+            "/identifiers/primary_key",
+            "/identifiers/partition_key",
+        ] {
+            if let Some(name) = schema.pointer(pointer).and_then(Value::as_str) {
+                columns.push(name.to_string());
+            }
+        }
+        if let Some(ignored) = schema.get("ignored_columns").and_then(Value::as_array) {
+            columns.extend(ignored.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+        columns
+    }
+
+    pub fn label_column(&self) -> Option<String> {
+        self.manifest
+            .pipeline
+            .pointer("/training/schema/target/label_column")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+}
+
+/// Runs step `name`; returns its outputs in manifest order.
+pub fn run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    match context.name {
+        "load_data" => data::load_data(context),
+        "join_tables" => data::join_tables(context),
+        "validate_data" => data::validate_data(context),
+        "split_data" => data::split_data(context),
+        "transform" => transforms::custom(context),
+        "normalize" => transforms::normalize(context),
+        "encode" => transforms::encode(context),
+        "select_features" => transforms::select_features(context),
+        "train_model" => model::train(context),
+        "evaluate" => model::evaluate(context),
+        "log_run" => model::log_run(context),
+        other => bail!("step `{other}` is not implemented by this runtime yet"),
+    }
+}

@@ -1,0 +1,190 @@
+//! Model steps: train, evaluate, and record the run in the model registry.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::transforms::positive_class;
+use super::{Artifact, StepContext};
+use crate::adapters::{RunRecord, SerializedModel, Task};
+use crate::features::{labels, FeatureLayout};
+use crate::{frame, metrics};
+
+/// The model artifact: the framework's model plus what is needed to feed it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelArtifact {
+    pub layout: FeatureLayout,
+    pub label_column: String,
+    /// The class whose probability is predicted (binary); absent for regression.
+    pub positive_class: Option<String>,
+    pub model: SerializedModel,
+}
+
+pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let train = context.first_frame()?;
+    let problem = context.manifest.metadata.problem_type.as_str();
+    let task = match problem {
+        "binary_classification" => Task::Binary,
+        "regression" => Task::Regression,
+        other => bail!("{other} is not supported by this runtime yet (binary classification and regression are)"),
+    };
+    let label = context
+        .config("label_column")
+        .as_str()
+        .context("train_model needs a label column")?
+        .to_string();
+    let positive = positive_class(context);
+    let layout = FeatureLayout::fit(train, &context.non_features())?;
+    let x = layout.matrix(train)?;
+    let y = labels(train, &label, positive.as_deref(), &[])?;
+    if task == Task::Binary {
+        let positives = y.iter().filter(|v| **v == 1.0).count();
+        if positives == 0 || positives == y.len() {
+            bail!("the label `{label}` has a single class in the train set ({} rows); binary classification needs both", y.len());
+        }
+    }
+    let framework_name = context.config("framework").as_str().unwrap_or_default();
+    let framework = context.registry.framework(framework_name)?;
+    let model = framework.train(&x, &y, task, context.config("config"))?;
+    context.metrics.insert("train_rows".into(), x.rows as f64);
+    context.metrics.insert("features".into(), x.columns as f64);
+    let artifact = ModelArtifact {
+        layout,
+        label_column: label,
+        positive_class: positive,
+        model,
+    };
+    Ok(vec![Artifact::Json(serde_json::to_value(artifact)?)])
+}
+
+pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let [model_name, test_name] = context.step.inputs.as_slice() else {
+        bail!("evaluate expects a model and a test set");
+    };
+    let artifact: ModelArtifact =
+        serde_json::from_value(context.input(model_name)?.json()?.clone())
+            .context("invalid model artifact")?;
+    let test = context.input(test_name)?.frame()?;
+    let framework = context.registry.framework(&artifact.model.framework)?;
+    let x = artifact.layout.matrix(test)?;
+    let scores = framework.predict(&artifact.model, &x)?;
+    let y = labels(
+        test,
+        &artifact.label_column,
+        artifact.positive_class.as_deref(),
+        &[],
+    )?;
+    let mut values = BTreeMap::new();
+    let threshold = 0.5;
+    for metric in context
+        .config("metrics")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let (accuracy, precision, recall, f1) = metrics::binary_counts(&y, &scores, threshold);
+        let (rmse, mae, r2, mape) = metrics::regression(&y, &scores);
+        let value = match metric {
+            "roc_auc" => metrics::roc_auc(&y, &scores)
+                .context("roc_auc needs both classes in the test set")?,
+            "pr_auc" => {
+                metrics::pr_auc(&y, &scores).context("pr_auc needs positives in the test set")?
+            }
+            "accuracy" => accuracy,
+            "precision" => precision,
+            "recall" => recall,
+            "f1" => f1,
+            "log_loss" => metrics::log_loss(&y, &scores),
+            "rmse" => rmse,
+            "mae" => mae,
+            "r2" => r2,
+            "mape" => mape,
+            other => bail!("metric `{other}` is not supported by this runtime yet"),
+        };
+        values.insert(metric.to_string(), value);
+    }
+    context.metrics.extend(values.clone());
+    // The test set's scores, keyed by the primary key when there is one.
+    let mut predictions = polars::prelude::DataFrame::default();
+    let key = context
+        .manifest
+        .pipeline
+        .pointer("/training/schema/identifiers/primary_key")
+        .and_then(Value::as_str);
+    if let Some(key) = key.filter(|key| test.column(key).is_ok()) {
+        predictions.with_column(test.column(key)?.clone())?;
+    }
+    frame::with_column(&mut predictions, "label", y)?;
+    frame::with_column(&mut predictions, "score", scores)?;
+    Ok(vec![
+        Artifact::Json(
+            json!({"primary_metric": context.config("primary_metric"), "metrics": values}),
+        ),
+        Artifact::Frame(predictions),
+    ])
+}
+
+pub fn log_run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let metrics: BTreeMap<String, f64> = context
+        .input("metrics")?
+        .json()?
+        .get("metrics")
+        .and_then(|m| serde_json::from_value(m.clone()).ok())
+        .unwrap_or_default();
+    let mut artifacts = Vec::new();
+    for name in &context.step.inputs {
+        let artifact = context.input(name)?;
+        if let Artifact::Json(value) = artifact {
+            artifacts.push((format!("{name}.json"), serde_json::to_vec_pretty(value)?));
+        }
+    }
+    let pipeline = &context.manifest.pipeline;
+    let mut params = BTreeMap::new();
+    if let Some(training) = pipeline.get("training") {
+        params.insert(
+            "model_training".into(),
+            training
+                .get("model_training")
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+        params.insert(
+            "split".into(),
+            context
+                .manifest
+                .steps
+                .get("split_data")
+                .map(|s| s.config.clone())
+                .unwrap_or(Value::Null),
+        );
+    }
+    let mut tags: BTreeMap<String, String> = BTreeMap::new();
+    for tag in context
+        .config("tags")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        tags.insert(tag.to_string(), "true".into());
+    }
+    if let Some(owner) = context.config("owner").as_str() {
+        tags.insert("owner".into(), owner.into());
+    }
+    let record = RunRecord {
+        run_id: context.run_id.to_string(),
+        pipeline: context.manifest.metadata.pipeline_name.clone(),
+        target: context.manifest.metadata.target.clone(),
+        params,
+        metrics,
+        tags,
+        artifacts: BTreeMap::new(),
+        manifest_hash: context.manifest.metadata.source_hash.clone(),
+        mbt_version: context.manifest.metadata.mbt_version.clone(),
+    };
+    let record = context.model_registry.log_run(&record, &artifacts)?;
+    Ok(vec![Artifact::Json(serde_json::to_value(record)?)])
+}

@@ -1,0 +1,306 @@
+//! Feature steps, each fitted on the train set and applied to both sets: scaling, encoding and
+//! selection. Their fitted parameters are JSON artifacts that serving replays.
+
+use anyhow::{bail, Context};
+use polars::prelude::*;
+use serde_json::{json, Value};
+
+use super::{Artifact, StepContext};
+use crate::adapters::Task;
+use crate::features::FeatureLayout;
+use crate::frame;
+
+pub fn custom(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let transforms = context.config("custom_transforms");
+    bail!(
+        "custom transforms {transforms} need the Python bridge and SQL engine, which this MBT runtime does not have yet"
+    )
+}
+
+fn train_test<'a>(context: &StepContext<'a>) -> anyhow::Result<(&'a DataFrame, &'a DataFrame)> {
+    let step: &'a mbt_compiler::manifest::Step = context.step;
+    let [train, test] = step.inputs.as_slice() else {
+        bail!("step `{}` expects a train and a test input", context.name);
+    };
+    Ok((
+        context.input(train)?.frame()?,
+        context.input(test)?.frame()?,
+    ))
+}
+
+/// Feature columns of the train set whose type passes `keep`, or the configured columns.
+fn feature_columns(
+    context: &StepContext<'_>,
+    train: &DataFrame,
+    keep: impl Fn(&DataType) -> bool,
+) -> Vec<String> {
+    if let Some(columns) = context.config("columns").as_array() {
+        return columns
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+    }
+    let excluded = context.non_features();
+    train
+        .columns()
+        .iter()
+        .filter(|column| {
+            !excluded.iter().any(|e| e == column.name().as_str()) && keep(column.dtype())
+        })
+        .map(|column| column.name().to_string())
+        .collect()
+}
+
+pub fn normalize(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let (train, test) = train_test(context)?;
+    let method = context
+        .config("method")
+        .as_str()
+        .unwrap_or("standard_scaler")
+        .to_string();
+    let columns = feature_columns(context, train, |dtype| {
+        dtype.is_float() || dtype.is_integer()
+    });
+    let (mut train, mut test) = (train.clone(), test.clone());
+    let mut fitted = Vec::new();
+    for column in &columns {
+        let values: Vec<f64> = frame::numbers(&train, column)?
+            .into_iter()
+            .filter(|v| !v.is_nan())
+            .collect();
+        let (center, scale) = scaler(&method, values);
+        for frame in [&mut train, &mut test] {
+            let scaled: Vec<f64> = frame::numbers(frame, column)?
+                .into_iter()
+                .map(|v| (v - center) / scale)
+                .collect();
+            frame::with_column(frame, column, scaled)?;
+        }
+        fitted.push(json!({"column": column, "center": center, "scale": scale}));
+    }
+    Ok(vec![
+        Artifact::Frame(train),
+        Artifact::Frame(test),
+        Artifact::Json(json!({"method": method, "columns": fitted})),
+    ])
+}
+
+/// (center, scale) of a scaler fitted on `values`; a constant column keeps scale 1.
+fn scaler(method: &str, mut values: Vec<f64>) -> (f64, f64) {
+    if values.is_empty() {
+        return (0.0, 1.0);
+    }
+    let n = values.len() as f64;
+    let (center, scale) = match method {
+        "min_max_scaler" => {
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (min, max - min)
+        }
+        "robust_scaler" => {
+            values.sort_by(f64::total_cmp);
+            let quantile = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+            (quantile(0.5), quantile(0.75) - quantile(0.25))
+        }
+        _ => {
+            let mean = values.iter().sum::<f64>() / n;
+            let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+            (mean, variance.sqrt())
+        }
+    };
+    (
+        center,
+        if scale > 0.0 && scale.is_finite() {
+            scale
+        } else {
+            1.0
+        },
+    )
+}
+
+pub fn encode(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let (train, test) = train_test(context)?;
+    let method = context
+        .config("method")
+        .as_str()
+        .unwrap_or("one_hot")
+        .to_string();
+    let columns = feature_columns(context, train, |dtype| *dtype == DataType::String);
+    let (mut train, mut test) = (train.clone(), test.clone());
+    let mut fitted = Vec::new();
+    for column in &columns {
+        let mut categories: Vec<String> = frame::texts(&train, column)?
+            .into_iter()
+            .flatten()
+            .collect();
+        categories.sort();
+        categories.dedup();
+        for frame in [&mut train, &mut test] {
+            let values = frame::texts(frame, column)?;
+            if method == "ordinal" {
+                // Unseen categories become missing.
+                let codes = values
+                    .iter()
+                    .map(|v| {
+                        v.as_ref()
+                            .and_then(|v| categories.binary_search(v).ok())
+                            .map_or(f64::NAN, |c| c as f64)
+                    })
+                    .collect();
+                frame::with_column(frame, column, codes)?;
+            } else {
+                for category in &categories {
+                    let indicator = values
+                        .iter()
+                        .map(|v| f64::from(u8::from(v.as_deref() == Some(category.as_str()))))
+                        .collect();
+                    frame::with_column(frame, &format!("{column}={category}"), indicator)?;
+                }
+                *frame = frame.drop(column)?;
+            }
+        }
+        fitted.push(json!({"column": column, "categories": categories}));
+    }
+    Ok(vec![
+        Artifact::Frame(train),
+        Artifact::Frame(test),
+        Artifact::Json(json!({"method": method, "columns": fitted})),
+    ])
+}
+
+pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let (train, test) = train_test(context)?;
+    let excluded = context.non_features();
+    let label = context
+        .label_column()
+        .context("select_features needs a label column")?;
+    let mut layout = FeatureLayout::fit(train, &excluded)?;
+    let mut dropped: Vec<String> = Vec::new();
+    for method in context
+        .config("methods")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let threshold = method["threshold"].as_f64().unwrap_or(0.95);
+        let keep: Vec<bool> = match method["name"].as_str().unwrap_or_default() {
+            "gbm_importance" => {
+                let x = layout.matrix(train)?;
+                let positive = positive_class(context);
+                let y = crate::features::labels(train, &label, positive.as_deref(), &[])?;
+                let task = if positive.is_some() {
+                    Task::Binary
+                } else {
+                    Task::Regression
+                };
+                let gbm = context.registry.framework("gbm")?;
+                let model = gbm.train(
+                    &x,
+                    &y,
+                    task,
+                    &json!({"n_estimators": 50, "learning_rate": 0.1, "max_depth": 4, "seed": 42}),
+                )?;
+                let importance = gbm.feature_importance(&model, x.columns)?;
+                // Keep the most important features until their share reaches the threshold.
+                let mut order: Vec<usize> = (0..importance.len()).collect();
+                order.sort_by(|a, b| importance[*b].total_cmp(&importance[*a]).then(a.cmp(b)));
+                let total: f64 = importance.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+                let mut keep = vec![false; importance.len()];
+                let mut cumulative = 0.0;
+                for index in order {
+                    if cumulative >= threshold * total {
+                        break;
+                    }
+                    keep[index] = true;
+                    cumulative += importance[index];
+                }
+                keep
+            }
+            "correlation" => {
+                let x = layout.matrix(train)?;
+                let mut keep = vec![true; x.columns];
+                for later in 0..x.columns {
+                    for earlier in 0..later {
+                        if keep[earlier]
+                            && correlation(x.column(earlier), x.column(later)).abs() > threshold
+                        {
+                            keep[later] = false;
+                            break;
+                        }
+                    }
+                }
+                keep
+            }
+            other => bail!("unknown feature selection method `{other}`"),
+        };
+        let (kept, removed): (Vec<_>, Vec<_>) = layout
+            .columns
+            .into_iter()
+            .zip(keep)
+            .partition(|(_, keep)| *keep);
+        dropped.extend(
+            removed
+                .into_iter()
+                .map(|(column, _)| column.name().to_string()),
+        );
+        layout.columns = kept.into_iter().map(|(column, _)| column).collect();
+    }
+    let (mut train, mut test) = (train.clone(), test.clone());
+    for column in &dropped {
+        train = train.drop(column)?;
+        test = test.drop(column)?;
+    }
+    context
+        .metrics
+        .insert("selected_features".into(), layout.columns.len() as f64);
+    Ok(vec![
+        Artifact::Frame(train),
+        Artifact::Frame(test),
+        Artifact::Json(json!({"kept": layout.names(), "dropped": dropped})),
+    ])
+}
+
+pub fn positive_class(context: &StepContext<'_>) -> Option<String> {
+    let problem = context.manifest.metadata.problem_type.as_str();
+    if problem != "binary_classification" {
+        return None;
+    }
+    match context
+        .manifest
+        .pipeline
+        .pointer("/training/schema/target/positive_class")
+    {
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::Null) | None => Some("1".into()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+        .map(|(x, y)| (*x, *y))
+        .collect();
+    let n = pairs.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let (mean_a, mean_b) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut cov, mut var_a, mut var_b) = (0.0, 0.0, 0.0);
+    for (x, y) in pairs {
+        cov += (x - mean_a) * (y - mean_b);
+        var_a += (x - mean_a).powi(2);
+        var_b += (y - mean_b).powi(2);
+    }
+    if var_a == 0.0 || var_b == 0.0 {
+        0.0
+    } else {
+        cov / (var_a * var_b).sqrt()
+    }
+}

@@ -1,0 +1,154 @@
+//! `mbt run` end to end on the example project with the real telco data: training quality,
+//! records, determinism and failures.
+
+mod util;
+
+use util::Sandbox;
+
+const EXAMPLE: &str = "telecom-churn";
+
+fn results(project: &std::path::Path, pipeline: &str) -> serde_json::Value {
+    let path = project
+        .join("target")
+        .join(pipeline)
+        .join("run_results.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn training_run_reaches_the_auc_target_and_is_recorded() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let output = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_gbm_v1"])
+        .run();
+    output.expect_code(0);
+    let first = results(&project, "churn_gbm_v1");
+    assert_eq!(first["status"], "success", "{output}");
+    let auc = first["metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(auc >= 0.83, "test ROC AUC {auc} is below 0.83");
+    let steps: Vec<&str> = first["steps"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "load_data",
+            "split_data",
+            "encode",
+            "train_model",
+            "evaluate",
+            "log_run"
+        ]
+    );
+    for step in first["steps"].as_object().unwrap().values() {
+        for uri in step["outputs"].as_object().unwrap().values() {
+            let path = uri.as_str().unwrap().strip_prefix("file://").unwrap();
+            assert!(
+                std::path::Path::new(path).is_file(),
+                "missing artifact {path}"
+            );
+        }
+    }
+    // The local registry holds the run: metrics, parameters and the model.
+    let run_id = first["run_id"].as_str().unwrap();
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("local_registry").join(run_id).join("run.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["metrics"]["roc_auc"], first["metrics"]["roc_auc"]);
+    assert_eq!(record["params"]["model_training"]["framework"], "gbm");
+    let model = project
+        .join("local_registry")
+        .join(run_id)
+        .join("artifacts/model.json");
+    let model_bytes = std::fs::read(model).unwrap();
+
+    // Same manifest, data and seed: identical metrics and identical model bytes.
+    let output = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_gbm_v1"])
+        .run();
+    output.expect_code(0);
+    let second = results(&project, "churn_gbm_v1");
+    assert_ne!(second["run_id"], first["run_id"]);
+    assert_eq!(second["metrics"], first["metrics"]);
+    let second_model = project
+        .join("local_registry")
+        .join(second["run_id"].as_str().unwrap())
+        .join("artifacts/model.json");
+    assert!(
+        std::fs::read(second_model).unwrap() == model_bytes,
+        "model bytes differ between identical runs"
+    );
+}
+
+#[test]
+fn a_corrupt_table_fails_load_data_with_a_clear_error() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    std::fs::write(
+        project.join("sample_data/customer_churn_features.csv"),
+        "customer_id,churned\nC1,1,extra,fields\n\"unterminated\n",
+    )
+    .unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_gbm_v1"])
+        .run();
+    output.expect_code(1);
+    let results = results(&project, "churn_gbm_v1");
+    assert_eq!(results["status"], "failed");
+    assert_eq!(results["steps"]["load_data"]["status"], "failed");
+    let error = results["steps"]["load_data"]["error"].as_str().unwrap();
+    assert!(error.contains("customer_churn_features.csv"), "{error}");
+}
+
+#[test]
+fn a_single_class_label_fails_train_model() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let path = project.join("sample_data/customer_churn_features.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Every row churned = 0 (the label is the last column).
+    let single: String = text
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            if index == 0 {
+                format!("{line}\n")
+            } else {
+                format!("{},0\n", &line[..line.rfind(',').unwrap()])
+            }
+        })
+        .collect();
+    std::fs::write(&path, single).unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_gbm_v1"])
+        .run();
+    output.expect_code(1);
+    let results = results(&project, "churn_gbm_v1");
+    let error = results["steps"]["train_model"]["error"].as_str().unwrap();
+    assert!(error.contains("single class"), "{error}");
+    // Earlier steps' outputs are intact.
+    assert_eq!(results["steps"]["split_data"]["status"], "success");
+}
+
+#[test]
+fn deps_list_names_the_builtin_adapters() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let output = sandbox.mbt(&project).args(["deps", "list"]).run();
+    output.expect_code(0);
+    assert!(output.stdout.contains("mbt.frameworks: gbm"), "{output}");
+    assert!(
+        output.stdout.contains("mbt.model_registries: local"),
+        "{output}"
+    );
+}
