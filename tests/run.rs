@@ -152,3 +152,85 @@ fn deps_list_names_the_builtin_adapters() {
         "{output}"
     );
 }
+
+#[test]
+fn serving_reproduces_the_evaluated_probabilities_exactly() {
+    use mbt_runtime::frame::{from_parquet, numbers, texts};
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_gbm_v1"])
+        .run()
+        .expect_code(0);
+    let training = results(&project, "churn_gbm_v1");
+    let run_id = training["run_id"].as_str().unwrap();
+    let uri = |step: &str, output: &str| {
+        training["steps"][step]["outputs"][output]
+            .as_str()
+            .unwrap()
+            .strip_prefix("file://")
+            .unwrap()
+            .to_string()
+    };
+    // Score the training run's own test rows through a serving pipeline.
+    std::fs::copy(
+        uri("split_data", "test_set"),
+        project.join("sample_data/parity_scoring.parquet"),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("pipelines/parity_serving.yaml"),
+        "schema_version: 1\nproject:\n  name: parity_serving\n  problem_type: binary_classification\nserving:\n  model_source:\n    registry: local\n    run_id: \"{{ var('run_id') }}\"\n  data_source:\n    scoring_table: parity_scoring\n  output:\n    table: parity.parquet\n    columns:\n      prediction: probability\n      label: predicted\n      threshold: 0.5\n",
+    )
+    .unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .args([
+            "run",
+            "--select",
+            "parity_serving",
+            "--vars",
+            &format!("run_id={run_id}"),
+        ])
+        .run();
+    output.expect_code(0);
+    let served =
+        from_parquet(std::fs::read(project.join("predictions/parity.parquet")).unwrap()).unwrap();
+    let evaluated =
+        from_parquet(std::fs::read(uri("evaluate", "test_predictions")).unwrap()).unwrap();
+    assert_eq!(served.height(), evaluated.height());
+    assert_eq!(
+        texts(&served, "customer_id").unwrap(),
+        texts(&evaluated, "customer_id").unwrap()
+    );
+    let served_scores = numbers(&served, "probability").unwrap();
+    let evaluated_scores = numbers(&evaluated, "score").unwrap();
+    let identical = served_scores
+        .iter()
+        .zip(&evaluated_scores)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    assert!(
+        identical,
+        "serving probabilities differ from the evaluate step's"
+    );
+    let labels = numbers(&served, "predicted").unwrap();
+    assert!(labels
+        .iter()
+        .zip(&served_scores)
+        .all(|(label, score)| (*label == 1.0) == (*score >= 0.5)));
+}
+
+#[test]
+fn serving_without_a_run_id_fails_with_the_variable_to_pass() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let output = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_serving_v1"])
+        .run();
+    output.expect_code(1);
+    let results = results(&project, "churn_serving_v1");
+    let error = results["steps"]["load_model"]["error"].as_str().unwrap();
+    assert!(error.contains("--vars"), "{error}");
+}

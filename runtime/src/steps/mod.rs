@@ -3,6 +3,7 @@
 
 mod data;
 mod model;
+mod serving;
 mod transforms;
 
 use std::collections::BTreeMap;
@@ -136,6 +137,11 @@ pub fn run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         "train_model" => model::train(context),
         "evaluate" => model::evaluate(context),
         "log_run" => model::log_run(context),
+        "load_model" => serving::load_model(context),
+        "load_scoring_data" => serving::load_scoring_data(context),
+        "apply_transforms" => serving::apply_transforms(context),
+        "predict" => serving::predict(context),
+        "publish" => serving::publish(context),
         other => bail!("step `{other}` is not implemented by this runtime yet"),
     }
 }

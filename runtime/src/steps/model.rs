@@ -19,6 +19,9 @@ pub struct ModelArtifact {
     pub label_column: String,
     /// The class whose probability is predicted (binary); absent for regression.
     pub positive_class: Option<String>,
+    /// Kept in predictions so each row can be traced back.
+    #[serde(default)]
+    pub primary_key: Option<String>,
     pub model: SerializedModel,
 }
 
@@ -50,10 +53,17 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let model = framework.train(&x, &y, task, context.config("config"))?;
     context.metrics.insert("train_rows".into(), x.rows as f64);
     context.metrics.insert("features".into(), x.columns as f64);
+    let primary_key = context
+        .manifest
+        .pipeline
+        .pointer("/training/schema/identifiers/primary_key")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let artifact = ModelArtifact {
         layout,
         label_column: label,
         positive_class: positive,
+        primary_key,
         model,
     };
     Ok(vec![Artifact::Json(serde_json::to_value(artifact)?)])

@@ -1,0 +1,216 @@
+//! Serving steps: load a training run's model and fitted transforms, replay the transforms on
+//! the scoring table, predict, and publish one output row per input row, in input order.
+
+use anyhow::{bail, Context};
+use polars::prelude::*;
+use serde_json::{json, Value};
+
+use super::model::ModelArtifact;
+use super::{Artifact, StepContext};
+use crate::adapters::ModelRegistry;
+use crate::frame;
+
+/// The fitted artifacts a training run may have recorded, in the order training applied them.
+const FITTED: &[&str] = &["scaler", "encoder", "feature_selector"];
+
+pub fn load_model(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let kind = context.config("registry").as_str().unwrap_or("local");
+    let registry = registry_for(context, kind)?;
+    let run_id = bound(context.config("run_id"), "run_id")?;
+    let run_id = match registry.load_run(&run_id) {
+        Ok(_) => run_id,
+        Err(error) => match context
+            .config("fallback_run_id")
+            .as_str()
+            .filter(|f| !f.is_empty() && !f.contains("{{"))
+        {
+            Some(fallback) => {
+                context
+                    .warnings
+                    .push(format!("{error:#}; using fallback run `{fallback}`"));
+                registry.load_run(fallback)?;
+                fallback.to_string()
+            }
+            None => return Err(error),
+        },
+    };
+    let model: Value = serde_json::from_slice(&registry.load_artifact(&run_id, "model.json")?)
+        .context("the run's model is not valid JSON")?;
+    let mut fitted = serde_json::Map::new();
+    for name in FITTED {
+        if let Ok(bytes) = registry.load_artifact(&run_id, &format!("{name}.json")) {
+            fitted.insert(
+                name.to_string(),
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("the run's {name} is not valid JSON"))?,
+            );
+        }
+    }
+    fitted.insert("run_id".into(), json!(run_id));
+    Ok(vec![
+        Artifact::Json(model),
+        Artifact::Json(Value::Object(fitted)),
+    ])
+}
+
+/// A value that may still hold an unbound `{{ var('NAME') }}` reference.
+fn bound(value: &Value, what: &str) -> anyhow::Result<String> {
+    let text = value
+        .as_str()
+        .with_context(|| format!("`{what}` is not set"))?;
+    if text.contains("{{") {
+        bail!("`{what}` is `{text}`, a variable that was not given: pass `--vars NAME=VALUE` to `mbt run`");
+    }
+    Ok(text.to_string())
+}
+
+fn registry_for(context: &StepContext<'_>, kind: &str) -> anyhow::Result<Box<dyn ModelRegistry>> {
+    let profile = &context.manifest.profile.config["model_registry"];
+    let settings = if profile["type"].as_str() == Some(kind) {
+        profile.clone()
+    } else {
+        json!({"type": kind})
+    };
+    context.registry.model_registry(&settings, context.project)
+}
+
+pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let table = context
+        .config("scoring_table")
+        .as_str()
+        .context("load_scoring_data needs `scoring_table`")?;
+    Ok(vec![Artifact::Frame(context.connector.read_table(table)?)])
+}
+
+pub fn apply_transforms(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let mut frame = context.input("scoring_data")?.frame()?.clone();
+    let fitted = context.input("fitted_transforms")?.json()?;
+    if let Some(scaler) = fitted.get("scaler") {
+        for column in scaler["columns"].as_array().into_iter().flatten() {
+            let name = column["column"].as_str().unwrap_or_default();
+            let (center, scale) = (
+                column["center"].as_f64().unwrap_or(0.0),
+                column["scale"].as_f64().unwrap_or(1.0),
+            );
+            let values = frame::numbers(&frame, name).with_context(|| {
+                "the scoring table cannot be scaled like the training data".to_string()
+            })?;
+            frame::with_column(
+                &mut frame,
+                name,
+                values.into_iter().map(|v| (v - center) / scale).collect(),
+            )?;
+        }
+    }
+    if let Some(encoder) = fitted.get("encoder") {
+        let ordinal = encoder["method"].as_str() == Some("ordinal");
+        for column in encoder["columns"].as_array().into_iter().flatten() {
+            let name = column["column"].as_str().unwrap_or_default();
+            let categories: Vec<String> = column["categories"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            let values = frame::texts(&frame, name).with_context(|| {
+                "the scoring table lacks a column the encoder was fitted on".to_string()
+            })?;
+            if ordinal {
+                let codes = values
+                    .iter()
+                    .map(|v| {
+                        v.as_ref()
+                            .and_then(|v| categories.binary_search(v).ok())
+                            .map_or(f64::NAN, |c| c as f64)
+                    })
+                    .collect();
+                frame::with_column(&mut frame, name, codes)?;
+            } else {
+                for category in &categories {
+                    let indicator = values
+                        .iter()
+                        .map(|v| f64::from(u8::from(v.as_deref() == Some(category.as_str()))))
+                        .collect();
+                    frame::with_column(&mut frame, &format!("{name}={category}"), indicator)?;
+                }
+                frame = frame.drop(name)?;
+            }
+        }
+    }
+    if let Some(selector) = fitted.get("feature_selector") {
+        for column in selector["dropped"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if frame.column(column).is_ok() {
+                frame = frame.drop(column)?;
+            }
+        }
+    }
+    Ok(vec![Artifact::Frame(frame)])
+}
+
+pub fn predict(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let model: ModelArtifact = serde_json::from_value(context.input("model")?.json()?.clone())
+        .context("invalid model artifact")?;
+    let features = context.input("features")?.frame()?;
+    let x = model
+        .layout
+        .matrix(features)
+        .context("the scoring data does not match the training columns")?;
+    let framework = context.registry.framework(&model.model.framework)?;
+    let scores = framework.predict(&model.model, &x)?;
+    let mut predictions = DataFrame::default();
+    if let Some(key) = model
+        .primary_key
+        .as_deref()
+        .filter(|key| features.column(key).is_ok())
+    {
+        predictions.with_column(features.column(key)?.clone())?;
+    }
+    frame::with_column(&mut predictions, "score", scores)?;
+    context.metrics.insert("scored_rows".into(), x.rows as f64);
+    Ok(vec![Artifact::Frame(predictions)])
+}
+
+pub fn publish(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+    let predictions = context.input("predictions")?.frame()?;
+    let columns = context.config("columns");
+    let prediction_name = columns["prediction"].as_str().unwrap_or("prediction");
+    let threshold = columns["threshold"].as_f64().unwrap_or(0.5);
+    let scores = frame::numbers(predictions, "score")?;
+    let mut output = predictions.drop("score")?;
+    frame::with_column(&mut output, prediction_name, scores.clone())?;
+    if let Some(label) = columns["label"].as_str() {
+        let labels: Vec<i64> = scores.iter().map(|s| i64::from(*s >= threshold)).collect();
+        output.with_column(Column::new(label.into(), labels))?;
+    }
+    let table = context
+        .config("table")
+        .as_str()
+        .context("publish needs `table`")?;
+    let writer = &context.manifest.profile.config["output_writer"];
+    let folder = writer["config"]["output_path"]
+        .as_str()
+        .unwrap_or("predictions");
+    let path = context.project.join(folder).join(table);
+    let mut bytes = Vec::new();
+    if table.ends_with(".parquet") {
+        bytes = frame::to_parquet(&output)?;
+    } else {
+        CsvWriter::new(&mut bytes)
+            .finish(&mut output.clone())
+            .map_err(anyhow::Error::from)
+            .context("cannot write predictions as CSV")?;
+    }
+    crate::adapters::local::write_atomic(&path, &bytes)?;
+    context
+        .metrics
+        .insert("published_rows".into(), output.height() as f64);
+    Ok(vec![Artifact::Json(
+        json!({"path": path.display().to_string(), "rows": output.height()}),
+    )])
+}
