@@ -234,3 +234,38 @@ fn serving_without_a_run_id_fails_with_the_variable_to_pass() {
     let error = results["steps"]["load_model"]["error"].as_str().unwrap();
     assert!(error.contains("--vars"), "{error}");
 }
+
+#[test]
+fn nulls_in_the_label_fail_validate_data_with_the_share() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let path = project.join("sample_data/customer_churn_features.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rows = text.lines().count() - 1;
+    let blanked = (rows as f64 * 0.05).round() as usize;
+    // Empty the label (the last column) of the first 5% of rows.
+    let corrupted: String = text
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            if (1..=blanked).contains(&index) {
+                format!("{},\n", &line[..line.rfind(',').unwrap()])
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&path, corrupted).unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_training_v1"])
+        .run();
+    output.expect_code(1);
+    let results = results(&project, "churn_training_v1");
+    assert_eq!(results["steps"]["join_tables"]["status"], "success");
+    let error = results["steps"]["validate_data"]["error"].as_str().unwrap();
+    assert_eq!(
+        error,
+        "null_threshold failed: churned has 5.0% nulls (max 0.0%)"
+    );
+}

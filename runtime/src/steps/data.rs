@@ -109,7 +109,6 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
         .cloned()
         .unwrap_or_default();
     let mut report = Vec::new();
-    let mut failures = Vec::new();
     for check in &checks {
         let kind = check["type"].as_str().unwrap_or_default();
         // Rows that fail the check (for skip_row), and the failure message.
@@ -186,12 +185,10 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                         .warnings
                         .push(format!("{message}; skipped {failed_rows} row(s)"));
                 }
-                _ => failures.push(message),
+                // `fail` stops at the first failing check, so its message is the error.
+                _ => bail!("{message}"),
             }
         }
-    }
-    if !failures.is_empty() {
-        bail!("{}", failures.join("; "));
     }
     context
         .metrics
