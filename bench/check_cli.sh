@@ -18,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 echo "== cargo build --release" >&2
-cargo build --release --bin mbt >&2
+cargo build --release --no-default-features --bin mbt >&2
 MBT="$ROOT/target/release/mbt"
 
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/mbt-bench-XXXXXX")"

@@ -35,8 +35,13 @@ pub enum Command {
     /// Print a pipeline's step DAG.
     Dag(DagArgs),
     /// Compile and run a pipeline (training or serving).
+    #[cfg(feature = "runtime")]
     Run(RunArgs),
+    /// Resume a pipeline's last run from the step that failed.
+    #[cfg(feature = "runtime")]
+    Retry(RetryArgs),
     /// List the installed adapters by kind.
+    #[cfg(feature = "runtime")]
     Deps(DepsArgs),
     /// Run the DAG assertions in tests/*.test.yaml.
     Test(TestArgs),
@@ -188,4 +193,12 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The pipeline whose last run failed.
+    pub pipeline: String,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }

@@ -26,8 +26,12 @@ fn main() -> ExitCode {
         args::Command::Validate(args) => commands::validate::run(args, color),
         args::Command::Dag(args) => commands::dag::run(args, color),
         args::Command::Test(args) => commands::test::run(args, color),
+        #[cfg(feature = "runtime")]
         args::Command::Run(args) => commands::run::run(args, color),
+        #[cfg(feature = "runtime")]
         args::Command::Deps(args) => commands::deps::run(args),
+        #[cfg(feature = "runtime")]
+        args::Command::Retry(args) => commands::run::retry(args),
         args::Command::Explain(args) => commands::explain::run(args),
         args::Command::Schema(args) => commands::schema::run(args),
         args::Command::Completions(args) => commands::completions::run(args),

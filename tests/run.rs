@@ -269,3 +269,60 @@ fn nulls_in_the_label_fail_validate_data_with_the_share() {
         "null_threshold failed: churned has 5.0% nulls (max 0.0%)"
     );
 }
+
+#[test]
+fn retry_resumes_from_the_failed_step_and_keeps_earlier_outputs() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_gbm_v1"])
+        .run()
+        .expect_code(0);
+    let path = project.join("target/churn_gbm_v1/run_results.json");
+    let mut record = results(&project, "churn_gbm_v1");
+    let metrics = record["metrics"].clone();
+    // Simulate a crash in train_model: its outputs are gone and later steps never ran.
+    for uri in record["steps"]["train_model"]["outputs"]
+        .as_object()
+        .unwrap()
+        .values()
+    {
+        std::fs::remove_file(uri.as_str().unwrap().strip_prefix("file://").unwrap()).unwrap();
+    }
+    record["status"] = "failed".into();
+    record["steps"]["train_model"]["status"] = "failed".into();
+    record["steps"]["train_model"]["error"] = "simulated crash".into();
+    for step in ["evaluate", "log_run"] {
+        record["steps"].as_object_mut().unwrap().remove(step);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&record).unwrap()).unwrap();
+
+    let output = sandbox.mbt(&project).args(["retry", "churn_gbm_v1"]).run();
+    output.expect_code(0);
+    let resumed = results(&project, "churn_gbm_v1");
+    assert_eq!(resumed["run_id"], record["run_id"]);
+    assert_eq!(resumed["status"], "success");
+    let statuses: Vec<(&str, &str)> = resumed["steps"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, step)| (name.as_str(), step["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("load_data", "skipped"),
+            ("split_data", "skipped"),
+            ("encode", "skipped"),
+            ("train_model", "success"),
+            ("evaluate", "success"),
+            ("log_run", "success")
+        ]
+    );
+    assert_eq!(resumed["metrics"], metrics);
+    // Nothing to retry after a success.
+    let output = sandbox.mbt(&project).args(["retry", "churn_gbm_v1"]).run();
+    output.expect_code(0);
+    assert!(output.stdout.contains("nothing to retry"), "{output}");
+}

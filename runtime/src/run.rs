@@ -53,6 +53,9 @@ pub struct RunOptions<'a> {
     pub run_id: String,
     /// Where run_results.json is written.
     pub results_path: PathBuf,
+    /// A failed run to resume (`mbt retry`): its idempotent steps whose outputs still exist are
+    /// skipped and their outputs reloaded.
+    pub resume: Option<&'a RunResults>,
 }
 
 /// Runs every step. Step failures are recorded in the results (status `failed`); `Err` is
@@ -72,7 +75,9 @@ pub fn run(
         pipeline: manifest.metadata.pipeline_name.clone(),
         target: manifest.metadata.target.clone(),
         status: "running".into(),
-        started: timestamp(),
+        started: options
+            .resume
+            .map_or_else(timestamp, |previous| previous.started.clone()),
         finished: None,
         steps: IndexMap::new(),
         metrics: BTreeMap::new(),
@@ -83,6 +88,31 @@ pub fn run(
     for (index, name) in manifest.dag.execution_order.iter().enumerate() {
         let step = &manifest.steps[name];
         progress.step_started(index, total, name);
+        if let Some(previous) = reusable(options.resume, name, step, storage.as_ref()) {
+            for (output, uri) in &previous.outputs {
+                let bytes = storage.get(uri)?;
+                let artifact = if uri.ends_with(".parquet") {
+                    Artifact::Frame(frame::from_parquet(bytes)?)
+                } else {
+                    Artifact::Json(
+                        serde_json::from_slice(&bytes)
+                            .with_context(|| format!("{uri} is not JSON"))?,
+                    )
+                };
+                artifacts.insert(output.clone(), artifact);
+            }
+            let skipped = StepResult {
+                status: "skipped".into(),
+                duration_s: 0.0,
+                ..previous.clone()
+            };
+            progress.step_finished(name, &skipped);
+            if name == "evaluate" {
+                results.metrics = previous.metrics.clone();
+            }
+            results.steps.insert(name.clone(), skipped);
+            continue;
+        }
         let started = Instant::now();
         let mut warnings = Vec::new();
         let mut metrics = BTreeMap::new();
@@ -151,6 +181,21 @@ pub fn run(
     results.finished = Some(timestamp());
     write_results(&options.results_path, &results)?;
     Ok(results)
+}
+
+/// The previous result of `name` when it can be reused: the step is idempotent, succeeded (or
+/// was itself reused) and every output still exists.
+fn reusable<'a>(
+    resume: Option<&'a RunResults>,
+    name: &str,
+    step: &mbt_compiler::manifest::Step,
+    storage: &dyn crate::adapters::Storage,
+) -> Option<&'a StepResult> {
+    let previous = resume?.steps.get(name)?;
+    let done = previous.status == "success" || previous.status == "skipped";
+    let complete = previous.outputs.len() == step.outputs.len()
+        && previous.outputs.values().all(|uri| storage.exists(uri));
+    (step.idempotent && done && complete).then_some(previous)
 }
 
 fn write_results(path: &Path, results: &RunResults) -> anyhow::Result<()> {

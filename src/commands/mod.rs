@@ -4,9 +4,11 @@ pub mod check;
 pub mod compile;
 pub mod completions;
 pub mod dag;
+#[cfg(feature = "runtime")]
 pub mod deps;
 pub mod explain;
 pub mod init;
+#[cfg(feature = "runtime")]
 pub mod run;
 pub mod schema;
 pub mod test;

@@ -3,11 +3,13 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use mbt_compiler::diagnostics::Summary;
 use mbt_compiler::queries::manifest::manifest;
-use mbt_runtime::run::{new_run_id, run as execute, Progress, RunOptions, StepResult};
+use mbt_runtime::load_manifest;
+use mbt_runtime::run::{new_run_id, run as execute, Progress, RunOptions, RunResults, StepResult};
 
-use crate::args::RunArgs;
+use crate::args::{RetryArgs, RunArgs};
 use crate::host::Host;
 use crate::outln;
 use crate::output::{print_diagnostics, write_atomic};
@@ -61,20 +63,61 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
     );
     let options = RunOptions {
         project: &host.root,
-        run_id: run_id.clone(),
+        run_id,
         results_path: folder.join("run_results.json"),
+        resume: None,
     };
-    let results = execute(manifest, &options, &mut Console)?;
+    finish(&execute(manifest, &options, &mut Console)?)
+}
+
+fn finish(results: &RunResults) -> anyhow::Result<ExitCode> {
     for (metric, value) in &results.metrics {
         outln!("{metric}: {value:.4}");
     }
     outln!(
-        "run {run_id}: {} -> target/{name}/run_results.json",
-        results.status
+        "run {}: {} -> target/{}/run_results.json",
+        results.run_id,
+        results.status,
+        results.pipeline
     );
     Ok(if results.status == "success" {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `mbt retry PIPELINE`: re-runs the manifest of the last run from its failure point, with the
+/// same run id, skipping idempotent steps whose outputs exist.
+pub fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
+    let host = Host::load(&args.project)?;
+    let folder = host.root.join("target").join(&args.pipeline);
+    let results_path = folder.join("run_results.json");
+    let text = std::fs::read_to_string(&results_path).with_context(|| {
+        format!(
+            "no run to retry: {} does not exist (use `mbt run --select {}`)",
+            results_path.display(),
+            args.pipeline
+        )
+    })?;
+    let previous: RunResults = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a run record", results_path.display()))?;
+    if previous.status == "success" {
+        outln!(
+            "run {} of {} succeeded; nothing to retry",
+            previous.run_id,
+            args.pipeline
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The runtime reads the manifest the failed run used, not the YAML.
+    let manifest = load_manifest(&folder.join("manifest.json"))?;
+    eprintln!("retrying {} (run {})", args.pipeline, previous.run_id);
+    let options = RunOptions {
+        project: &host.root,
+        run_id: previous.run_id.clone(),
+        results_path,
+        resume: Some(&previous),
+    };
+    finish(&execute(&manifest, &options, &mut Console)?)
 }
