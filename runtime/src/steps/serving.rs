@@ -6,6 +6,7 @@ use polars::prelude::*;
 use serde_json::{json, Value};
 
 use super::model::ModelArtifact;
+use super::transforms::{apply_encoder, apply_scaler, apply_selector};
 use super::{Artifact, StepContext};
 use crate::adapters::ModelRegistry;
 use crate::frame;
@@ -85,70 +86,15 @@ pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Ar
 pub fn apply_transforms(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let mut frame = context.input("scoring_data")?.frame()?.clone();
     let fitted = context.input("fitted_transforms")?.json()?;
+    // The training order: normalize, encode, select.
     if let Some(scaler) = fitted.get("scaler") {
-        for column in scaler["columns"].as_array().into_iter().flatten() {
-            let name = column["column"].as_str().unwrap_or_default();
-            let (center, scale) = (
-                column["center"].as_f64().unwrap_or(0.0),
-                column["scale"].as_f64().unwrap_or(1.0),
-            );
-            let values = frame::numbers(&frame, name).with_context(|| {
-                "the scoring table cannot be scaled like the training data".to_string()
-            })?;
-            frame::with_column(
-                &mut frame,
-                name,
-                values.into_iter().map(|v| (v - center) / scale).collect(),
-            )?;
-        }
+        frame = apply_scaler(frame, scaler)?;
     }
     if let Some(encoder) = fitted.get("encoder") {
-        let ordinal = encoder["method"].as_str() == Some("ordinal");
-        for column in encoder["columns"].as_array().into_iter().flatten() {
-            let name = column["column"].as_str().unwrap_or_default();
-            let categories: Vec<String> = column["categories"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect();
-            let values = frame::texts(&frame, name).with_context(|| {
-                "the scoring table lacks a column the encoder was fitted on".to_string()
-            })?;
-            if ordinal {
-                let codes = values
-                    .iter()
-                    .map(|v| {
-                        v.as_ref()
-                            .and_then(|v| categories.binary_search(v).ok())
-                            .map_or(f64::NAN, |c| c as f64)
-                    })
-                    .collect();
-                frame::with_column(&mut frame, name, codes)?;
-            } else {
-                for category in &categories {
-                    let indicator = values
-                        .iter()
-                        .map(|v| f64::from(u8::from(v.as_deref() == Some(category.as_str()))))
-                        .collect();
-                    frame::with_column(&mut frame, &format!("{name}={category}"), indicator)?;
-                }
-                frame = frame.drop(name)?;
-            }
-        }
+        frame = apply_encoder(frame, encoder)?;
     }
     if let Some(selector) = fitted.get("feature_selector") {
-        for column in selector["dropped"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            if frame.column(column).is_ok() {
-                frame = frame.drop(column)?;
-            }
-        }
+        frame = apply_selector(frame, selector)?;
     }
     Ok(vec![Artifact::Frame(frame)])
 }

@@ -62,28 +62,45 @@ pub fn normalize(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>>
     let columns = feature_columns(context, train, |dtype| {
         dtype.is_float() || dtype.is_integer()
     });
-    let (mut train, mut test) = (train.clone(), test.clone());
     let mut fitted = Vec::new();
     for column in &columns {
-        let values: Vec<f64> = frame::numbers(&train, column)?
+        let values: Vec<f64> = frame::numbers(train, column)?
             .into_iter()
             .filter(|v| !v.is_nan())
             .collect();
         let (center, scale) = scaler(&method, values);
-        for frame in [&mut train, &mut test] {
-            let scaled: Vec<f64> = frame::numbers(frame, column)?
-                .into_iter()
-                .map(|v| (v - center) / scale)
-                .collect();
-            frame::with_column(frame, column, scaled)?;
-        }
         fitted.push(json!({"column": column, "center": center, "scale": scale}));
     }
+    let fitted = json!({"method": method, "columns": fitted});
+    let (train, test) = (
+        apply_scaler(train.clone(), &fitted)?,
+        apply_scaler(test.clone(), &fitted)?,
+    );
     Ok(vec![
         Artifact::Frame(train),
         Artifact::Frame(test),
-        Artifact::Json(json!({"method": method, "columns": fitted})),
+        Artifact::Json(fitted),
     ])
+}
+
+/// Applies a fitted scaler (the `scaler` artifact). Training and serving both call this, so
+/// the served features are computed exactly as the trained ones.
+pub fn apply_scaler(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<DataFrame> {
+    for column in fitted["columns"].as_array().into_iter().flatten() {
+        let name = column["column"].as_str().unwrap_or_default();
+        let (center, scale) = (
+            column["center"].as_f64().unwrap_or(0.0),
+            column["scale"].as_f64().unwrap_or(1.0),
+        );
+        let values = frame::numbers(&frame, name)
+            .with_context(|| format!("cannot scale `{name}` as in training"))?;
+        frame::with_column(
+            &mut frame,
+            name,
+            values.into_iter().map(|v| (v - center) / scale).collect(),
+        )?;
+    }
+    Ok(frame)
 }
 
 /// (center, scale) of a scaler fitted on `values`; a constant column keeps scale 1.
@@ -127,46 +144,78 @@ pub fn encode(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         .unwrap_or("one_hot")
         .to_string();
     let columns = feature_columns(context, train, |dtype| *dtype == DataType::String);
-    let (mut train, mut test) = (train.clone(), test.clone());
     let mut fitted = Vec::new();
     for column in &columns {
-        let mut categories: Vec<String> = frame::texts(&train, column)?
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut categories: Vec<String> =
+            frame::texts(train, column)?.into_iter().flatten().collect();
         categories.sort();
         categories.dedup();
-        for frame in [&mut train, &mut test] {
-            let values = frame::texts(frame, column)?;
-            if method == "ordinal" {
-                // Unseen categories become missing.
-                let codes = values
-                    .iter()
-                    .map(|v| {
-                        v.as_ref()
-                            .and_then(|v| categories.binary_search(v).ok())
-                            .map_or(f64::NAN, |c| c as f64)
-                    })
-                    .collect();
-                frame::with_column(frame, column, codes)?;
-            } else {
-                for category in &categories {
-                    let indicator = values
-                        .iter()
-                        .map(|v| f64::from(u8::from(v.as_deref() == Some(category.as_str()))))
-                        .collect();
-                    frame::with_column(frame, &format!("{column}={category}"), indicator)?;
-                }
-                *frame = frame.drop(column)?;
-            }
-        }
         fitted.push(json!({"column": column, "categories": categories}));
     }
+    let fitted = json!({"method": method, "columns": fitted});
+    let (train, test) = (
+        apply_encoder(train.clone(), &fitted)?,
+        apply_encoder(test.clone(), &fitted)?,
+    );
     Ok(vec![
         Artifact::Frame(train),
         Artifact::Frame(test),
-        Artifact::Json(json!({"method": method, "columns": fitted})),
+        Artifact::Json(fitted),
     ])
+}
+
+/// Applies a fitted encoder (the `encoder` artifact); unseen categories become all-zero
+/// indicators (one-hot) or missing (ordinal).
+pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<DataFrame> {
+    let ordinal = fitted["method"].as_str() == Some("ordinal");
+    for column in fitted["columns"].as_array().into_iter().flatten() {
+        let name = column["column"].as_str().unwrap_or_default();
+        let categories: Vec<String> = column["categories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        let values = frame::texts(&frame, name)
+            .with_context(|| format!("cannot encode `{name}` as in training"))?;
+        if ordinal {
+            let codes = values
+                .iter()
+                .map(|v| {
+                    v.as_ref()
+                        .and_then(|v| categories.binary_search(v).ok())
+                        .map_or(f64::NAN, |c| c as f64)
+                })
+                .collect();
+            frame::with_column(&mut frame, name, codes)?;
+        } else {
+            for category in &categories {
+                let indicator = values
+                    .iter()
+                    .map(|v| f64::from(u8::from(v.as_deref() == Some(category.as_str()))))
+                    .collect();
+                frame::with_column(&mut frame, &format!("{name}={category}"), indicator)?;
+            }
+            frame = frame.drop(name)?;
+        }
+    }
+    Ok(frame)
+}
+
+/// Applies a fitted feature selection (the `feature_selector` artifact).
+pub fn apply_selector(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<DataFrame> {
+    for column in fitted["dropped"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if frame.column(column).is_ok() {
+            frame = frame.drop(column)?;
+        }
+    }
+    Ok(frame)
 }
 
 pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
@@ -246,11 +295,11 @@ pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Arti
         );
         layout.columns = kept.into_iter().map(|(column, _)| column).collect();
     }
-    let (mut train, mut test) = (train.clone(), test.clone());
-    for column in &dropped {
-        train = train.drop(column)?;
-        test = test.drop(column)?;
-    }
+    let fitted = json!({"kept": layout.names(), "dropped": dropped});
+    let (train, test) = (
+        apply_selector(train.clone(), &fitted)?,
+        apply_selector(test.clone(), &fitted)?,
+    );
     context
         .metrics
         .insert("selected_features".into(), layout.columns.len() as f64);
