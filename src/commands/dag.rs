@@ -2,27 +2,13 @@
 
 use std::process::ExitCode;
 
-use mbt_compiler::diagnostics::Summary;
-use mbt_compiler::queries::manifest::manifest;
-
 use crate::args::DagArgs;
 use crate::host::Host;
 use crate::outln;
-use crate::output::print_diagnostics;
 
 pub fn run(args: DagArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
-    let file = match host.runnable_pipeline(&args.pipeline) {
-        Ok(file) => file,
-        Err(diagnostic) => {
-            print_diagnostics(&[diagnostic], &host.db, color)?;
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let diagnostics = super::diagnostics_of(&host, file);
-    print_diagnostics(&diagnostics, &host.db, color)?;
-    let result = manifest(&host.db, file);
-    let (Some(manifest), 0) = (&result.manifest, Summary::of(&diagnostics).errors) else {
+    let Some(manifest) = super::compiled(&host, &args.pipeline, color)? else {
         return Ok(ExitCode::FAILURE);
     };
     if args.mermaid {

@@ -14,13 +14,32 @@ pub mod schema;
 pub mod test;
 pub mod validate;
 
-use mbt_compiler::diagnostics::{sort_and_dedup, Diagnostic};
+use mbt_compiler::diagnostics::{sort_and_dedup, Diagnostic, Summary};
+use mbt_compiler::manifest::Manifest;
 use mbt_compiler::queries::check::pipeline_diagnostics;
 use mbt_compiler::queries::manifest::manifest;
 use mbt_compiler::queries::profiles::resolved_profile;
 use mbt_compiler::{Db, SourceFile};
 
 use crate::host::Host;
+use crate::output::print_diagnostics;
+
+/// Compiles a runnable pipeline, printing its diagnostics; `None` when it has errors.
+pub fn compiled(host: &Host, name: &str, color: bool) -> anyhow::Result<Option<Manifest>> {
+    let file = match host.runnable_pipeline(name) {
+        Ok(file) => file,
+        Err(diagnostic) => {
+            print_diagnostics(&[diagnostic], &host.db, color)?;
+            return Ok(None);
+        }
+    };
+    let diagnostics = diagnostics_of(host, file);
+    print_diagnostics(&diagnostics, &host.db, color)?;
+    if Summary::of(&diagnostics).errors > 0 {
+        return Ok(None);
+    }
+    Ok(manifest(&host.db, file).manifest.clone())
+}
 
 /// Everything wrong with one pipeline, including its profile, sorted and deduplicated.
 pub fn diagnostics_of(host: &Host, file: SourceFile) -> Vec<Diagnostic> {

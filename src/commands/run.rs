@@ -4,15 +4,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mbt_compiler::diagnostics::Summary;
-use mbt_compiler::queries::manifest::manifest;
 use mbt_runtime::load_manifest;
 use mbt_runtime::run::{new_run_id, run as execute, Progress, RunOptions, RunResults, StepResult};
 
 use crate::args::{RetryArgs, RunArgs};
 use crate::host::Host;
 use crate::outln;
-use crate::output::{print_diagnostics, write_atomic};
+use crate::output::write_atomic;
 
 struct Console;
 
@@ -35,19 +33,10 @@ impl Progress for Console {
 
 pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
-    let file = match host.runnable_pipeline(&args.select) {
-        Ok(file) => file,
-        Err(diagnostic) => {
-            print_diagnostics(&[diagnostic], &host.db, color)?;
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let diagnostics = super::diagnostics_of(&host, file);
-    print_diagnostics(&diagnostics, &host.db, color)?;
-    let result = manifest(&host.db, file);
-    let (Some(manifest), 0) = (&result.manifest, Summary::of(&diagnostics).errors) else {
+    let Some(manifest) = super::compiled(&host, &args.select, color)? else {
         return Ok(ExitCode::FAILURE);
     };
+    let manifest = &manifest;
     let name = &manifest.metadata.pipeline_name;
     let folder = host.root.join("target").join(name);
     // Recompiled on every run: the manifest on disk is rewritten only when it changed.
