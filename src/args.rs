@@ -133,8 +133,17 @@ pub struct RunArgs {
     /// The pipeline to run.
     #[arg(long, short = 's', value_name = "PIPELINE")]
     pub select: String,
+    /// Progress on stderr: lines for people, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

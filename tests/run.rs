@@ -326,3 +326,114 @@ fn retry_resumes_from_the_failed_step_and_keeps_earlier_outputs() {
     output.expect_code(0);
     assert!(output.stdout.contains("nothing to retry"), "{output}");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_and_never_hold_secret_values() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    // A secret referenced by the dev target: the runtime must never write its value anywhere.
+    let profiles = std::fs::read_to_string(project.join("profiles.yaml")).unwrap();
+    let profiles = profiles.replacen(
+        "      executor:\n        type: local",
+        "      executor:\n        type: local\n        config:\n          token: \"{{ secret('MBT_TEST_TOKEN') }}\"",
+        1,
+    );
+    assert!(
+        profiles.contains("MBT_TEST_TOKEN"),
+        "the dev executor block moved"
+    );
+    std::fs::write(project.join("profiles.yaml"), profiles).unwrap();
+    let secret = "s3cr3t-value-7f2c";
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_TEST_TOKEN", secret)
+        .args(["run", "--select", "churn_gbm_v1", "--log-format", "json"])
+        .run();
+    output.expect_code(0);
+    let lines: Vec<serde_json::Value> = output
+        .stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert_eq!(lines.len(), 12, "{output}");
+    for line in &lines {
+        for key in [
+            "ts", "level", "pipeline", "step", "run_id", "target", "event",
+        ] {
+            assert!(line.get(key).is_some(), "{line} lacks {key}");
+        }
+    }
+    assert_eq!(lines[0]["event"], "step_started");
+    assert_eq!(lines[11]["event"], "step_completed");
+    assert_eq!(lines[11]["step"], "log_run");
+    // Grep every file the run wrote, and its output, for the secret value.
+    assert!(!output.stdout.contains(secret) && !output.stderr.contains(secret));
+    let mut stack = vec![
+        project.join("target"),
+        project.join("local_artifacts"),
+        project.join("local_registry"),
+    ];
+    let mut files = 0;
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|entry| entry.unwrap().path()),
+            );
+        } else {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
+                "secret in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        files > 10,
+        "expected the run's records and artifacts, found {files} files"
+    );
+}
+
+#[test]
+fn concurrent_runs_of_one_pipeline_do_not_clobber_each_other() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let first = std::thread::scope(|scope| {
+        let one = scope.spawn(|| {
+            sandbox
+                .mbt(&project)
+                .args(["run", "--select", "churn_gbm_v1"])
+                .run()
+        });
+        let two = scope.spawn(|| {
+            sandbox
+                .mbt(&project)
+                .args(["run", "--select", "churn_gbm_v1"])
+                .run()
+        });
+        let (one, two) = (one.join().unwrap(), two.join().unwrap());
+        one.expect_code(0);
+        two.expect_code(0);
+        one
+    });
+    // Two distinct runs, each complete in the registry with the same metrics.
+    let runs: Vec<_> = std::fs::read_dir(project.join("local_registry"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 2, "{first}");
+    let records: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap()
+        })
+        .collect();
+    assert_ne!(records[0]["run_id"], records[1]["run_id"]);
+    assert_eq!(records[0]["metrics"], records[1]["metrics"]);
+    assert_eq!(results(&project, "churn_gbm_v1")["status"], "success");
+}

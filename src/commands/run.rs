@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use mbt_runtime::load_manifest;
-use mbt_runtime::run::{new_run_id, run as execute, Progress, RunOptions, RunResults, StepResult};
+use mbt_runtime::run::{
+    new_run_id, run as execute, timestamp, Progress, RunOptions, RunResults, StepResult,
+};
 
-use crate::args::{RetryArgs, RunArgs};
+use crate::args::{LogFormat, RetryArgs, RunArgs};
 use crate::host::Host;
 use crate::outln;
 use crate::output::write_atomic;
@@ -31,6 +33,60 @@ impl Progress for Console {
     }
 }
 
+/// `--log-format json`: one JSON object per line on stderr (ts, level, pipeline, step, run_id,
+/// target, event), for log collectors.
+struct JsonLog {
+    pipeline: String,
+    run_id: String,
+    target: String,
+}
+
+impl JsonLog {
+    fn emit(&self, level: &str, step: &str, event: &str, extra: serde_json::Value) {
+        let mut line = serde_json::json!({
+            "ts": timestamp(),
+            "level": level,
+            "pipeline": self.pipeline,
+            "step": step,
+            "run_id": self.run_id,
+            "target": self.target,
+            "event": event,
+        });
+        if let (Some(line), Some(extra)) = (line.as_object_mut(), extra.as_object()) {
+            line.extend(extra.clone());
+        }
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
+
+impl Progress for JsonLog {
+    fn step_started(&mut self, _index: usize, _total: usize, step: &str) {
+        self.emit("INFO", step, "step_started", serde_json::json!({}));
+    }
+
+    fn step_finished(&mut self, step: &str, result: &StepResult) {
+        for warning in &result.warnings {
+            self.emit(
+                "WARNING",
+                step,
+                "step_warning",
+                serde_json::json!({"message": warning}),
+            );
+        }
+        let (level, event) = match result.status.as_str() {
+            "failed" => ("ERROR", "step_failed"),
+            "skipped" => ("INFO", "step_skipped"),
+            _ => ("INFO", "step_completed"),
+        };
+        self.emit(
+            level,
+            step,
+            event,
+            serde_json::json!({"duration_s": result.duration_s, "error": result.error}),
+        );
+    }
+}
+
 pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
     let Some(manifest) = super::compiled(&host, &args.select, color)? else {
@@ -46,17 +102,27 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
         write_atomic(&manifest_path, text.as_bytes())?;
     }
     let run_id = new_run_id();
-    eprintln!(
-        "running {name} (target {}, run {run_id})",
-        manifest.metadata.target
-    );
+    let mut progress: Box<dyn Progress> = match args.log_format {
+        LogFormat::Text => {
+            eprintln!(
+                "running {name} (target {}, run {run_id})",
+                manifest.metadata.target
+            );
+            Box::new(Console)
+        }
+        LogFormat::Json => Box::new(JsonLog {
+            pipeline: name.clone(),
+            run_id: run_id.clone(),
+            target: manifest.metadata.target.clone(),
+        }),
+    };
     let options = RunOptions {
         project: &host.root,
         run_id,
         results_path: folder.join("run_results.json"),
         resume: None,
     };
-    finish(&execute(manifest, &options, &mut Console)?)
+    finish(&execute(manifest, &options, progress.as_mut())?)
 }
 
 fn finish(results: &RunResults) -> anyhow::Result<ExitCode> {
