@@ -437,3 +437,32 @@ fn concurrent_runs_of_one_pipeline_do_not_clobber_each_other() {
     assert_eq!(records[0]["metrics"], records[1]["metrics"]);
     assert_eq!(results(&project, "churn_gbm_v1")["status"], "success");
 }
+
+#[test]
+fn smartcore_classifiers_give_probabilities() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let pipeline = project.join("pipelines/churn_simple_v1.yaml");
+    let original = std::fs::read_to_string(&pipeline).unwrap();
+    for (model, extra) in [
+        ("RandomForestClassifier", "      n_estimators: 100\n"),
+        ("LogisticRegression", ""),
+        ("DecisionTreeClassifier", "      max_depth: 4\n"),
+    ] {
+        let text = original.replace(
+            "      model: RandomForestClassifier\n      n_estimators: 100\n",
+            &format!("      model: {model}\n{extra}"),
+        );
+        assert!(text.contains(model));
+        std::fs::write(&pipeline, text).unwrap();
+        let output = sandbox
+            .mbt(&project)
+            .args(["run", "--select", "churn_simple_v1"])
+            .run();
+        output.expect_code(0);
+        let results = results(&project, "churn_simple_v1");
+        let auc = results["metrics"]["roc_auc"].as_f64().unwrap();
+        // A classifier ranking by hard labels only would sit near 0.5-0.7 here.
+        assert!(auc > 0.75, "{model}: ROC AUC {auc}");
+    }
+}

@@ -7,6 +7,7 @@
 
 mod gbm;
 pub mod local;
+mod smartcore;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -118,6 +119,9 @@ impl Registry {
             secrets: BTreeMap::new(),
         };
         registry.frameworks.insert("gbm", Box::new(gbm::Gbm));
+        registry
+            .frameworks
+            .insert("smartcore", Box::new(smartcore::Smartcore));
         registry.storages.insert("local", local::storage);
         registry.connectors.insert("local_file", local::connector);
         registry.registries.insert("local", local::model_registry);

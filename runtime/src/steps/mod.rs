@@ -2,6 +2,8 @@
 //! input artifacts to its output artifacts.
 
 mod data;
+
+pub use data::SplitMix64;
 mod model;
 mod serving;
 mod transforms;
