@@ -7,6 +7,14 @@ use util::Sandbox;
 
 const EXAMPLE: &str = "telecom-churn";
 
+/// `mbt run --select PIPELINE` in `project`.
+fn run(sandbox: &Sandbox, project: &std::path::Path, pipeline: &str) -> util::Output {
+    sandbox
+        .mbt(project)
+        .args(["run", "--select", pipeline])
+        .run()
+}
+
 fn results(project: &std::path::Path, pipeline: &str) -> serde_json::Value {
     let path = project
         .join("target")
@@ -19,10 +27,7 @@ fn results(project: &std::path::Path, pipeline: &str) -> serde_json::Value {
 fn training_run_reaches_the_auc_target_and_is_recorded() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    let output = sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_gbm_v1"])
-        .run();
+    let output = run(&sandbox, &project, "churn_gbm_v1");
     output.expect_code(0);
     let first = results(&project, "churn_gbm_v1");
     assert_eq!(first["status"], "success", "{output}");
@@ -70,10 +75,7 @@ fn training_run_reaches_the_auc_target_and_is_recorded() {
     let model_bytes = std::fs::read(model).unwrap();
 
     // Same manifest, data and seed: identical metrics and identical model bytes.
-    let output = sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_gbm_v1"])
-        .run();
+    let output = run(&sandbox, &project, "churn_gbm_v1");
     output.expect_code(0);
     let second = results(&project, "churn_gbm_v1");
     assert_ne!(second["run_id"], first["run_id"]);
@@ -97,10 +99,7 @@ fn a_corrupt_table_fails_load_data_with_a_clear_error() {
         "customer_id,churned\nC1,1,extra,fields\n\"unterminated\n",
     )
     .unwrap();
-    let output = sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_gbm_v1"])
-        .run();
+    let output = run(&sandbox, &project, "churn_gbm_v1");
     output.expect_code(1);
     let results = results(&project, "churn_gbm_v1");
     assert_eq!(results["status"], "failed");
@@ -128,10 +127,7 @@ fn a_single_class_label_fails_train_model() {
         })
         .collect();
     std::fs::write(&path, single).unwrap();
-    let output = sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_gbm_v1"])
-        .run();
+    let output = run(&sandbox, &project, "churn_gbm_v1");
     output.expect_code(1);
     let results = results(&project, "churn_gbm_v1");
     let error = results["steps"]["train_model"]["error"].as_str().unwrap();
@@ -158,11 +154,7 @@ fn serving_reproduces_the_evaluated_probabilities_exactly() {
     use mbt_runtime::frame::{from_parquet, numbers, texts};
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_gbm_v1"])
-        .run()
-        .expect_code(0);
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
     let training = results(&project, "churn_gbm_v1");
     let run_id = training["run_id"].as_str().unwrap();
     let uri = |step: &str, output: &str| {
@@ -225,10 +217,7 @@ fn serving_reproduces_the_evaluated_probabilities_exactly() {
 fn serving_without_a_run_id_fails_with_the_variable_to_pass() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    let output = sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_serving_v1"])
-        .run();
+    let output = run(&sandbox, &project, "churn_serving_v1");
     output.expect_code(1);
     let results = results(&project, "churn_serving_v1");
     let error = results["steps"]["load_model"]["error"].as_str().unwrap();
@@ -256,10 +245,7 @@ fn nulls_in_the_label_fail_validate_data_with_the_share() {
         })
         .collect();
     std::fs::write(&path, corrupted).unwrap();
-    let output = sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_training_v1"])
-        .run();
+    let output = run(&sandbox, &project, "churn_training_v1");
     output.expect_code(1);
     let results = results(&project, "churn_training_v1");
     assert_eq!(results["steps"]["join_tables"]["status"], "success");
@@ -274,11 +260,7 @@ fn nulls_in_the_label_fail_validate_data_with_the_share() {
 fn retry_resumes_from_the_failed_step_and_keeps_earlier_outputs() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    sandbox
-        .mbt(&project)
-        .args(["run", "--select", "churn_gbm_v1"])
-        .run()
-        .expect_code(0);
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
     let path = project.join("target/churn_gbm_v1/run_results.json");
     let mut record = results(&project, "churn_gbm_v1");
     let metrics = record["metrics"].clone();
@@ -404,18 +386,8 @@ fn concurrent_runs_of_one_pipeline_do_not_clobber_each_other() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
     let first = std::thread::scope(|scope| {
-        let one = scope.spawn(|| {
-            sandbox
-                .mbt(&project)
-                .args(["run", "--select", "churn_gbm_v1"])
-                .run()
-        });
-        let two = scope.spawn(|| {
-            sandbox
-                .mbt(&project)
-                .args(["run", "--select", "churn_gbm_v1"])
-                .run()
-        });
+        let one = scope.spawn(|| run(&sandbox, &project, "churn_gbm_v1"));
+        let two = scope.spawn(|| run(&sandbox, &project, "churn_gbm_v1"));
         let (one, two) = (one.join().unwrap(), two.join().unwrap());
         one.expect_code(0);
         two.expect_code(0);
@@ -455,10 +427,7 @@ fn smartcore_classifiers_give_probabilities() {
         );
         assert!(text.contains(model));
         std::fs::write(&pipeline, text).unwrap();
-        let output = sandbox
-            .mbt(&project)
-            .args(["run", "--select", "churn_simple_v1"])
-            .run();
+        let output = run(&sandbox, &project, "churn_simple_v1");
         output.expect_code(0);
         let results = results(&project, "churn_simple_v1");
         let auc = results["metrics"]["roc_auc"].as_f64().unwrap();

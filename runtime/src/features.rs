@@ -132,13 +132,8 @@ impl Matrix {
     }
 }
 
-/// Labels as 0/1 (binary: 1 for the positive class), class indices, or numbers (regression).
-pub fn labels(
-    frame: &DataFrame,
-    label: &str,
-    positive: Option<&str>,
-    classes: &[String],
-) -> anyhow::Result<Vec<f64>> {
+/// Labels as 0/1 (binary: 1 for the positive class) or numbers (regression).
+pub fn labels(frame: &DataFrame, label: &str, positive: Option<&str>) -> anyhow::Result<Vec<f64>> {
     let texts = frame::texts(frame, label)?;
     if let Some(missing) = texts.iter().position(Option::is_none) {
         bail!(
@@ -150,19 +145,6 @@ pub fn labels(
             .into_iter()
             .map(|v| f64::from(u8::from(v.as_deref() == Some(positive))))
             .collect()),
-        None if !classes.is_empty() => texts
-            .into_iter()
-            .map(|value| {
-                let value = value.unwrap_or_default();
-                classes
-                    .iter()
-                    .position(|class| *class == value)
-                    .map(|index| index as f64)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("label `{value}` is not one of the classes {classes:?}")
-                    })
-            })
-            .collect(),
         None => frame::numbers(frame, label),
     }
 }

@@ -251,16 +251,6 @@ fn civil(seconds: u64) -> (String, String) {
     )
 }
 
-/// The value of a JSON number field, for progress output.
-pub fn metric(results: &RunResults, name: &str) -> Option<f64> {
-    results.metrics.get(name).copied().or_else(|| {
-        results
-            .steps
-            .values()
-            .find_map(|step| step.metrics.get(name).copied())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

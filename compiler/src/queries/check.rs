@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 
 use super::compose::{composition_cycle, expanded, references, resolved};
-use super::parse::{is_base_name, parse_file, pipeline_index, pipeline_name};
+use super::parse::{is_base_name, parse_file, pipeline_index};
 use super::profiles::resolved_profile;
 use super::validate::validated;
 use crate::dag::ALL_STEPS;
@@ -304,7 +304,6 @@ pub fn check_project(db: &dyn Db, paths: Option<&[String]>) -> CheckReport {
             diagnostics.extend(parse_file(db, profiles).diagnostics.iter().cloned());
         }
     }
-    let _ = pipeline_name;
     CheckReport {
         diagnostics,
         pipelines,

@@ -41,7 +41,7 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let positive = positive_class(context);
     let layout = FeatureLayout::fit(train, &context.non_features())?;
     let x = layout.matrix(train)?;
-    let y = labels(train, &label, positive.as_deref(), &[])?;
+    let y = labels(train, &label, positive.as_deref())?;
     if task == Task::Binary {
         let positives = y.iter().filter(|v| **v == 1.0).count();
         if positives == 0 || positives == y.len() {
@@ -84,7 +84,6 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
         test,
         &artifact.label_column,
         artifact.positive_class.as_deref(),
-        &[],
     )?;
     let mut values = BTreeMap::new();
     let threshold = 0.5;

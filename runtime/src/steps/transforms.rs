@@ -237,7 +237,7 @@ pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Arti
             "gbm_importance" => {
                 let x = layout.matrix(train)?;
                 let positive = positive_class(context);
-                let y = crate::features::labels(train, &label, positive.as_deref(), &[])?;
+                let y = crate::features::labels(train, &label, positive.as_deref())?;
                 let task = if positive.is_some() {
                     Task::Binary
                 } else {
