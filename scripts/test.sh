@@ -22,3 +22,14 @@ echo "==> cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check
+
+# VS Code extension (editors/vscode): npm ci, typecheck, unit tests (with the real mbt built by
+# cargo test above), esbuild bundle, vsce package to editors/vscode/mbt-<version>.vsix.
+echo "==> VS Code extension: bash editors/vscode/scripts/ci.sh"
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  target_dir="${CARGO_TARGET_DIR:-target}"
+  case "$target_dir" in /*) ;; *) target_dir="$(pwd)/$target_dir" ;; esac
+  MBT_BIN="$target_dir/debug/mbt" bash editors/vscode/scripts/ci.sh
+else
+  echo "!!! SKIPPED the VS Code extension build and tests: node/npm not found on PATH (install Node 20+) !!!" >&2
+fi
