@@ -51,6 +51,8 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp(LspArgs),
 }
 
 /// Flags that locate the project and choose the profile and target.
@@ -208,6 +210,15 @@ pub struct CompletionsArgs {
 pub struct RetryArgs {
     /// The pipeline whose last run failed.
     pub pipeline: String,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LspArgs {
+    /// Talk LSP over stdin/stdout (the only transport; accepted for editors that pass it).
+    #[arg(long)]
+    pub stdio: bool,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

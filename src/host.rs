@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use mbt_compiler::diagnostics::{did_you_mean, Code, Diagnostic};
+use mbt_compiler::project::{is_skipped_entry, is_source_file_name, pyproject_name};
 use mbt_compiler::queries::compose::resolved;
 use mbt_compiler::queries::parse::{is_base_name, pipeline_index};
 use mbt_compiler::text::Span;
@@ -20,17 +21,6 @@ pub struct Host {
     /// Problems found while reading files (e.g. invalid UTF-8).
     pub diagnostics: Vec<Diagnostic>,
 }
-
-/// Directories never scanned for sources.
-const SKIPPED: &[&str] = &[
-    "target",
-    "local_artifacts",
-    "local_registry",
-    "node_modules",
-    "__pycache__",
-    "predictions",
-    "dags",
-];
 
 impl Host {
     pub fn load(args: &ProjectArgs) -> anyhow::Result<Host> {
@@ -64,10 +54,11 @@ impl Host {
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|entry| {
-                let name = entry.file_name().to_string_lossy();
                 entry.depth() == 0
-                    || !(name.starts_with('.')
-                        || (entry.file_type().is_dir() && SKIPPED.contains(&name.as_ref())))
+                    || !is_skipped_entry(
+                        &entry.file_name().to_string_lossy(),
+                        entry.file_type().is_dir(),
+                    )
             });
         for entry in walker {
             let entry = entry.context("cannot list the project")?;
@@ -75,11 +66,7 @@ impl Host {
                 continue;
             }
             let path = entry.path();
-            let wanted = matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml" | "py")
-            ) || path.file_name() == Some("pyproject.toml".as_ref());
-            if !wanted {
+            if !entry.file_name().to_str().is_some_and(is_source_file_name) {
                 continue;
             }
             let relative = relative_path(&root, path);
@@ -114,17 +101,7 @@ impl Host {
             .flatten()
             .find(|path| path.is_file()),
         };
-        let mut vars = BTreeMap::new();
-        for pair in args.vars.iter().flat_map(|text| text.split(',')) {
-            let pair = pair.trim();
-            if pair.is_empty() {
-                continue;
-            }
-            let Some((key, value)) = pair.split_once('=') else {
-                bail!("--vars expects KEY=VALUE pairs, got `{pair}`");
-            };
-            vars.insert(key.trim().to_string(), value.trim().to_string());
-        }
+        let vars = parse_vars(&args.vars)?;
         let settings = Settings {
             vars,
             env: std::env::vars().collect(),
@@ -241,6 +218,22 @@ impl Host {
     }
 }
 
+/// `--vars` values: `k=v` pairs, comma-separated or repeated.
+pub fn parse_vars(values: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut vars = BTreeMap::new();
+    for pair in values.iter().flat_map(|text| text.split(',')) {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = pair.split_once('=') else {
+            bail!("--vars expects KEY=VALUE pairs, got `{pair}`");
+        };
+        vars.insert(key.trim().to_string(), value.trim().to_string());
+    }
+    Ok(vars)
+}
+
 fn find_root(start: &Path) -> anyhow::Result<PathBuf> {
     for directory in start.ancestors() {
         if directory.join("profiles.yaml").is_file() || directory.join("pyproject.toml").is_file() {
@@ -263,43 +256,4 @@ fn home() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
-}
-
-/// The `name` under `[project]` in pyproject.toml.
-fn pyproject_name(text: &str) -> Option<String> {
-    let mut in_project = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_project = line == "[project]";
-            continue;
-        }
-        if in_project {
-            if let Some(value) = line
-                .strip_prefix("name")
-                .map(str::trim_start)
-                .and_then(|rest| rest.strip_prefix('='))
-            {
-                return Some(
-                    value
-                        .trim()
-                        .trim_matches(|c| c == '"' || c == '\'')
-                        .to_string(),
-                );
-            }
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reads_the_project_name() {
-        let text = "[build-system]\nname = \"x\"\n[project]\nversion = \"1\"\nname = \"telecom-churn-example\"\n";
-        assert_eq!(
-            super::pyproject_name(text).as_deref(),
-            Some("telecom-churn-example")
-        );
-    }
 }

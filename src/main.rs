@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         args::Command::Explain(args) => commands::explain::run(args),
         args::Command::Schema(args) => commands::schema::run(args),
         args::Command::Completions(args) => commands::completions::run(args),
+        args::Command::Lsp(args) => commands::lsp::run(args),
     };
     match result {
         Ok(code) => code,

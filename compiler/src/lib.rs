@@ -11,6 +11,7 @@ pub mod dag;
 pub mod db;
 pub mod diagnostics;
 pub mod manifest;
+pub mod project;
 pub mod queries;
 pub mod schema;
 pub mod template;

@@ -1,5 +1,30 @@
-//! The MBT language server (`mbt lsp`), to be built on the compiler's salsa database.
+//! The MBT language server (`mbt lsp`): MBT's own diagnostics, completion and navigation in
+//! any LSP editor.
 //!
-//! It will own one `mbt_compiler::Database`, apply edits in order, and answer requests with the
-//! same queries `mbt check` uses (one diagnostic, one code path). Only this crate will use LSP
-//! types. It is empty until the language-server issue; nothing depends on it yet.
+//! It owns one `mbt_compiler::Database` per project root and answers with the same compiler
+//! queries `mbt check` uses (one diagnostic, one code path): it never validates on its own.
+//! The main loop ([`server`]) applies edits strictly in order on one thread; diagnostics and
+//! requests run on database snapshots in worker threads, where an edit cancels them (salsa
+//! unwinds with `Cancelled`) and a panic becomes an error response, never a dead server.
+//! Only this crate uses LSP types; positions are UTF-16 code units ([`position`]).
+
+pub mod actions;
+pub mod completion;
+pub mod definition;
+pub mod diagnostics;
+pub mod format;
+pub mod hover;
+pub mod inlay;
+pub mod locate;
+pub mod position;
+pub mod schema_nav;
+pub mod server;
+pub mod symbols;
+pub mod uri;
+pub mod workspace;
+
+pub use server::{run, run_stdio, Config};
+
+/// Where each diagnostic code is explained: `{DOCS_URL}/MBT1001`. The page for a code is the
+/// text `mbt explain CODE` prints (both come from the code's doc comment).
+pub const DOCS_URL: &str = "https://mbt.dev/docs/errors";

@@ -8,6 +8,7 @@ pub mod dag;
 pub mod deps;
 pub mod explain;
 pub mod init;
+pub mod lsp;
 #[cfg(feature = "runtime")]
 pub mod run;
 pub mod schema;

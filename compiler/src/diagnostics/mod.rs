@@ -31,6 +31,14 @@ pub struct Label {
     pub message: String,
 }
 
+/// A machine-applicable fix: replace the text at `span` with `replacement`. Set where a
+/// "did you mean" help names one candidate; editors offer it as a quick fix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Suggestion {
+    pub span: Span,
+    pub replacement: String,
+}
+
 /// A problem in the user's project.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
@@ -45,6 +53,8 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// How to fix it, e.g. "did you mean `roc_auc`?".
     pub help: Option<String>,
+    /// The fix `help` proposes, when it is one exact replacement.
+    pub suggestion: Option<Suggestion>,
 }
 
 impl Diagnostic {
@@ -57,6 +67,7 @@ impl Diagnostic {
             label: None,
             labels: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
 
@@ -80,6 +91,25 @@ impl Diagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
+    }
+
+    /// Sets the fix: replace `span` with `replacement`.
+    pub fn with_suggestion(mut self, span: Span, replacement: impl Into<String>) -> Diagnostic {
+        self.suggestion = Some(Suggestion {
+            span,
+            replacement: replacement.into(),
+        });
+        self
+    }
+
+    /// Help from [`did_you_mean`], plus the fix (replace `span` with the candidate) when one
+    /// candidate is close enough.
+    pub fn with_did_you_mean(self, input: &str, candidates: &[&str], span: Span) -> Diagnostic {
+        let diagnostic = self.with_help(did_you_mean(input, candidates));
+        match suggest(input, candidates.iter().copied()) {
+            Some(candidate) => diagnostic.with_suggestion(span, candidate),
+            None => diagnostic,
+        }
     }
 
     pub fn with_optional_help(mut self, help: Option<String>) -> Diagnostic {

@@ -12,7 +12,7 @@ use super::profiles::resolved_profile;
 use super::validate::validated;
 use crate::dag::ALL_STEPS;
 use crate::db::{Db, SourceFile};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic};
 use crate::schema::check::SchemaCheck;
 use crate::schema::tests_file::TestFile;
 use crate::schema::{authoring_schema, schema_of};
@@ -128,7 +128,7 @@ pub fn test_file_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnosti
                         format!("pipeline `{name}` not found"),
                     )
                     .with_label("no such pipeline")
-                    .with_help(did_you_mean(name, &index.names())),
+                    .with_did_you_mean(name, &index.names(), pipeline.span),
                 );
             }
         }
@@ -148,7 +148,7 @@ pub fn test_file_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnosti
                             format!("unknown step `{name}`"),
                         )
                         .with_label("not a step name")
-                        .with_help(did_you_mean(name, ALL_STEPS)),
+                        .with_did_you_mean(name, ALL_STEPS, step.span),
                     );
                 }
             }

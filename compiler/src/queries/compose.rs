@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::parse::{parse_file, pipeline_index};
 use crate::db::{Db, SourceFile};
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic};
 use crate::text::Span;
 use crate::yaml::{Entry, Mapping, Node, NodeKind};
 
@@ -59,20 +59,17 @@ pub fn references(db: &dyn Db, file: SourceFile) -> Arc<References> {
                     let target = index.by_name.get(name).copied();
                     if target.is_none() {
                         let names: Vec<&str> = index.names();
-                        let help = did_you_mean(name, &names);
-                        diagnostics.push(
-                            Diagnostic::at(
-                                Code::BasePipelineNotFound,
-                                entry.value.span,
-                                format!("base pipeline `{name}` not found"),
-                            )
-                            .with_label("no such pipeline")
-                            .with_help(if names.is_empty() {
-                                "create it under pipelines/".to_string()
-                            } else {
-                                help
-                            }),
-                        );
+                        let diagnostic = Diagnostic::at(
+                            Code::BasePipelineNotFound,
+                            entry.value.span,
+                            format!("base pipeline `{name}` not found"),
+                        )
+                        .with_label("no such pipeline");
+                        diagnostics.push(if names.is_empty() {
+                            diagnostic.with_help("create it under pipelines/")
+                        } else {
+                            diagnostic.with_did_you_mean(name, &names, entry.value.span)
+                        });
                     }
                     references.push(Reference {
                         kind: ReferenceKind::Base,
@@ -119,26 +116,37 @@ fn collect_includes(
                             .map(String::as_str)
                             .filter(|p| p.ends_with(".yaml") || p.ends_with(".yml"))
                             .collect();
-                        let help = match crate::diagnostics::suggest(
-                            &resolved,
-                            yaml_files.iter().copied(),
-                        ) {
-                            Some(candidate) => {
-                                format!("did you mean `{}`?", relative_from(from, candidate))
-                            }
+                        let candidate =
+                            crate::diagnostics::suggest(&resolved, yaml_files.iter().copied())
+                                .map(|candidate| relative_from(from, candidate));
+                        let help = match &candidate {
+                            Some(candidate) => format!("did you mean `{candidate}`?"),
                             None => format!(
                                 "create `{resolved}`, or fix the path (it is relative to `{from}`)"
                             ),
                         };
-                        diagnostics.push(
-                            Diagnostic::at(
-                                Code::IncludeNotFound,
-                                node.span,
-                                format!("included file `{resolved}` not found"),
-                            )
-                            .with_label("included here")
-                            .with_help(help),
-                        );
+                        let mut diagnostic = Diagnostic::at(
+                            Code::IncludeNotFound,
+                            node.span,
+                            format!("included file `{resolved}` not found"),
+                        )
+                        .with_label("included here")
+                        .with_help(help);
+                        if let Some(candidate) = candidate {
+                            // The span covers the tag too: keep it in the replacement.
+                            let text = db.project().files(db).get(from).map(|f| f.text(db).clone());
+                            let written = text
+                                .as_deref()
+                                .and_then(|text| text.get(node.span.range()))
+                                .unwrap_or_default();
+                            let replacement = if written.starts_with('!') {
+                                format!("!include {candidate}")
+                            } else {
+                                candidate
+                            };
+                            diagnostic = diagnostic.with_suggestion(node.span, replacement);
+                        }
+                        diagnostics.push(diagnostic);
                     }
                     target
                 }

@@ -166,10 +166,12 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
     };
     let Some(target_node) = outputs.and_then(|o| o.get(&target)) else {
         if !target.is_empty() || target_span.is_some() {
+            let suggested_target =
+                crate::diagnostics::suggest(&target, target_names.iter().copied());
             let help = if target_names.is_empty() {
                 "define targets under `outputs:`".to_string()
             } else {
-                match crate::diagnostics::suggest(&target, target_names.iter().copied()) {
+                match suggested_target {
                     Some(candidate) => format!(
                         "did you mean `{candidate}`? (available targets: {})",
                         target_names.join(", ")
@@ -177,15 +179,17 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
                     None => format!("available targets: {}", target_names.join(", ")),
                 }
             };
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::TargetNotFound,
-                    target_span,
-                    format!("target `{target}` not found in profile `{}`", chosen.key),
-                )
-                .with_label("no such target")
-                .with_help(help),
-            );
+            let mut diagnostic = Diagnostic::new(
+                Code::TargetNotFound,
+                target_span,
+                format!("target `{target}` not found in profile `{}`", chosen.key),
+            )
+            .with_label("no such target")
+            .with_help(help);
+            if let (Some(span), Some(candidate)) = (target_span, suggested_target) {
+                diagnostic = diagnostic.with_suggestion(span, candidate);
+            }
+            diagnostics.push(diagnostic);
         }
         return unresolved(diagnostics);
     };

@@ -7,7 +7,7 @@ use rustc_hash::FxHashSet;
 use super::compose::resolved;
 use super::python::python_functions;
 use crate::db::{Db, SourceFile};
-use crate::diagnostics::{did_you_mean, suggest, Code, Diagnostic};
+use crate::diagnostics::{suggest, Code, Diagnostic};
 use crate::schema::frameworks::{framework, framework_names};
 use crate::schema::pipeline::{Metric, ProblemType};
 use crate::schema::{check::SchemaCheck, pipeline_schema};
@@ -496,7 +496,11 @@ fn training_rules(
                         format!("unknown framework `{name}`"),
                     )
                     .with_label("not a known framework")
-                    .with_help(did_you_mean(name, &framework_names())),
+                    .with_did_you_mean(
+                        name,
+                        &framework_names(),
+                        framework_node.span,
+                    ),
                 ),
                 Some(spec) => {
                     let config = training.get_path(&["model_training", "config"]);
@@ -595,25 +599,29 @@ fn custom_function(db: &dyn Db, node: &Node, out: &mut Vec<Diagnostic>) {
             .map(|path| path.trim_end_matches("/__init__").replace('/', "."))
             .collect();
         let wanted = module.join(".");
-        let help = match suggest(&wanted, modules.iter().map(String::as_str)) {
+        let candidate = suggest(&wanted, modules.iter().map(String::as_str));
+        let help = match candidate {
             Some(candidate) => format!("did you mean `{candidate}.{function}`?"),
             None => format!("create `{module_path}.py` defining `def {function}(...)`"),
         };
-        out.push(
-            Diagnostic::at(
-                Code::CustomModuleNotFound,
-                node.span,
-                format!("module `{wanted}` not found (no `{module_path}.py`)"),
-            )
-            .with_label("module not found")
-            .with_help(help),
-        );
+        let mut diagnostic = Diagnostic::at(
+            Code::CustomModuleNotFound,
+            node.span,
+            format!("module `{wanted}` not found (no `{module_path}.py`)"),
+        )
+        .with_label("module not found")
+        .with_help(help);
+        if let Some(candidate) = candidate {
+            diagnostic = diagnostic.with_suggestion(node.span, format!("{candidate}.{function}"));
+        }
+        out.push(diagnostic);
         return;
     };
     let functions = python_functions(db, file);
     if !functions.iter().any(|name| name == function) {
         let names: Vec<&str> = functions.iter().map(String::as_str).collect();
-        let help = match suggest(function, names.iter().copied()) {
+        let candidate = suggest(function, names.iter().copied());
+        let help = match candidate {
             Some(candidate) => format!("did you mean `{}.{candidate}`?", module.join(".")),
             None if names.is_empty() => format!(
                 "`{}` defines no functions; add `def {function}(df, context):`",
@@ -621,14 +629,17 @@ fn custom_function(db: &dyn Db, node: &Node, out: &mut Vec<Diagnostic>) {
             ),
             None => format!("functions in `{}`: {}", file.path(db), names.join(", ")),
         };
-        out.push(
-            Diagnostic::at(
-                Code::CustomFunctionNotFound,
-                node.span,
-                format!("`{}` defines no function `{function}`", file.path(db)),
-            )
-            .with_label("function not found")
-            .with_help(help),
-        );
+        let mut diagnostic = Diagnostic::at(
+            Code::CustomFunctionNotFound,
+            node.span,
+            format!("`{}` defines no function `{function}`", file.path(db)),
+        )
+        .with_label("function not found")
+        .with_help(help);
+        if let Some(candidate) = candidate {
+            diagnostic =
+                diagnostic.with_suggestion(node.span, format!("{}.{candidate}", module.join(".")));
+        }
+        out.push(diagnostic);
     }
 }

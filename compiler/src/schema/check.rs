@@ -7,7 +7,7 @@
 use rustc_hash::FxHashSet;
 use serde_json::Value;
 
-use crate::diagnostics::{did_you_mean, Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic};
 use crate::text::Span;
 use crate::yaml::{Node, NodeKind};
 
@@ -105,7 +105,11 @@ impl<'a> SchemaCheck<'a> {
                                         format!("unknown key `{}` in {place}", entry.key),
                                     )
                                     .with_label("unknown key")
-                                    .with_help(did_you_mean(&entry.key, &known)),
+                                    .with_did_you_mean(
+                                        &entry.key,
+                                        &known,
+                                        entry.key_span,
+                                    ),
                                 );
                             }
                             Some(sub @ Value::Object(_)) => {
@@ -264,7 +268,11 @@ impl<'a> SchemaCheck<'a> {
                             format!("invalid value `{found}` for `{}`", join(path, tag)),
                         )
                         .with_label("not a known value")
-                        .with_help(did_you_mean(&found, &names)),
+                        .with_did_you_mean(
+                            &found,
+                            &names,
+                            entry.value.span,
+                        ),
                     );
                 }
             }
@@ -317,7 +325,7 @@ impl<'a> SchemaCheck<'a> {
                 format!("invalid value `{found}` for `{path}`"),
             )
             .with_label("not a known value")
-            .with_help(did_you_mean(&found, &names)),
+            .with_did_you_mean(&found, &names, node.span),
         );
     }
 
