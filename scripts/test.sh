@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need (pre-commit 4.7.0 in a cached venv), then
+# Runs every test: installs what the tests need (pre-commit 4.7.0 and pandas + pyarrow for the
+# Python bridge, in cached venvs), then
 # `cargo test --workspace`, then lints (clippy with warnings denied, rustfmt).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +15,16 @@ if ! "$venv/bin/pre-commit" --version 2>/dev/null | grep -qx 'pre-commit 4.7.0';
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0'
 fi
 export MBT_PRE_COMMIT="$venv/bin/pre-commit"
+
+# The Python bridge's tests (custom transforms/validators/metrics) need pandas + pyarrow.
+pyvenv="$cache/venv-python"
+if ! "$pyvenv/bin/python" -c 'import pandas, pyarrow; assert pandas.__version__ == "2.3.3" and pyarrow.__version__ == "22.0.0"' 2>/dev/null; then
+  echo "==> installing pandas 2.3.3 + pyarrow 22.0.0 into $pyvenv"
+  rm -rf "$pyvenv"
+  python3 -m venv "$pyvenv"
+  "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check 'pandas==2.3.3' 'pyarrow==22.0.0'
+fi
+export MBT_TEST_PYTHON="$pyvenv/bin/python"
 
 echo "==> cargo test --workspace"
 cargo test --workspace

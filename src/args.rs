@@ -40,6 +40,9 @@ pub enum Command {
     /// Resume a pipeline's last run from the step that failed.
     #[cfg(feature = "runtime")]
     Retry(RetryArgs),
+    /// Run one step of a run, reading its inputs from storage (what an orchestrator schedules).
+    #[cfg(feature = "runtime")]
+    Exec(ExecArgs),
     /// List the installed adapters by kind.
     #[cfg(feature = "runtime")]
     Deps(DepsArgs),
@@ -135,6 +138,25 @@ pub struct RunArgs {
     /// The pipeline to run.
     #[arg(long, short = 's', value_name = "PIPELINE")]
     pub select: String,
+    /// Progress on stderr: lines for people, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The pipeline the step belongs to.
+    #[arg(long, value_name = "PIPELINE")]
+    pub pipeline: String,
+    /// The step to run, e.g. `train_model`.
+    #[arg(long, value_name = "STEP")]
+    pub step: String,
+    /// The run the step belongs to: its inputs are read from, and its outputs written to, this
+    /// run's storage. Use one id for every step of a run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run_id: String,
     /// Progress on stderr: lines for people, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         args::Command::Deps(args) => commands::deps::run(args),
         #[cfg(feature = "runtime")]
         args::Command::Retry(args) => commands::run::retry(args),
+        #[cfg(feature = "runtime")]
+        args::Command::Exec(args) => commands::run::exec(args, color),
         args::Command::Explain(args) => commands::explain::run(args),
         args::Command::Schema(args) => commands::schema::run(args),
         args::Command::Completions(args) => commands::completions::run(args),

@@ -106,6 +106,8 @@ fn a_corrupt_table_fails_load_data_with_a_clear_error() {
     assert_eq!(results["steps"]["load_data"]["status"], "failed");
     let error = results["steps"]["load_data"]["error"].as_str().unwrap();
     assert!(error.contains("customer_churn_features.csv"), "{error}");
+    assert_eq!(results["steps"]["load_data"]["code"], "MBT4002");
+    assert!(output.stderr.contains("error[MBT4002]"), "{output}");
 }
 
 #[test]
@@ -132,6 +134,7 @@ fn a_single_class_label_fails_train_model() {
     let results = results(&project, "churn_gbm_v1");
     let error = results["steps"]["train_model"]["error"].as_str().unwrap();
     assert!(error.contains("single class"), "{error}");
+    assert_eq!(results["steps"]["train_model"]["code"], "MBT4006");
     // Earlier steps' outputs are intact.
     assert_eq!(results["steps"]["split_data"]["status"], "success");
 }
@@ -221,7 +224,12 @@ fn serving_without_a_run_id_fails_with_the_variable_to_pass() {
     output.expect_code(1);
     let results = results(&project, "churn_serving_v1");
     let error = results["steps"]["load_model"]["error"].as_str().unwrap();
-    assert!(error.contains("--vars"), "{error}");
+    assert!(error.contains("not given"), "{error}");
+    assert_eq!(results["steps"]["load_model"]["code"], "MBT4014");
+    assert_eq!(
+        results["steps"]["load_model"]["help"],
+        "pass `--vars NAME=VALUE` to `mbt run`"
+    );
 }
 
 #[test]
@@ -254,6 +262,7 @@ fn nulls_in_the_label_fail_validate_data_with_the_share() {
         error,
         "null_threshold failed: churned has 5.0% nulls (max 0.0%)"
     );
+    assert_eq!(results["steps"]["validate_data"]["code"], "MBT4004");
 }
 
 #[test]
@@ -433,5 +442,453 @@ fn smartcore_classifiers_give_probabilities() {
         let auc = results["metrics"]["roc_auc"].as_f64().unwrap();
         // A classifier ranking by hard labels only would sit near 0.5-0.7 here.
         assert!(auc > 0.75, "{model}: ROC AUC {auc}");
+    }
+}
+
+/// The failed step's result in run_results.json.
+fn failed_step(project: &std::path::Path, pipeline: &str, step: &str) -> serde_json::Value {
+    let results = results(project, pipeline);
+    assert_eq!(results["status"], "failed", "{results:#}");
+    let step = results["steps"][step].clone();
+    assert_eq!(step["status"], "failed", "{results:#}");
+    step
+}
+
+fn uri_path(results: &serde_json::Value, step: &str, output: &str) -> std::path::PathBuf {
+    results["steps"][step]["outputs"][output]
+        .as_str()
+        .unwrap()
+        .strip_prefix("file://")
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn the_plans_training_pipeline_runs_python_hooks_and_windows_then_serves() {
+    use mbt_runtime::frame::{from_parquet, names};
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args([
+            "run",
+            "--select",
+            "churn_training_v1",
+            "--vars",
+            "execution_date=2026-03-01",
+        ])
+        .run();
+    output.expect_code(0);
+    let training = results(&project, "churn_training_v1");
+    assert_eq!(training["execution_date"], "2026-03-01");
+    let auc = training["metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(auc >= 0.83, "test ROC AUC {auc} is below 0.83");
+    // The custom validator ran and passed, through the bridge.
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(uri_path(&training, "validate_data", "validation_report")).unwrap(),
+    )
+    .unwrap();
+    let custom = &report["checks"][2];
+    assert_eq!(custom["passed"], true, "{report:#}");
+    assert!(
+        custom["message"]
+            .as_str()
+            .unwrap()
+            .contains("Label positive rate: 0.2"),
+        "{report:#}"
+    );
+    // compute_rfm added its columns.
+    let transformed =
+        from_parquet(std::fs::read(uri_path(&training, "transform", "transformed_data")).unwrap())
+            .unwrap();
+    for column in ["recency", "frequency", "monetary"] {
+        assert!(
+            names(&transformed).iter().any(|n| n == column),
+            "{column} missing"
+        );
+    }
+    // The window [2025-02-01, 2026-02-01) keeps 12 of the 24 monthly snapshots.
+    let window_rows = training["steps"]["split_data"]["metrics"]["window_rows"]
+        .as_f64()
+        .unwrap();
+    assert!((3000.0..4500.0).contains(&window_rows), "{window_rows}");
+    assert!(window_rows < transformed.height() as f64);
+
+    // Serving replays compute_rfm and the fitted scaler/selector, over the lookback window.
+    let run_id = training["run_id"].as_str().unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args([
+            "run",
+            "--select",
+            "churn_serving_v1",
+            "--vars",
+            &format!("run_id={run_id}"),
+        ])
+        .run();
+    output.expect_code(0);
+    let predictions = std::fs::read_to_string(project.join("predictions/predictions.csv")).unwrap();
+    let mut lines = predictions.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "customer_id,churn_probability,churn_predicted"
+    );
+    assert_eq!(lines.count(), 500);
+    let serving = results(&project, "churn_serving_v1");
+    let warnings = serving["steps"]["load_scoring_data"]["warnings"].to_string();
+    assert!(warnings.contains("2026-03-01"), "{warnings}");
+}
+
+#[test]
+fn a_missing_python_is_a_coded_error_naming_the_fix() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", "/nonexistent/python3")
+        .args(["run", "--select", "churn_training_v1"])
+        .run();
+    output.expect_code(1);
+    let step = failed_step(&project, "churn_training_v1", "validate_data");
+    assert_eq!(step["code"], "MBT4007");
+    assert!(
+        step["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/python3"),
+        "{step}"
+    );
+    assert!(
+        step["help"]
+            .as_str()
+            .unwrap()
+            .contains("pip install pandas pyarrow"),
+        "{step}"
+    );
+    assert!(output.stderr.contains("error[MBT4007]"), "{output}");
+}
+
+#[test]
+fn a_raising_python_transform_names_the_function_and_line() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    util::edit(
+        &project.join("lib/custom_transforms.py"),
+        "    result = df.copy()\n    tenure = pd.to_numeric(result[\"tenure\"], errors=\"coerce\")",
+        "    result = df.copy()\n    tenure = pd.to_numeric(result[\"tenure_months\"], errors=\"coerce\")",
+    );
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args(["run", "--select", "churn_training_v1"])
+        .run();
+    output.expect_code(1);
+    let step = failed_step(&project, "churn_training_v1", "transform");
+    assert_eq!(step["code"], "MBT4008");
+    let error = step["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("lib.custom_transforms.compute_rfm raised KeyError: 'tenure_months' (lib/custom_transforms.py:"),
+        "{error}"
+    );
+    // Earlier outputs are intact.
+    let results = results(&project, "churn_training_v1");
+    assert!(uri_path(&results, "validate_data", "validated_data").is_file());
+}
+
+#[test]
+fn sql_transforms_run_over_the_frame_and_bad_sql_is_coded() {
+    use mbt_runtime::frame::{from_parquet, numbers};
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    util::edit(
+        &project.join("pipelines/churn_gbm_v1.yaml"),
+        "  transformations:\n",
+        "  transformations:\n    custom_transforms:\n      - sql: SELECT *, monthly_charges * 12 AS yearly_charges FROM data\n",
+    );
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
+    let results = results(&project, "churn_gbm_v1");
+    let transformed =
+        from_parquet(std::fs::read(uri_path(&results, "transform", "transformed_data")).unwrap())
+            .unwrap();
+    let monthly = numbers(&transformed, "monthly_charges").unwrap();
+    let yearly = numbers(&transformed, "yearly_charges").unwrap();
+    assert!(monthly
+        .iter()
+        .zip(&yearly)
+        .all(|(m, y)| (m * 12.0 - y).abs() < 1e-9));
+
+    util::edit(
+        &project.join("pipelines/churn_gbm_v1.yaml"),
+        "FROM data",
+        "FROM customers",
+    );
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(1);
+    let step = failed_step(&project, "churn_gbm_v1", "transform");
+    assert_eq!(step["code"], "MBT4009");
+    assert!(
+        step["error"].as_str().unwrap().contains("FROM customers"),
+        "{step}"
+    );
+}
+
+#[test]
+fn a_missing_column_is_coded_with_a_suggestion() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let path = project.join("sample_data/customer_churn_features.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("monthly_charges", "monthly_charge", 1)).unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args(["run", "--select", "churn_training_v1"])
+        .run();
+    output.expect_code(1);
+    let step = failed_step(&project, "churn_training_v1", "validate_data");
+    assert_eq!(step["code"], "MBT4003", "{step}");
+    assert!(
+        step["error"]
+            .as_str()
+            .unwrap()
+            .contains("column `monthly_charges` not found"),
+        "{step}"
+    );
+    assert_eq!(step["help"], "did you mean `monthly_charge`?");
+}
+
+#[test]
+fn an_all_null_feature_is_left_out_with_a_warning() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let path = project.join("sample_data/customer_churn_features.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Blank `payment_method` (column 15 of 18) in every row.
+    let index = text
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "payment_method")
+        .unwrap();
+    let blanked: String = text
+        .lines()
+        .enumerate()
+        .map(|(row, line)| {
+            if row == 0 {
+                return format!("{line}\n");
+            }
+            // No field of this file holds a quoted comma, so splitting on commas is exact.
+            let mut fields: Vec<&str> = line.split(',').collect();
+            fields[index] = "";
+            format!("{}\n", fields.join(","))
+        })
+        .collect();
+    std::fs::write(&path, blanked).unwrap();
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
+    let results = results(&project, "churn_gbm_v1");
+    let warnings = results["steps"]["split_data"]["warnings"].to_string();
+    assert!(
+        warnings.contains("column `payment_method` is null in every train row"),
+        "{warnings}"
+    );
+    assert!(results["metrics"]["roc_auc"].as_f64().unwrap() > 0.8);
+}
+
+#[test]
+fn runtime_failures_carry_codes() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    // A table that does not exist: did-you-mean over the data folder.
+    util::edit(
+        &project.join("pipelines/_base_churn.yaml"),
+        "label_table: customer_churn_features",
+        "label_table: customer_churn_feature",
+    );
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(1);
+    let step = failed_step(&project, "churn_gbm_v1", "load_data");
+    assert_eq!(step["code"], "MBT4001");
+    assert_eq!(step["help"], "did you mean `customer_churn_features`?");
+    // An execution date outside the data: the window is empty.
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args([
+            "run",
+            "--select",
+            "churn_training_v1",
+            "--vars",
+            "execution_date=2020-01-01",
+        ])
+        .run();
+    output.expect_code(1);
+    let step = failed_step(&project, "churn_training_v1", "split_data");
+    assert_eq!(step["code"], "MBT4010");
+    assert!(
+        step["help"]
+            .as_str()
+            .unwrap()
+            .contains("2024-03-01 to 2026-02-01"),
+        "{step}"
+    );
+    // A run id the registry does not have.
+    run(&sandbox, &project, "churn_serving_v1");
+    let output = sandbox
+        .mbt(&project)
+        .args([
+            "run",
+            "--select",
+            "churn_serving_v1",
+            "--vars",
+            "run_id=run_nope",
+        ])
+        .run();
+    output.expect_code(1);
+    let step = failed_step(&project, "churn_serving_v1", "load_model");
+    assert_eq!(step["code"], "MBT4011");
+    // Every runtime code is documented.
+    let output = sandbox.mbt(&project).args(["explain", "MBT4011"]).run();
+    output.expect_code(0);
+    assert!(output.stdout.contains("Training run not found"), "{output}");
+}
+
+#[test]
+fn exec_runs_one_step_at_a_time_from_storage() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let exec = |step: &str| {
+        sandbox
+            .mbt(&project)
+            .args([
+                "exec",
+                "--pipeline",
+                "churn_gbm_v1",
+                "--step",
+                step,
+                "--run-id",
+                "orchestrated_1",
+            ])
+            .run()
+    };
+    // A step whose inputs were never produced says which step to run first.
+    let output = exec("train_model");
+    assert_ne!(output.code, Some(0), "{output}");
+    assert!(
+        output.stderr.contains("run step `encode` first"),
+        "{output}"
+    );
+    for step in [
+        "load_data",
+        "split_data",
+        "encode",
+        "train_model",
+        "evaluate",
+        "log_run",
+    ] {
+        exec(step).expect_code(0);
+        let result: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(project.join(format!(
+                "target/churn_gbm_v1/exec/orchestrated_1/{step}.json"
+            )))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(result["status"], "success", "{step}: {result:#}");
+    }
+    // The same metrics as one `mbt run`.
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("local_registry/orchestrated_1/run.json")).unwrap(),
+    )
+    .unwrap();
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
+    assert_eq!(
+        record["metrics"],
+        results(&project, "churn_gbm_v1")["metrics"]
+    );
+    // An unknown step lists the pipeline's steps.
+    let output = exec("normalise");
+    assert_ne!(output.code, Some(0));
+    assert!(
+        output.stderr.contains("has no step `normalise`"),
+        "{output}"
+    );
+}
+
+#[test]
+fn serving_replays_joins_and_python_transforms_with_exact_parity() {
+    use mbt_runtime::frame::{from_parquet, numbers, texts};
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let python = util::python();
+    sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", &python)
+        .args([
+            "run",
+            "--select",
+            "churn_training_v1",
+            "--vars",
+            "execution_date=2026-03-01",
+        ])
+        .run()
+        .expect_code(0);
+    let training = results(&project, "churn_training_v1");
+    let evaluated =
+        from_parquet(std::fs::read(uri_path(&training, "evaluate", "test_predictions")).unwrap())
+            .unwrap();
+    let ids: Vec<String> = texts(&evaluated, "customer_id")
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    let scores = numbers(&evaluated, "score").unwrap();
+    // The raw rows of the test customers, before the join and compute_rfm, without the label.
+    let raw =
+        std::fs::read_to_string(project.join("sample_data/customer_churn_features.csv")).unwrap();
+    let wanted: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    let scoring: String = raw
+        .lines()
+        .enumerate()
+        .filter(|(row, line)| *row == 0 || wanted.contains(line.split(',').next().unwrap()))
+        .map(|(_, line)| format!("{}\n", &line[..line.rfind(',').unwrap()]))
+        .collect();
+    std::fs::write(project.join("sample_data/parity_scoring.csv"), scoring).unwrap();
+    std::fs::write(
+        project.join("pipelines/parity_serving.yaml"),
+        "schema_version: 1\nproject:\n  name: parity_serving\n  problem_type: binary_classification\nserving:\n  model_source:\n    run_id: \"{{ var('run_id') }}\"\n  data_source:\n    scoring_table: parity_scoring\n  output:\n    table: parity.csv\n",
+    )
+    .unwrap();
+    let run_id = training["run_id"].as_str().unwrap();
+    sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", &python)
+        .args([
+            "run",
+            "--select",
+            "parity_serving",
+            "--vars",
+            &format!("run_id={run_id}"),
+        ])
+        .run()
+        .expect_code(0);
+    let served = std::fs::read_to_string(project.join("predictions/parity.csv")).unwrap();
+    let served: std::collections::BTreeMap<String, f64> = served
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let (id, score) = line.split_once(',').unwrap();
+            (id.to_string(), score.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(served.len(), ids.len());
+    for (id, score) in ids.iter().zip(&scores) {
+        // CSV keeps a float's shortest round-trip text, so equality is exact.
+        assert_eq!(
+            served[id].to_bits(),
+            score.to_bits(),
+            "{id}: served {} evaluated {score}",
+            served[id]
+        );
     }
 }

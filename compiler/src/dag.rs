@@ -140,7 +140,12 @@ fn flow(name: &str) -> Flow {
             ],
             true,
         ),
-        "load_scoring_data" => (&[], &[("scoring_data", "scoring_data")], true),
+        // Reads the training run's schema (its partition key) for the lookback window.
+        "load_scoring_data" => (
+            &["fitted_transforms"],
+            &[("scoring_data", "scoring_data")],
+            true,
+        ),
         "apply_transforms" => (
             &["scoring_data", "fitted_transforms"],
             &[("features", "features")],

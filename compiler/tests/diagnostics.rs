@@ -37,6 +37,27 @@ use mbt_compiler::{Code, Database, Diagnostic, Settings, Severity};
 
 /// Codes no fixture here can trigger, and where they are tested instead.
 const COVERED_ELSEWHERE: &[(&str, &str)] = &[
+    ("MBT4001", "runtime: a missing table; tests/run.rs"),
+    ("MBT4002", "runtime: a corrupt CSV; tests/run.rs"),
+    ("MBT4003", "runtime: a missing column; tests/run.rs"),
+    ("MBT4004", "runtime: a failed validation; tests/run.rs"),
+    ("MBT4005", "runtime: a join fan-out; tests/run.rs"),
+    ("MBT4006", "runtime: a single-class label; tests/run.rs"),
+    ("MBT4007", "runtime: a missing Python; tests/run.rs"),
+    ("MBT4008", "runtime: a raising Python hook; tests/run.rs"),
+    ("MBT4009", "runtime: bad SQL; tests/run.rs"),
+    ("MBT4010", "runtime: an empty time window; tests/run.rs"),
+    ("MBT4011", "runtime: an unknown run id; tests/run.rs"),
+    (
+        "MBT4012",
+        "runtime: scoring data without a training column; tests/run.rs",
+    ),
+    ("MBT4013", "runtime: unwritable storage; tests/run.rs"),
+    (
+        "MBT9002",
+        "runtime: an uncoded step error (a bug); runtime/src/run.rs unit test",
+    ),
+    ("MBT4014", "runtime: an unbound run_id; tests/run.rs"),
     (
         "MBT1011",
         "compiling a base pipeline is a CLI argument error; tests/cli.rs",

@@ -43,7 +43,8 @@ impl FeatureLayout {
         let mut columns = Vec::new();
         for column in frame.columns() {
             let name = column.name().to_string();
-            if excluded.contains(&name) {
+            // An all-null column carries nothing to learn (train warns about it).
+            if excluded.contains(&name) || column.null_count() == frame.height() {
                 continue;
             }
             if frame::is_numeric(column.dtype()) {

@@ -3,6 +3,8 @@
 use anyhow::{bail, Context};
 use polars::prelude::*;
 
+use crate::error::{coded, Code};
+
 /// A column as `f64`, nulls as NaN. Fails with the column's type when it is not numeric.
 pub fn numbers(frame: &DataFrame, name: &str) -> anyhow::Result<Vec<f64>> {
     let column = column(frame, name)?;
@@ -35,9 +37,14 @@ pub fn column<'a>(frame: &'a DataFrame, name: &str) -> anyhow::Result<&'a Column
             .iter()
             .map(|n| n.to_string())
             .collect();
-        anyhow::anyhow!(
-            "column `{name}` not found (columns: {})",
-            available.join(", ")
+        let names: Vec<&str> = available.iter().map(String::as_str).collect();
+        coded(
+            Code::ColumnNotFound,
+            format!(
+                "column `{name}` not found (columns: {})",
+                available.join(", ")
+            ),
+            mbt_compiler::diagnostics::did_you_mean(name, &names),
         )
     })
 }

@@ -7,11 +7,14 @@
 //! writes `run_results.json`.
 
 pub mod adapters;
+pub mod error;
 pub mod features;
 pub mod frame;
 pub mod metrics;
+pub mod python;
 pub mod run;
 pub mod steps;
+pub mod windows;
 
 use std::path::Path;
 

@@ -11,7 +11,8 @@ use mbt_compiler::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::local::write_atomic;
-use crate::adapters::Registry;
+use crate::adapters::{DataConnector, ModelRegistry, Registry, Storage};
+use crate::error::{code_of, Code};
 use crate::frame;
 use crate::steps::{self, Artifact, StepContext};
 
@@ -25,6 +26,9 @@ pub struct RunResults {
     pub status: String,
     pub started: String,
     pub finished: Option<String>,
+    /// The execution date the time windows used (given or derived from the data).
+    #[serde(default)]
+    pub execution_date: Option<String>,
     pub steps: IndexMap<String, StepResult>,
     /// The evaluation metrics.
     pub metrics: BTreeMap<String, f64>,
@@ -40,6 +44,11 @@ pub struct StepResult {
     pub metrics: BTreeMap<String, f64>,
     pub warnings: Vec<String>,
     pub error: Option<String>,
+    /// The error's diagnostic code (`MBT4xxx`; `mbt explain CODE`) and how to fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 /// Reports progress as steps start and finish.
@@ -56,85 +65,68 @@ pub struct RunOptions<'a> {
     /// A failed run to resume (`mbt retry`): its idempotent steps whose outputs still exist are
     /// skipped and their outputs reloaded.
     pub resume: Option<&'a RunResults>,
+    /// `--vars execution_date=YYYY-MM-DD`, for time windows.
+    pub execution_date: Option<chrono::NaiveDate>,
 }
 
-/// Runs every step. Step failures are recorded in the results (status `failed`); `Err` is
-/// returned only when the run could not start (an adapter is missing).
-pub fn run(
-    manifest: &Manifest,
-    options: &RunOptions<'_>,
-    progress: &mut dyn Progress,
-) -> anyhow::Result<RunResults> {
-    let registry = Registry::builtin();
-    let settings = &manifest.profile.config;
-    let storage = registry.storage(&settings["storage"], options.project)?;
-    let connector = registry.connector(&settings["data_connector"], options.project)?;
-    let model_registry = registry.model_registry(&settings["model_registry"], options.project)?;
-    let mut results = RunResults {
-        run_id: options.run_id.clone(),
-        pipeline: manifest.metadata.pipeline_name.clone(),
-        target: manifest.metadata.target.clone(),
-        status: "running".into(),
-        started: options
-            .resume
-            .map_or_else(timestamp, |previous| previous.started.clone()),
-        finished: None,
-        steps: IndexMap::new(),
-        metrics: BTreeMap::new(),
-    };
-    write_results(&options.results_path, &results)?;
-    let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
-    let total = manifest.dag.execution_order.len();
-    for (index, name) in manifest.dag.execution_order.iter().enumerate() {
-        let step = &manifest.steps[name];
-        progress.step_started(index, total, name);
-        if let Some(previous) = reusable(options.resume, name, step, storage.as_ref()) {
-            for (output, uri) in &previous.outputs {
-                let bytes = storage.get(uri)?;
-                let artifact = if uri.ends_with(".parquet") {
-                    Artifact::Frame(frame::from_parquet(bytes)?)
-                } else {
-                    Artifact::Json(
-                        serde_json::from_slice(&bytes)
-                            .with_context(|| format!("{uri} is not JSON"))?,
-                    )
-                };
-                artifacts.insert(output.clone(), artifact);
-            }
-            let skipped = StepResult {
-                status: "skipped".into(),
-                duration_s: 0.0,
-                ..previous.clone()
-            };
-            progress.step_finished(name, &skipped);
-            if name == "evaluate" {
-                results.metrics = previous.metrics.clone();
-            }
-            results.steps.insert(name.clone(), skipped);
-            continue;
-        }
+/// The adapters of one run, shared by every step (and by the threads of a parallel batch).
+struct Runner<'a> {
+    manifest: &'a Manifest,
+    options: &'a RunOptions<'a>,
+    registry: Registry,
+    storage: Box<dyn Storage>,
+    connector: Box<dyn DataConnector>,
+    model_registry: Box<dyn ModelRegistry>,
+}
+
+impl<'a> Runner<'a> {
+    fn new(manifest: &'a Manifest, options: &'a RunOptions<'a>) -> anyhow::Result<Runner<'a>> {
+        let registry = Registry::builtin();
+        let settings = &manifest.profile.config;
+        let storage = registry.storage(&settings["storage"], options.project)?;
+        let connector = registry.connector(&settings["data_connector"], options.project)?;
+        let model_registry =
+            registry.model_registry(&settings["model_registry"], options.project)?;
+        Ok(Runner {
+            manifest,
+            options,
+            registry,
+            storage,
+            connector,
+            model_registry,
+        })
+    }
+
+    /// Runs step `name` on `artifacts` (it picks its inputs) and stores its outputs.
+    fn execute(
+        &self,
+        name: &str,
+        artifacts: &BTreeMap<String, Artifact>,
+    ) -> (StepResult, Vec<(String, Artifact)>) {
+        let step = &self.manifest.steps[name];
         let started = Instant::now();
         let mut warnings = Vec::new();
         let mut metrics = BTreeMap::new();
-        // log_run records every fitted artifact produced so far, so it sees all of them.
         let inputs: BTreeMap<String, Artifact> = artifacts
             .iter()
             .filter(|(artifact, _)| step.inputs.contains(artifact))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut context = StepContext {
-            manifest,
+            manifest: self.manifest,
             name,
             step,
-            registry: &registry,
-            project: options.project,
-            connector: connector.as_ref(),
-            model_registry: model_registry.as_ref(),
-            run_id: &options.run_id,
+            registry: &self.registry,
+            project: self.options.project,
+            connector: self.connector.as_ref(),
+            model_registry: self.model_registry.as_ref(),
+            run_id: &self.options.run_id,
+            execution_date: self.options.execution_date,
             inputs: &inputs,
             warnings: &mut warnings,
             metrics: &mut metrics,
         };
+        let mut produced = Vec::new();
         let outcome = steps::run(&mut context).and_then(|outputs| {
             let mut uris = BTreeMap::new();
             for (output, artifact) in step.outputs.iter().zip(outputs) {
@@ -145,9 +137,10 @@ pub fn run(
                 let file = format!("{output}.{}", artifact.extension());
                 uris.insert(
                     output.clone(),
-                    storage.put(&options.run_id, name, &file, &bytes)?,
+                    self.storage
+                        .put(&self.options.run_id, name, &file, &bytes)?,
                 );
-                artifacts.insert(output.clone(), artifact);
+                produced.push((output.clone(), artifact));
             }
             Ok(uris)
         });
@@ -162,13 +155,124 @@ pub fn run(
             metrics,
             warnings,
             error: outcome.as_ref().err().map(|error| format!("{error:#}")),
+            code: outcome.as_ref().err().map(|error| {
+                code_of(error)
+                    .map_or(Code::InternalRuntimeError, |(code, _)| code)
+                    .as_str()
+                    .to_string()
+            }),
+            help: outcome
+                .as_ref()
+                .err()
+                .and_then(|error| code_of(error).map(|(_, help)| help.to_string()))
+                .filter(|help| !help.is_empty()),
         };
-        progress.step_finished(name, &result);
-        if name == "evaluate" {
-            results.metrics = result.metrics.clone();
+        (result, produced)
+    }
+
+    /// Reads stored outputs back (`mbt retry`, `mbt exec`).
+    fn load(&self, uris: &BTreeMap<String, String>) -> anyhow::Result<Vec<(String, Artifact)>> {
+        let mut loaded = Vec::new();
+        for (output, uri) in uris {
+            let bytes = self.storage.get(uri)?;
+            let artifact = if uri.ends_with(".parquet") {
+                Artifact::Frame(frame::from_parquet(bytes)?)
+            } else {
+                Artifact::Json(
+                    serde_json::from_slice(&bytes).with_context(|| format!("{uri} is not JSON"))?,
+                )
+            };
+            loaded.push((output.clone(), artifact));
         }
-        let failed = result.error.is_some();
-        results.steps.insert(name.clone(), result);
+        Ok(loaded)
+    }
+}
+
+/// Runs every step, batch by batch; the steps of one batch do not depend on each other and
+/// run on parallel threads. Step failures are recorded in the results (status `failed`) and
+/// stop the run after their batch; `Err` is returned only when the run could not start (an
+/// adapter is missing) or its record cannot be written.
+pub fn run(
+    manifest: &Manifest,
+    options: &RunOptions<'_>,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<RunResults> {
+    let runner = Runner::new(manifest, options)?;
+    let mut results = RunResults {
+        run_id: options.run_id.clone(),
+        pipeline: manifest.metadata.pipeline_name.clone(),
+        target: manifest.metadata.target.clone(),
+        status: "running".into(),
+        started: options
+            .resume
+            .map_or_else(timestamp, |previous| previous.started.clone()),
+        finished: None,
+        execution_date: options.execution_date.map(|d| d.to_string()),
+        steps: IndexMap::new(),
+        metrics: BTreeMap::new(),
+    };
+    write_results(&options.results_path, &results)?;
+    let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
+    let total = manifest.dag.execution_order.len();
+    let position = |name: &str| {
+        manifest
+            .dag
+            .execution_order
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or(0)
+    };
+    for batch in &manifest.dag.execution_batches {
+        let mut pending = Vec::new();
+        for name in batch {
+            let step = &manifest.steps[name];
+            let Some(previous) = reusable(options.resume, name, step, runner.storage.as_ref())
+            else {
+                pending.push(name.as_str());
+                continue;
+            };
+            progress.step_started(position(name), total, name);
+            artifacts.extend(runner.load(&previous.outputs)?);
+            let skipped = StepResult {
+                status: "skipped".into(),
+                duration_s: 0.0,
+                ..previous.clone()
+            };
+            progress.step_finished(name, &skipped);
+            if name == "evaluate" {
+                results.metrics = previous.metrics.clone();
+            }
+            results.steps.insert(name.clone(), skipped);
+        }
+        for name in &pending {
+            progress.step_started(position(name), total, name);
+        }
+        let finished: Vec<(StepResult, Vec<(String, Artifact)>)> = match pending.as_slice() {
+            [one] => vec![runner.execute(one, &artifacts)],
+            many => std::thread::scope(|scope| {
+                let handles: Vec<_> = many
+                    .iter()
+                    .map(|name| {
+                        let (runner, artifacts) = (&runner, &artifacts);
+                        scope.spawn(move || runner.execute(name, artifacts))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().unwrap_or_else(|_| panicked()))
+                    .collect()
+            }),
+        };
+        let mut failed = false;
+        for (name, (result, produced)) in pending.iter().zip(finished) {
+            progress.step_finished(name, &result);
+            artifacts.extend(produced);
+            if *name == "evaluate" {
+                results.metrics = result.metrics.clone();
+            }
+            failed |= result.error.is_some();
+            results.steps.insert(name.to_string(), result);
+        }
         if failed {
             results.status = "failed".into();
             results.finished = Some(timestamp());
@@ -183,13 +287,68 @@ pub fn run(
     Ok(results)
 }
 
+fn panicked() -> (StepResult, Vec<(String, Artifact)>) {
+    let result = StepResult {
+        status: "failed".into(),
+        duration_s: 0.0,
+        outputs: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+        warnings: Vec::new(),
+        error: Some("the step panicked (a bug in MBT: please report it)".into()),
+        code: Some(Code::InternalRuntimeError.as_str().into()),
+        help: None,
+    };
+    (result, Vec::new())
+}
+
+/// `mbt exec`: runs one step of run `options.run_id`, reading its inputs from storage where the
+/// run's earlier steps (each perhaps its own `mbt exec`) put them. The orchestrator's unit.
+pub fn exec(
+    manifest: &Manifest,
+    options: &RunOptions<'_>,
+    name: &str,
+) -> anyhow::Result<StepResult> {
+    let Some(step) = manifest.steps.get(name) else {
+        let names: Vec<&str> = manifest.steps.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "pipeline `{}` has no step `{name}` (steps: {})",
+            manifest.metadata.pipeline_name,
+            names.join(", ")
+        );
+    };
+    let runner = Runner::new(manifest, options)?;
+    let mut uris = BTreeMap::new();
+    for input in &step.inputs {
+        let producer = manifest
+            .steps
+            .iter()
+            .find(|(_, s)| s.outputs.contains(input))
+            .map(|(n, _)| n.clone())
+            .with_context(|| format!("no step of the manifest produces `{input}`"))?;
+        let uri = ["parquet", "json"]
+            .iter()
+            .map(|ext| runner.storage.uri(&options.run_id, &producer, &format!("{input}.{ext}")))
+            .find(|uri| runner.storage.exists(uri))
+            .with_context(|| {
+                format!(
+                    "input `{input}` of `{name}` is not in storage for run `{}`: run step `{producer}` first (`mbt exec --step {producer} --run-id {}`)",
+                    options.run_id, options.run_id
+                )
+            })?;
+        uris.insert(input.clone(), uri);
+    }
+    let artifacts: BTreeMap<String, Artifact> = runner.load(&uris)?.into_iter().collect();
+    let (result, _) = runner.execute(name, &artifacts);
+    Ok(result)
+}
+
 /// The previous result of `name` when it can be reused: the step is idempotent, succeeded (or
 /// was itself reused) and every output still exists.
 fn reusable<'a>(
     resume: Option<&'a RunResults>,
     name: &str,
     step: &mbt_compiler::manifest::Step,
-    storage: &dyn crate::adapters::Storage,
+    storage: &dyn Storage,
 ) -> Option<&'a StepResult> {
     let previous = resume?.steps.get(name)?;
     let done = previous.status == "success" || previous.status == "skipped";

@@ -1,34 +1,99 @@
 //! `mbt run --select PIPELINE`: compile, then execute the manifest with the runtime.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use mbt_compiler::manifest::Manifest;
 use mbt_runtime::load_manifest;
 use mbt_runtime::run::{
-    new_run_id, run as execute, timestamp, Progress, RunOptions, RunResults, StepResult,
+    exec as exec_step, new_run_id, run as execute, timestamp, Progress, RunOptions, RunResults,
+    StepResult,
 };
+use mbt_runtime::windows::{parse_date, NaiveDate};
 
-use crate::args::{LogFormat, RetryArgs, RunArgs};
+use crate::args::{ExecArgs, LogFormat, RetryArgs, RunArgs};
 use crate::host::Host;
 use crate::outln;
 use crate::output::write_atomic;
 
-struct Console;
+/// Progress for people: a spinner naming the running steps on a terminal (indicatif), and one
+/// line per finished step either way, so logs of non-interactive runs read the same.
+struct Console {
+    bar: Option<indicatif::ProgressBar>,
+    /// Step name → "[i/n]" position, for the finished lines.
+    positions: std::collections::BTreeMap<String, String>,
+    running: Vec<String>,
+}
+
+impl Console {
+    fn new() -> Console {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Console {
+            bar,
+            positions: Default::default(),
+            running: Vec::new(),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
+            }
+        }
+    }
+}
 
 impl Progress for Console {
     fn step_started(&mut self, index: usize, total: usize, step: &str) {
-        let _ = write!(std::io::stderr(), "[{}/{total}] {step} ... ", index + 1);
+        self.positions
+            .insert(step.to_string(), format!("[{}/{total}]", index + 1));
+        self.running.push(step.to_string());
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_message(self.running.join(", "));
+        }
     }
 
-    fn step_finished(&mut self, _step: &str, result: &StepResult) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{} ({:.2} s)", result.status, result.duration_s);
+    fn step_finished(&mut self, step: &str, result: &StepResult) {
+        self.running.retain(|running| running != step);
+        let position = self.positions.get(step).cloned().unwrap_or_default();
+        self.line(&format!(
+            "{position} {step} ... {} ({:.2} s)",
+            result.status, result.duration_s
+        ));
         for warning in &result.warnings {
-            let _ = writeln!(stderr, "      warning: {warning}");
+            self.line(&format!("      warning: {warning}"));
         }
         if let Some(error) = &result.error {
-            let _ = writeln!(stderr, "      error: {error}");
+            let code = result.code.as_deref().unwrap_or("MBT9002");
+            self.line(&format!("      error[{code}]: {error}"));
+            if let Some(help) = &result.help {
+                self.line(&format!("      help: {help}"));
+            }
+            self.line(&format!("      (run `mbt explain {code}` for details)"));
+        }
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(self.running.join(", "));
+        }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
@@ -82,7 +147,7 @@ impl Progress for JsonLog {
             level,
             step,
             event,
-            serde_json::json!({"duration_s": result.duration_s, "error": result.error}),
+            serde_json::json!({"duration_s": result.duration_s, "error": result.error, "code": result.code, "help": result.help}),
         );
     }
 }
@@ -94,35 +159,102 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
     };
     let manifest = &manifest;
     let name = &manifest.metadata.pipeline_name;
-    let folder = host.root.join("target").join(name);
-    // Recompiled on every run: the manifest on disk is rewritten only when it changed.
-    let manifest_path = folder.join("manifest.json");
-    let text = manifest.to_json_string();
-    if std::fs::read_to_string(&manifest_path).ok().as_deref() != Some(text.as_str()) {
-        write_atomic(&manifest_path, text.as_bytes())?;
-    }
+    let folder = store_manifest(&host, manifest)?;
     let run_id = new_run_id();
-    let mut progress: Box<dyn Progress> = match args.log_format {
-        LogFormat::Text => {
-            eprintln!(
-                "running {name} (target {}, run {run_id})",
-                manifest.metadata.target
-            );
-            Box::new(Console)
-        }
-        LogFormat::Json => Box::new(JsonLog {
-            pipeline: name.clone(),
-            run_id: run_id.clone(),
-            target: manifest.metadata.target.clone(),
-        }),
-    };
+    if args.log_format == LogFormat::Text {
+        eprintln!(
+            "running {name} (target {}, run {run_id})",
+            manifest.metadata.target
+        );
+    }
+    let mut progress = progress_for(args.log_format, manifest, &run_id);
     let options = RunOptions {
         project: &host.root,
         run_id,
         results_path: folder.join("run_results.json"),
         resume: None,
+        execution_date: execution_date(&host)?,
     };
     finish(&execute(manifest, &options, progress.as_mut())?)
+}
+
+/// Writes `target/<pipeline>/manifest.json` when it changed; returns that folder. Recompiled
+/// on every run, so a run never uses a stale manifest.
+fn store_manifest(host: &Host, manifest: &Manifest) -> anyhow::Result<std::path::PathBuf> {
+    let folder = host
+        .root
+        .join("target")
+        .join(&manifest.metadata.pipeline_name);
+    let manifest_path = folder.join("manifest.json");
+    let text = manifest.to_json_string();
+    if std::fs::read_to_string(&manifest_path).ok().as_deref() != Some(text.as_str()) {
+        write_atomic(&manifest_path, text.as_bytes())?;
+    }
+    Ok(folder)
+}
+
+fn progress_for(format: LogFormat, manifest: &Manifest, run_id: &str) -> Box<dyn Progress> {
+    match format {
+        LogFormat::Text => Box::new(Console::new()),
+        LogFormat::Json => Box::new(JsonLog {
+            pipeline: manifest.metadata.pipeline_name.clone(),
+            run_id: run_id.to_string(),
+            target: manifest.metadata.target.clone(),
+        }),
+    }
+}
+
+/// `mbt exec --pipeline P --step S --run-id R`: one step, inputs from storage. The step's
+/// result is written to `target/<pipeline>/exec/<run_id>/<step>.json`; the exit code says
+/// whether it succeeded.
+pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
+    let host = Host::load(&args.project)?;
+    let Some(manifest) = super::compiled(&host, &args.pipeline, color)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let folder = store_manifest(&host, &manifest)?;
+    let mut progress = progress_for(args.log_format, &manifest, &args.run_id);
+    let options = RunOptions {
+        project: &host.root,
+        run_id: args.run_id.clone(),
+        results_path: folder.join("run_results.json"),
+        resume: None,
+        execution_date: execution_date(&host)?,
+    };
+    let index = manifest
+        .dag
+        .execution_order
+        .iter()
+        .position(|step| *step == args.step)
+        .unwrap_or(0);
+    progress.step_started(index, manifest.dag.execution_order.len(), &args.step);
+    let result = exec_step(&manifest, &options, &args.step)?;
+    progress.step_finished(&args.step, &result);
+    let path = folder
+        .join("exec")
+        .join(&args.run_id)
+        .join(format!("{}.json", args.step));
+    write_atomic(
+        &path,
+        (serde_json::to_string_pretty(&result)? + "\n").as_bytes(),
+    )?;
+    Ok(if result.error.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `--vars execution_date=YYYY-MM-DD`, the date time windows are relative to.
+fn execution_date(host: &Host) -> anyhow::Result<Option<NaiveDate>> {
+    let settings = host.db.settings();
+    let Some(text) = settings.vars.get("execution_date") else {
+        return Ok(None);
+    };
+    match parse_date(text) {
+        Some(date) if text.len() == 10 => Ok(Some(date)),
+        _ => anyhow::bail!("--vars execution_date={text} is not a date: write it as YYYY-MM-DD"),
+    }
 }
 
 fn finish(results: &RunResults) -> anyhow::Result<ExitCode> {
@@ -173,6 +305,8 @@ pub fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
         run_id: previous.run_id.clone(),
         results_path,
         resume: Some(&previous),
+        // The failed run's date, so resumed steps see the same windows.
+        execution_date: previous.execution_date.as_deref().and_then(parse_date),
     };
-    finish(&execute(&manifest, &options, &mut Console)?)
+    finish(&execute(&manifest, &options, &mut Console::new())?)
 }

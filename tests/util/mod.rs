@@ -226,3 +226,11 @@ pub fn execution_order(manifest: &serde_json::Value) -> Vec<String> {
 pub fn env_flag(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|value| !value.is_empty() && value != "0")
 }
+
+/// A Python with pandas and pyarrow for the custom-function bridge: `$MBT_TEST_PYTHON`, which
+/// scripts/test.sh sets up. Tests that need it fail (not skip) without it.
+pub fn python() -> OsString {
+    std::env::var_os("MBT_TEST_PYTHON")
+        .filter(|value| !value.is_empty())
+        .expect("set MBT_TEST_PYTHON to a python with pandas and pyarrow (scripts/test.sh does)")
+}

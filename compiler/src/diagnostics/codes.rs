@@ -613,6 +613,167 @@ codes! {
     /// load_scoring_data, apply_transforms, predict, publish).
     UnknownStep = "MBT3001", Error, "unknown-step";
 
+    /// Data table not found or unreadable.
+    ///
+    /// A step asked the data connector for a table that it cannot find or read (for
+    /// `local_file`: no `<table>.csv` or `<table>.parquet` in the target's `data_path`).
+    ///
+    /// Bad:
+    ///     label_table: customer_churn_featurs
+    ///
+    /// Fix: correct the table name, or the target's `data_connector.config.data_path`.
+    TableNotFound = "MBT4001", Error, "table-not-found";
+
+    /// Data file is corrupt.
+    ///
+    /// A CSV or Parquet file could not be parsed: ragged rows, bad quoting, invalid bytes or a
+    /// truncated file. The message gives the parser's error and, when known, the row.
+    ///
+    /// Bad:
+    ///     customer_id,tenure
+    ///     C1,12,extra
+    ///
+    /// Fix: repair or re-export the file; check the delimiter and quoting.
+    CorruptData = "MBT4002", Error, "corrupt-data";
+
+    /// Column not found.
+    ///
+    /// A step needs a column (a join key, a validated or scaled column, the label, a feature
+    /// the model was trained on) that the data does not have. The message lists the columns.
+    ///
+    /// Bad:
+    ///     - type: value_range
+    ///       column: monthly_charge
+    ///
+    /// Fix: use the column's exact name, or add the column to the data.
+    ColumnNotFound = "MBT4003", Error, "column-not-found";
+
+    /// Data validation failed.
+    ///
+    /// A `validation.checks` entry failed with `on_failure: fail` (null_threshold,
+    /// value_range, expected_columns, unique_key, type_check or a custom validator).
+    ///
+    /// Bad:
+    ///     null_threshold failed: churned has 5.0% nulls (max 0.0%)
+    ///
+    /// Fix: clean the data, relax the check, or use `on_failure: warn` / `skip_row`.
+    ValidationFailed = "MBT4004", Error, "validation-failed";
+
+    /// Join multiplies rows.
+    ///
+    /// `fan_out_check` found join key values that occur more than once in the joined table,
+    /// so the join would duplicate label rows.
+    ///
+    /// Bad:
+    ///     - table: orders
+    ///       join_key: customer_id
+    ///
+    /// Fix: aggregate the table to one row per key first, or join on a unique key.
+    JoinFanOut = "MBT4005", Error, "join-fan-out";
+
+    /// The data cannot train this model.
+    ///
+    /// Training or evaluation cannot start: the label has a single class, a metric needs both
+    /// classes in the test set, there are no usable feature columns, or the framework refused
+    /// the data.
+    ///
+    /// Bad:
+    ///     every row of the train set has churned = 0
+    ///
+    /// Fix: check the label column, the time window and the split; see the message.
+    UntrainableData = "MBT4006", Error, "untrainable-data";
+
+    /// Python is not available for a custom function.
+    ///
+    /// A custom transform, validator or metric runs through the Python bridge, and the
+    /// interpreter (`$MBT_PYTHON`, the project's `.venv`, else `python3`) is missing or lacks
+    /// pandas / pyarrow.
+    ///
+    /// Bad:
+    ///     custom_transforms: [lib.custom_transforms.compute_rfm]   # with no python3 on PATH
+    ///
+    /// Fix: install Python 3 with `pip install pandas pyarrow`, or set MBT_PYTHON.
+    PythonUnavailable = "MBT4007", Error, "python-unavailable";
+
+    /// A custom Python function failed.
+    ///
+    /// The function raised an exception, does not exist at run time, or returned the wrong
+    /// type (a transform must return a DataFrame, a validator `(passed, message)`, a metric a
+    /// number). The message names the function and the line of your code that raised.
+    ///
+    /// Bad:
+    ///     def compute_rfm(df, context):
+    ///         return df["tenure"]          # a Series, not a DataFrame
+    ///
+    /// Fix: fix the function; run it on a sample of the data in Python to reproduce.
+    PythonFunctionFailed = "MBT4008", Error, "python-function-failed";
+
+    /// SQL transform failed.
+    ///
+    /// A `sql:` custom transform could not be parsed or executed by the polars SQL engine.
+    /// The frame is the table `data`.
+    ///
+    /// Bad:
+    ///     - sql: SELECT *, tenure * monthly AS x FROM customers
+    ///
+    /// Fix: select `FROM data`, and use the frame's column names.
+    SqlFailed = "MBT4009", Error, "sql-failed";
+
+    /// Time window selects no rows.
+    ///
+    /// `data_windows` (or a serving `lookback_window`) over the partition key, relative to the
+    /// execution date, keeps no row, or the partition key holds values that are not dates.
+    ///
+    /// Bad:
+    ///     mbt run --select churn --vars execution_date=2020-01-01   # data starts in 2024
+    ///
+    /// Fix: pass `--vars execution_date=YYYY-MM-DD` inside the data's range, or widen the window.
+    EmptyWindow = "MBT4010", Error, "empty-window";
+
+    /// Training run not found.
+    ///
+    /// `load_model` cannot find the run (or its model) in the model registry, and no usable
+    /// `fallback_run_id` is set.
+    ///
+    /// Bad:
+    ///     mbt run --select churn_serving_v1 --vars run_id=run_does_not_exist
+    ///
+    /// Fix: pass the run id printed by the training run (see `target/<pipeline>/run_results.json`).
+    RunNotFound = "MBT4011", Error, "run-not-found";
+
+    /// Scoring data does not match training.
+    ///
+    /// The rows to score lack a column the model was trained on, or a column has a type the
+    /// fitted transforms cannot apply.
+    ///
+    /// Bad:
+    ///     active_customers.csv without the `contract` column the model uses
+    ///
+    /// Fix: score data with the training table's columns (the message lists what is missing).
+    ScoringMismatch = "MBT4012", Error, "scoring-mismatch";
+
+    /// Artifact storage failed.
+    ///
+    /// An artifact or record could not be written or read back (disk full, permissions, a
+    /// deleted artifact). Writes are atomic, so earlier outputs are intact.
+    ///
+    /// Bad:
+    ///     local_artifacts/ is read-only
+    ///
+    /// Fix: fix the storage location, then `mbt retry PIPELINE`.
+    StorageFailed = "MBT4013", Error, "storage-failed";
+
+    /// Unbound run-time variable.
+    ///
+    /// A value the run needs is still a `{{ var('NAME') }}` reference, or a run-time variable
+    /// such as `execution_date` is malformed.
+    ///
+    /// Bad:
+    ///     mbt run --select churn_serving_v1          # run_id: "{{ var('run_id') }}"
+    ///
+    /// Fix: pass `--vars NAME=VALUE` (dates as YYYY-MM-DD).
+    RunVarMissing = "MBT4014", Error, "run-var-missing";
+
     /// Internal compiler error.
     ///
     /// MBT hit a bug while compiling. This is never the user's fault.
@@ -622,6 +783,17 @@ codes! {
     /// Fix: report it at https://github.com/mbt-dev/mbt/issues with the MBT version and the
     /// smallest pipeline that reproduces it.
     InternalError = "MBT9001", Error, "internal-error";
+
+    /// Internal runtime error.
+    ///
+    /// A step failed with an error MBT did not classify: every expected failure has an MBT4xxx
+    /// code, so this is a bug, even when the message shows what went wrong.
+    ///
+    /// Bad: (any run that reports it).
+    ///
+    /// Fix: report it at https://github.com/mbt-dev/mbt/issues with the message and the
+    /// manifest; `mbt retry PIPELINE` resumes once the cause is fixed.
+    InternalRuntimeError = "MBT9002", Error, "internal-runtime-error";
 }
 
 #[cfg(test)]

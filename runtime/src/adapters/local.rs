@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use polars::prelude::*;
 use serde_json::Value;
 
 use super::{DataConnector, ModelRegistry, RunRecord, SecretsProvider, Storage};
+use crate::error::{coded, Code, Coded};
 
 /// Writes `bytes` to `path` atomically (a temporary file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -43,15 +44,30 @@ pub fn storage(config: &Value, project: &Path) -> anyhow::Result<Box<dyn Storage
 }
 
 impl Storage for LocalStorage {
+    fn uri(&self, run_id: &str, step: &str, name: &str) -> String {
+        format!(
+            "file://{}",
+            self.base.join(run_id).join(step).join(name).display()
+        )
+    }
+
     fn put(&self, run_id: &str, step: &str, name: &str, data: &[u8]) -> anyhow::Result<String> {
-        let path = self.base.join(run_id).join(step).join(name);
-        write_atomic(&path, data)?;
-        Ok(format!("file://{}", path.display()))
+        let uri = self.uri(run_id, step, name);
+        write_atomic(Path::new(uri.trim_start_matches("file://")), data).code(
+            Code::StorageFailed,
+            "check that the storage base_path is writable and the disk has space",
+        )?;
+        Ok(uri)
     }
 
     fn get(&self, uri: &str) -> anyhow::Result<Vec<u8>> {
         let path = uri.strip_prefix("file://").unwrap_or(uri);
-        std::fs::read(path).with_context(|| format!("cannot read artifact {uri}"))
+        std::fs::read(path)
+            .with_context(|| format!("cannot read artifact {uri}"))
+            .code(
+                Code::StorageFailed,
+                "the artifact was moved or deleted: run the pipeline again",
+            )
     }
 
     fn exists(&self, uri: &str) -> bool {
@@ -78,7 +94,8 @@ impl DataConnector for LocalFiles {
             return ParquetReader::new(file)
                 .finish()
                 .map_err(anyhow::Error::from)
-                .with_context(|| format!("cannot read {}", parquet.display()));
+                .with_context(|| format!("cannot read {}", parquet.display()))
+                .code(Code::CorruptData, "repair or re-export the Parquet file");
         }
         let csv = if table.ends_with(".csv") {
             self.data_path.join(table)
@@ -86,11 +103,24 @@ impl DataConnector for LocalFiles {
             self.data_path.join(format!("{table}.csv"))
         };
         if !csv.is_file() {
-            bail!(
-                "table `{table}` not found: no {} or {}",
-                csv.display(),
-                parquet.display()
-            );
+            let tables = tables_in(&self.data_path);
+            let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+            return Err(coded(
+                Code::TableNotFound,
+                format!(
+                    "table `{table}` not found: no {} or {}",
+                    csv.display(),
+                    parquet.display()
+                ),
+                if names.is_empty() {
+                    format!(
+                        "{} holds no .csv or .parquet files; check the target's data_path",
+                        self.data_path.display()
+                    )
+                } else {
+                    mbt_compiler::diagnostics::did_you_mean(table, &names)
+                },
+            ));
         }
         CsvReadOptions::default()
             .with_has_header(true)
@@ -99,7 +129,28 @@ impl DataConnector for LocalFiles {
             .and_then(|reader| reader.finish())
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot read {} as CSV", csv.display()))
+            .code(
+                Code::CorruptData,
+                "repair or re-export the CSV: every row needs the header's number of fields",
+            )
     }
+}
+
+/// The table names (file stems) in a data folder.
+fn tables_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            matches!(path.extension()?.to_str()?, "csv" | "parquet")
+                .then(|| path.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 struct LocalRegistry {
@@ -135,14 +186,20 @@ impl ModelRegistry for LocalRegistry {
     fn load_run(&self, run_id: &str) -> anyhow::Result<RunRecord> {
         let path = self.base.join(run_id).join("run.json");
         let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("run `{run_id}` not found in {}", self.base.display()))?;
+            .with_context(|| format!("run `{run_id}` not found in {}", self.base.display()))
+            .code(
+                Code::RunNotFound,
+                "pass the run id a training run printed (target/<pipeline>/run_results.json)",
+            )?;
         serde_json::from_str(&text)
             .with_context(|| format!("{} is not a run record", path.display()))
     }
 
     fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>> {
         let path = self.base.join(run_id).join("artifacts").join(name);
-        std::fs::read(&path).with_context(|| format!("run `{run_id}` has no artifact `{name}`"))
+        std::fs::read(&path)
+            .with_context(|| format!("run `{run_id}` has no artifact `{name}`"))
+            .code(Code::RunNotFound, "the run is incomplete: train it again")
     }
 }
 

@@ -21,6 +21,8 @@ use crate::features::Matrix;
 
 /// Where artifacts live: `put` returns a URI that `get` and `exists` accept.
 pub trait Storage: Send + Sync {
+    /// Where `put(run_id, step, name, ..)` stores its bytes (`mbt exec` finds inputs by it).
+    fn uri(&self, run_id: &str, step: &str, name: &str) -> String;
     fn put(&self, run_id: &str, step: &str, name: &str, data: &[u8]) -> anyhow::Result<String>;
     fn get(&self, uri: &str) -> anyhow::Result<Vec<u8>>;
     fn exists(&self, uri: &str) -> bool;

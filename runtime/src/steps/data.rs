@@ -5,7 +5,9 @@ use polars::prelude::*;
 use serde_json::{json, Value};
 
 use super::{Artifact, StepContext};
-use crate::frame;
+use crate::adapters::DataConnector;
+use crate::error::{coded, Code};
+use crate::{frame, windows};
 
 pub fn load_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let table = context
@@ -14,18 +16,43 @@ pub fn load_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>>
         .context("load_data needs `label_table`")?;
     let frame = context.connector.read_table(table)?;
     if frame.height() == 0 {
-        bail!("table `{table}` has no rows");
+        return Err(coded(
+            Code::UntrainableData,
+            format!("table `{table}` has no rows"),
+            "check the data file: it holds only a header",
+        ));
     }
     Ok(vec![Artifact::Frame(frame)])
 }
 
 pub fn join_tables(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let mut joined = context.first_frame()?.clone();
     let joins = context
         .config("joins")
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let joined = join_feature_tables(
+        context.first_frame()?.clone(),
+        &joins,
+        context.connector,
+        false,
+    )?;
+    Ok(vec![Artifact::Frame(joined)])
+}
+
+/// Joins each feature table of `joins` (the `join_tables` config) onto `frame`. Serving replays
+/// the training joins with `keep_rows`: always a left join that keeps every scoring row, once,
+/// in input order.
+pub fn join_feature_tables(
+    mut joined: DataFrame,
+    joins: &[Value],
+    connector: &dyn DataConnector,
+    keep_rows: bool,
+) -> anyhow::Result<DataFrame> {
+    const ORDER: &str = "__mbt_row";
+    if keep_rows {
+        joined = joined.with_row_index(ORDER.into(), None)?;
+    }
     for join in joins {
         let table = join["table"].as_str().context("a join needs `table`")?;
         let keys: Vec<String> = join["join_key"]
@@ -37,7 +64,7 @@ pub fn join_tables(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact
                     .collect()
             })
             .unwrap_or_default();
-        let right = context.connector.read_table(table)?;
+        let right = connector.read_table(table)?;
         for key in &keys {
             frame::column(&joined, key).with_context(|| {
                 format!("join key `{key}` is missing on the left of the join with `{table}`")
@@ -45,17 +72,22 @@ pub fn join_tables(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact
             frame::column(&right, key)
                 .with_context(|| format!("join key `{key}` is missing in table `{table}`"))?;
         }
-        if join["fan_out_check"].as_bool().unwrap_or(true) {
+        if keep_rows || join["fan_out_check"].as_bool().unwrap_or(true) {
             let duplicated = duplicated_keys(&right, &keys)?;
             if !duplicated.is_empty() {
-                bail!(
-                    "fan_out_check failed: joining `{table}` on {} would multiply rows; duplicated key values: {}",
-                    keys.join(", "),
-                    duplicated.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-                );
+                return Err(coded(
+                    Code::JoinFanOut,
+                    format!(
+                        "fan_out_check failed: joining `{table}` on {} would multiply rows; duplicated key values: {}",
+                        keys.join(", "),
+                        duplicated.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    format!("make `{table}` unique per {} (aggregate it), or set fan_out_check: false if the duplication is intended", keys.join(", ")),
+                ));
             }
         }
         let how = match join["join_type"].as_str().unwrap_or("left") {
+            _ if keep_rows => JoinType::Left,
             "inner" => JoinType::Inner,
             "right" => JoinType::Right,
             "outer" => JoinType::Full,
@@ -72,7 +104,10 @@ pub fn join_tables(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot join `{table}`"))?;
     }
-    Ok(vec![Artifact::Frame(joined)])
+    if keep_rows {
+        joined = joined.sort([ORDER], Default::default())?.drop(ORDER)?;
+    }
+    Ok(joined)
 }
 
 /// Key values that appear more than once in `frame`.
@@ -117,7 +152,12 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                 let max = check["max_null_pct"].as_f64().unwrap_or(0.0);
                 let mut bad = vec![false; frame.height()];
                 let mut messages = Vec::new();
-                for column in check["columns"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                for column in check["columns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
                     let values = frame::column(&frame, column)?;
                     let nulls = values.null_count();
                     let percent = 100.0 * nulls as f64 / frame.height().max(1) as f64;
@@ -134,20 +174,61 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                 let column = check["column"].as_str().unwrap_or_default();
                 let values = frame::numbers(&frame, column)?;
                 let (min, max) = (check["min"].as_f64(), check["max"].as_f64());
-                let bad: Vec<bool> = values.iter().map(|v| !v.is_nan() && (min.is_some_and(|m| *v < m) || max.is_some_and(|m| *v > m))).collect();
+                let bad: Vec<bool> = values
+                    .iter()
+                    .map(|v| {
+                        !v.is_nan() && (min.is_some_and(|m| *v < m) || max.is_some_and(|m| *v > m))
+                    })
+                    .collect();
                 let count = bad.iter().filter(|b| **b).count();
-                let range = format!("[{}, {}]", min.map_or("-inf".into(), |m| m.to_string()), max.map_or("inf".into(), |m| m.to_string()));
-                (bad, (count > 0).then(|| format!("value_range failed: {count} value(s) of {column} outside {range}")))
+                let range = format!(
+                    "[{}, {}]",
+                    min.map_or("-inf".into(), |m| m.to_string()),
+                    max.map_or("inf".into(), |m| m.to_string())
+                );
+                (
+                    bad,
+                    (count > 0).then(|| {
+                        format!("value_range failed: {count} value(s) of {column} outside {range}")
+                    }),
+                )
             }
             "expected_columns" => {
                 let present = frame::names(&frame);
-                let missing: Vec<&str> = check["columns"].as_array().into_iter().flatten().filter_map(Value::as_str).filter(|c| !present.iter().any(|p| p == c)).collect();
-                (vec![false; frame.height()], (!missing.is_empty()).then(|| format!("expected_columns failed: missing {}", missing.join(", "))))
+                let missing: Vec<&str> = check["columns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .filter(|c| !present.iter().any(|p| p == c))
+                    .collect();
+                (
+                    vec![false; frame.height()],
+                    (!missing.is_empty()).then(|| {
+                        format!("expected_columns failed: missing {}", missing.join(", "))
+                    }),
+                )
             }
             "unique_key" => {
-                let keys: Vec<String> = check["columns"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+                let keys: Vec<String> = check["columns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
                 let duplicated = duplicated_keys(&frame, &keys)?;
-                (vec![false; frame.height()], (!duplicated.is_empty()).then(|| format!("unique_key failed: {} duplicated value(s) of {}, e.g. {}", duplicated.len(), keys.join(", "), duplicated[0])))
+                (
+                    vec![false; frame.height()],
+                    (!duplicated.is_empty()).then(|| {
+                        format!(
+                            "unique_key failed: {} duplicated value(s) of {}, e.g. {}",
+                            duplicated.len(),
+                            keys.join(", "),
+                            duplicated[0]
+                        )
+                    }),
+                )
             }
             "type_check" => {
                 let mut messages = Vec::new();
@@ -162,15 +243,30 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                         _ => true,
                     };
                     if !ok {
-                        messages.push(format!("type_check failed: {column} is {dtype}, expected {}", expected.as_str().unwrap_or_default()));
+                        messages.push(format!(
+                            "type_check failed: {column} is {dtype}, expected {}",
+                            expected.as_str().unwrap_or_default()
+                        ));
                     }
                 }
-                (vec![false; frame.height()], (!messages.is_empty()).then(|| messages.join("; ")))
+                (
+                    vec![false; frame.height()],
+                    (!messages.is_empty()).then(|| messages.join("; ")),
+                )
             }
-            "custom" => bail!(
-                "custom validator `{}` needs the Python bridge, which this MBT runtime does not have yet",
-                check["function"].as_str().unwrap_or_default()
-            ),
+            "custom" => {
+                let function = check["function"].as_str().unwrap_or_default();
+                let (passed, message) = super::custom::custom_check(context, function, &frame)?;
+                let message = format!(
+                    "custom check {function} {}: {message}",
+                    if passed { "passed" } else { "failed" }
+                );
+                if passed {
+                    report.push(json!({"type": kind, "function": function, "passed": true, "message": message, "failed_rows": 0}));
+                    continue;
+                }
+                (vec![false; frame.height()], Some(message))
+            }
             other => bail!("unknown validation check `{other}`"),
         };
         let failed_rows = bad_rows.iter().filter(|b| **b).count();
@@ -186,7 +282,13 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                         .push(format!("{message}; skipped {failed_rows} row(s)"));
                 }
                 // `fail` stops at the first failing check, so its message is the error.
-                _ => bail!("{message}"),
+                _ => {
+                    return Err(coded(
+                        Code::ValidationFailed,
+                        message,
+                        "clean the data, relax the check, or set validation.on_failure to warn or skip_row",
+                    ))
+                }
             }
         }
     }
@@ -220,7 +322,11 @@ impl SplitMix64 {
 }
 
 pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let frame = context.first_frame()?;
+    let windowed = within_training_window(context)?;
+    let frame = match &windowed {
+        Some(frame) => frame,
+        None => context.first_frame()?,
+    };
     let test_size = context.config("test_size").as_f64().unwrap_or(0.2);
     let seed = context.config("seed").as_u64().unwrap_or(42);
     let stratify = context.config("stratify").as_bool().unwrap_or(false);
@@ -251,10 +357,24 @@ pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
     train.sort_unstable();
     test.sort_unstable();
     if train.is_empty() || test.is_empty() {
-        bail!(
-            "split_data: {} rows cannot be split with test_size {test_size}",
-            frame.height()
-        );
+        return Err(coded(
+            Code::UntrainableData,
+            format!(
+                "split_data: {} rows cannot be split with test_size {test_size}",
+                frame.height()
+            ),
+            "use more rows (widen the time window) or a test_size that leaves rows on both sides",
+        ));
+    }
+    let excluded = context.non_features();
+    let train_frame = frame::take(frame, &train)?;
+    for column in train_frame.columns() {
+        let name = column.name().as_str();
+        if column.null_count() == train.len() && !excluded.iter().any(|e| e == name) {
+            context.warnings.push(format!(
+                "column `{name}` is null in every train row; it carries no signal and is left out of the model"
+            ));
+        }
     }
     context
         .metrics
@@ -263,7 +383,36 @@ pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
         .metrics
         .insert("test_rows".into(), test.len() as f64);
     Ok(vec![
-        Artifact::Frame(frame::take(frame, &train)?),
+        Artifact::Frame(train_frame),
         Artifact::Frame(frame::take(frame, &test)?),
     ])
+}
+
+/// The rows inside `data_windows` over the partition key, or `None` without windows.
+fn within_training_window(context: &mut StepContext<'_>) -> anyhow::Result<Option<DataFrame>> {
+    let windows = context.config("data_windows");
+    if windows.is_null() {
+        return Ok(None);
+    }
+    let key = context.config("partition_key").as_str().context(
+        "data_windows need `schema.identifiers.partition_key`, the date column the windows slice",
+    )?;
+    let frame = context.first_frame()?;
+    let filtered = windows::filter(frame, key, context.execution_date, |date| {
+        windows::training_range(windows, date)
+    })?;
+    let Some((kept, execution_date, range)) = filtered else {
+        return Ok(None);
+    };
+    if context.execution_date.is_none() {
+        context.warnings.push(format!(
+            "no --vars execution_date given: using the latest `{key}` in the data, {execution_date}; the window {range} keeps {} of {} rows",
+            kept.height(),
+            frame.height()
+        ));
+    }
+    context
+        .metrics
+        .insert("window_rows".into(), kept.height() as f64);
+    Ok(Some(kept))
 }

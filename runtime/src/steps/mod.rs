@@ -1,7 +1,9 @@
 //! The step implementations, found by name (`mbt.steps.<name>`), each a function from its
 //! input artifacts to its output artifacts.
 
+mod custom;
 mod data;
+pub use data::join_feature_tables;
 
 pub use data::SplitMix64;
 mod model;
@@ -59,6 +61,8 @@ pub struct StepContext<'a> {
     pub connector: &'a dyn DataConnector,
     pub model_registry: &'a dyn ModelRegistry,
     pub run_id: &'a str,
+    /// `--vars execution_date=YYYY-MM-DD`; time windows default to the latest partition.
+    pub execution_date: Option<chrono::NaiveDate>,
     /// Artifacts by name: the step's inputs (and, for log_run, what earlier steps produced).
     pub inputs: &'a BTreeMap<String, Artifact>,
     /// Warnings to show and record (e.g. a validation check in `warn` mode).
@@ -132,7 +136,7 @@ pub fn run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         "join_tables" => data::join_tables(context),
         "validate_data" => data::validate_data(context),
         "split_data" => data::split_data(context),
-        "transform" => transforms::custom(context),
+        "transform" => custom::transform(context),
         "normalize" => transforms::normalize(context),
         "encode" => transforms::encode(context),
         "select_features" => transforms::select_features(context),

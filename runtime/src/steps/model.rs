@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::transforms::positive_class;
 use super::{Artifact, StepContext};
 use crate::adapters::{RunRecord, SerializedModel, Task};
+use crate::error::{coded, Code, Coded};
 use crate::features::{labels, FeatureLayout};
 use crate::{frame, metrics};
 
@@ -31,7 +32,13 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let task = match problem {
         "binary_classification" => Task::Binary,
         "regression" => Task::Regression,
-        other => bail!("{other} is not supported by this runtime yet (binary classification and regression are)"),
+        other => {
+            return Err(coded(
+                Code::UntrainableData,
+                format!("{other} is not supported by this runtime yet"),
+                "binary_classification and regression are supported",
+            ))
+        }
     };
     let label = context
         .config("label_column")
@@ -45,12 +52,21 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     if task == Task::Binary {
         let positives = y.iter().filter(|v| **v == 1.0).count();
         if positives == 0 || positives == y.len() {
-            bail!("the label `{label}` has a single class in the train set ({} rows); binary classification needs both", y.len());
+            return Err(coded(
+                Code::UntrainableData,
+                format!("the label `{label}` has a single class in the train set ({} rows); binary classification needs both", y.len()),
+                "check the label column, the time window and the validation checks that drop rows",
+            ));
         }
     }
     let framework_name = context.config("framework").as_str().unwrap_or_default();
     let framework = context.registry.framework(framework_name)?;
-    let model = framework.train(&x, &y, task, context.config("config"))?;
+    let model = framework
+        .train(&x, &y, task, context.config("config"))
+        .code(
+            Code::UntrainableData,
+            "check the framework config and the training data",
+        )?;
     context.metrics.insert("train_rows".into(), x.rows as f64);
     context.metrics.insert("features".into(), x.columns as f64);
     let primary_key = context
@@ -98,10 +114,17 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
         let (rmse, mae, r2, mape) = metrics::regression(&y, &scores);
         let value = match metric {
             "roc_auc" => metrics::roc_auc(&y, &scores)
-                .context("roc_auc needs both classes in the test set")?,
-            "pr_auc" => {
-                metrics::pr_auc(&y, &scores).context("pr_auc needs positives in the test set")?
-            }
+                .context("roc_auc needs both classes in the test set")
+                .code(
+                    Code::UntrainableData,
+                    "use more test rows or a stratified split",
+                )?,
+            "pr_auc" => metrics::pr_auc(&y, &scores)
+                .context("pr_auc needs positives in the test set")
+                .code(
+                    Code::UntrainableData,
+                    "use more test rows or a stratified split",
+                )?,
             "accuracy" => accuracy,
             "precision" => precision,
             "recall" => recall,
@@ -114,6 +137,21 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
             other => bail!("metric `{other}` is not supported by this runtime yet"),
         };
         values.insert(metric.to_string(), value);
+    }
+    // Custom metrics: `lib.module.function(y_true, y_score) -> float`, named by the function.
+    let custom: Vec<&str> = context
+        .config("custom_metrics")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !custom.is_empty() {
+        let bridge = crate::python::PythonBridge::new(context.project);
+        for function in custom {
+            let name = function.rsplit('.').next().unwrap_or(function);
+            values.insert(name.to_string(), bridge.metric(function, &y, &scores)?);
+        }
     }
     context.metrics.extend(values.clone());
     // The test set's scores, keyed by the primary key when there is one.
@@ -150,6 +188,21 @@ pub fn log_run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
             artifacts.push((format!("{name}.json"), serde_json::to_vec_pretty(value)?));
         }
     }
+    // Serving replays the feature joins and custom transforms, so the run records them.
+    if let Some(step) = context.manifest.steps.get("join_tables") {
+        let joins = json!({"joins": step.config["joins"]});
+        artifacts.push((
+            "feature_joins.json".into(),
+            serde_json::to_vec_pretty(&joins)?,
+        ));
+    }
+    if let Some(step) = context.manifest.steps.get("transform") {
+        let transforms = json!({"transforms": step.config["custom_transforms"]});
+        artifacts.push((
+            "custom_transforms.json".into(),
+            serde_json::to_vec_pretty(&transforms)?,
+        ));
+    }
     let pipeline = &context.manifest.pipeline;
     let mut params = BTreeMap::new();
     if let Some(training) = pipeline.get("training") {
@@ -159,6 +212,10 @@ pub fn log_run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
                 .get("model_training")
                 .cloned()
                 .unwrap_or(Value::Null),
+        );
+        params.insert(
+            "schema".into(),
+            training.get("schema").cloned().unwrap_or(Value::Null),
         );
         params.insert(
             "split".into(),

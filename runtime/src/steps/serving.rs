@@ -1,25 +1,33 @@
 //! Serving steps: load a training run's model and fitted transforms, replay the transforms on
 //! the scoring table, predict, and publish one output row per input row, in input order.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use polars::prelude::*;
 use serde_json::{json, Value};
 
+use super::custom::{apply_custom, hook_context};
 use super::model::ModelArtifact;
 use super::transforms::{apply_encoder, apply_scaler, apply_selector};
 use super::{Artifact, StepContext};
 use crate::adapters::ModelRegistry;
-use crate::frame;
+use crate::error::{coded, Code, Coded};
+use crate::{frame, windows};
 
 /// The fitted artifacts a training run may have recorded, in the order training applied them.
-const FITTED: &[&str] = &["scaler", "encoder", "feature_selector"];
+const FITTED: &[&str] = &[
+    "feature_joins",
+    "custom_transforms",
+    "scaler",
+    "encoder",
+    "feature_selector",
+];
 
 pub fn load_model(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let kind = context.config("registry").as_str().unwrap_or("local");
     let registry = registry_for(context, kind)?;
     let run_id = bound(context.config("run_id"), "run_id")?;
-    let run_id = match registry.load_run(&run_id) {
-        Ok(_) => run_id,
+    let (run_id, record) = match registry.load_run(&run_id) {
+        Ok(record) => (run_id, record),
         Err(error) => match context
             .config("fallback_run_id")
             .as_str()
@@ -29,8 +37,7 @@ pub fn load_model(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
                 context
                     .warnings
                     .push(format!("{error:#}; using fallback run `{fallback}`"));
-                registry.load_run(fallback)?;
-                fallback.to_string()
+                (fallback.to_string(), registry.load_run(fallback)?)
             }
             None => return Err(error),
         },
@@ -48,6 +55,11 @@ pub fn load_model(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
         }
     }
     fitted.insert("run_id".into(), json!(run_id));
+    // The training schema: the partition key for lookback windows, and the hooks' context.
+    fitted.insert(
+        "schema".into(),
+        record.params.get("schema").cloned().unwrap_or(Value::Null),
+    );
     Ok(vec![
         Artifact::Json(model),
         Artifact::Json(Value::Object(fitted)),
@@ -60,7 +72,11 @@ fn bound(value: &Value, what: &str) -> anyhow::Result<String> {
         .as_str()
         .with_context(|| format!("`{what}` is not set"))?;
     if text.contains("{{") {
-        bail!("`{what}` is `{text}`, a variable that was not given: pass `--vars NAME=VALUE` to `mbt run`");
+        return Err(coded(
+            Code::RunVarMissing,
+            format!("`{what}` is `{text}`, a variable that was not given"),
+            "pass `--vars NAME=VALUE` to `mbt run`",
+        ));
     }
     Ok(text.to_string())
 }
@@ -80,13 +96,58 @@ pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Ar
         .config("scoring_table")
         .as_str()
         .context("load_scoring_data needs `scoring_table`")?;
-    Ok(vec![Artifact::Frame(context.connector.read_table(table)?)])
+    let mut frame = context.connector.read_table(table)?;
+    let fitted = context.input("fitted_transforms")?.json()?;
+    // The feature tables training joined onto its label table.
+    if let Some(joins) = fitted
+        .pointer("/feature_joins/joins")
+        .and_then(Value::as_array)
+    {
+        frame = super::join_feature_tables(frame, joins, context.connector, true)?;
+    }
+    let lookback = context.config("lookback_window");
+    if lookback.is_null() {
+        return Ok(vec![Artifact::Frame(frame)]);
+    }
+    let key = fitted
+        .pointer("/schema/identifiers/partition_key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            coded(
+                Code::EmptyWindow,
+                format!(
+                    "lookback_window needs the partition key, and training run `{}` records none",
+                    fitted["run_id"].as_str().unwrap_or_default()
+                ),
+                "set schema.identifiers.partition_key in the training pipeline and train again",
+            )
+        })?;
+    let (kept, execution_date, range) =
+        windows::filter(&frame, key, context.execution_date, |date| {
+            windows::lookback_range(lookback, date)
+        })?
+        .context("lookback_window sets no window")?;
+    if context.execution_date.is_none() {
+        context.warnings.push(format!(
+            "no --vars execution_date given: using the latest `{key}` in the data, {execution_date}; the lookback {range} keeps {} of {} rows",
+            kept.height(),
+            frame.height()
+        ));
+    }
+    Ok(vec![Artifact::Frame(kept)])
 }
 
 pub fn apply_transforms(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let mut frame = context.input("scoring_data")?.frame()?.clone();
     let fitted = context.input("fitted_transforms")?.json()?;
-    // The training order: normalize, encode, select.
+    // The training order: custom transforms, normalize, encode, select.
+    if let Some(entries) = fitted
+        .pointer("/custom_transforms/transforms")
+        .and_then(Value::as_array)
+    {
+        let hook_context = hook_context(context, "serving", &fitted["schema"]);
+        frame = apply_custom(frame, entries, context.project, &hook_context)?;
+    }
     if let Some(scaler) = fitted.get("scaler") {
         frame = apply_scaler(frame, scaler)?;
     }
@@ -106,7 +167,11 @@ pub fn predict(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let x = model
         .layout
         .matrix(features)
-        .context("the scoring data does not match the training columns")?;
+        .context("the scoring data does not match the training columns")
+        .code(
+            Code::ScoringMismatch,
+            "score a table with the training table's columns and types",
+        )?;
     let framework = context.registry.framework(&model.model.framework)?;
     let scores = framework.predict(&model.model, &x)?;
     let mut predictions = DataFrame::default();

@@ -10,13 +10,6 @@ use crate::adapters::Task;
 use crate::features::FeatureLayout;
 use crate::frame;
 
-pub fn custom(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let transforms = context.config("custom_transforms");
-    bail!(
-        "custom transforms {transforms} need the Python bridge and SQL engine, which this MBT runtime does not have yet"
-    )
-}
-
 fn train_test<'a>(context: &StepContext<'a>) -> anyhow::Result<(&'a DataFrame, &'a DataFrame)> {
     let step: &'a mbt_compiler::manifest::Step = context.step;
     let [train, test] = step.inputs.as_slice() else {
