@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need (pre-commit 4.7.0 and pandas + pyarrow for the
-# Python bridge, in cached venvs), then
+# Runs every test: installs what the tests need (pre-commit 4.7.0, pandas + pyarrow for the
+# Python bridge, pytest-lsp for the language server, in cached venvs), then
 # `cargo test --workspace`, then lints (clippy with warnings denied, rustfmt).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,6 +25,18 @@ if ! "$pyvenv/bin/python" -c 'import pandas, pyarrow; assert pandas.__version__ 
   "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check 'pandas==2.3.3' 'pyarrow==22.0.0'
 fi
 export MBT_TEST_PYTHON="$pyvenv/bin/python"
+
+# The language server's end-to-end test drives `mbt lsp` with a real LSP client (pytest-lsp).
+lspvenv="$cache/venv-lsp"
+lsp_requirements="lsp/tests/e2e/requirements.txt"
+if ! cmp -s "$lsp_requirements" "$lspvenv/requirements.txt" 2>/dev/null; then
+  echo "==> installing pytest-lsp (pinned in $lsp_requirements) into $lspvenv"
+  rm -rf "$lspvenv"
+  python3 -m venv "$lspvenv"
+  "$lspvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$lsp_requirements"
+  cp "$lsp_requirements" "$lspvenv/requirements.txt"
+fi
+export MBT_LSP_PYTHON="$lspvenv/bin/python"
 
 echo "==> cargo test --workspace"
 cargo test --workspace
