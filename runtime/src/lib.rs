@@ -11,6 +11,7 @@ pub mod error;
 pub mod features;
 pub mod frame;
 pub mod metrics;
+pub mod plots;
 pub mod python;
 pub mod run;
 pub mod steps;

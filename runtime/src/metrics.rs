@@ -46,6 +46,71 @@ pub fn pr_auc(labels: &[f64], scores: &[f64]) -> Option<f64> {
     Some(area / positives)
 }
 
+/// The ROC curve as (false positive rate, true positive rate) points, from (0, 0) to (1, 1), one
+/// point per distinct score (tied scores move both rates at once, so the trapezoid area under
+/// these points equals [`roc_auc`]). `None` unless both classes are present.
+pub fn roc_points(labels: &[f64], scores: &[f64]) -> Option<Vec<(f64, f64)>> {
+    let positives = labels.iter().filter(|label| **label == 1.0).count() as f64;
+    let negatives = labels.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return None;
+    }
+    let mut points = vec![(0.0, 0.0)];
+    points.extend(
+        threshold_counts(labels, scores).map(|(true_positives, false_positives)| {
+            (false_positives / negatives, true_positives / positives)
+        }),
+    );
+    Some(points)
+}
+
+/// The precision-recall curve as (recall, precision) points, one per distinct score from the
+/// highest down (tied scores enter together). `None` without positives.
+pub fn pr_points(labels: &[f64], scores: &[f64]) -> Option<Vec<(f64, f64)>> {
+    let positives = labels.iter().filter(|label| **label == 1.0).count() as f64;
+    if positives == 0.0 {
+        return None;
+    }
+    Some(
+        threshold_counts(labels, scores)
+            .map(|(true_positives, false_positives)| {
+                (
+                    true_positives / positives,
+                    true_positives / (true_positives + false_positives),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Cumulative (true positives, false positives) when the threshold steps down through each
+/// distinct score, highest first.
+fn threshold_counts<'a>(
+    labels: &'a [f64],
+    scores: &'a [f64],
+) -> impl Iterator<Item = (f64, f64)> + 'a {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+    let (mut true_positives, mut false_positives) = (0.0, 0.0);
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start == order.len() {
+            return None;
+        }
+        let mut end = start;
+        while end < order.len() && scores[order[end]].total_cmp(&scores[order[start]]).is_eq() {
+            if labels[order[end]] == 1.0 {
+                true_positives += 1.0;
+            } else {
+                false_positives += 1.0;
+            }
+            end += 1;
+        }
+        start = end;
+        Some((true_positives, false_positives))
+    })
+}
+
 /// Accuracy, precision, recall and F1 of thresholded binary predictions.
 pub fn binary_counts(labels: &[f64], scores: &[f64], threshold: f64) -> (f64, f64, f64, f64) {
     let (mut tp, mut fp, mut tn, mut fn_) = (0.0, 0.0, 0.0, 0.0);
@@ -123,6 +188,31 @@ mod tests {
             roc_auc(&[0.0, 1.0, 0.0, 1.0], &[0.1, 0.3, 0.4, 0.9]),
             Some(0.75)
         );
+    }
+
+    #[test]
+    fn curve_points_group_tied_scores() {
+        let labels = [0.0, 1.0, 0.0, 1.0];
+        assert_eq!(
+            roc_points(&labels, &[0.1, 0.3, 0.4, 0.9]),
+            Some(vec![
+                (0.0, 0.0),
+                (0.0, 0.5),
+                (0.5, 0.5),
+                (0.5, 1.0),
+                (1.0, 1.0)
+            ])
+        );
+        assert_eq!(
+            roc_points(&labels, &[0.5; 4]),
+            Some(vec![(0.0, 0.0), (1.0, 1.0)])
+        );
+        assert_eq!(roc_points(&[1.0, 1.0], &[0.1, 0.2]), None);
+        assert_eq!(
+            pr_points(&labels, &[0.1, 0.3, 0.4, 0.9]),
+            Some(vec![(0.5, 1.0), (0.5, 0.5), (1.0, 2.0 / 3.0), (1.0, 0.5)])
+        );
+        assert_eq!(pr_points(&[0.0, 0.0], &[0.1, 0.2]), None);
     }
 
     #[test]
