@@ -322,19 +322,22 @@ fn retry_resumes_from_the_failed_step_and_keeps_earlier_outputs() {
 fn json_logs_are_one_object_per_line_and_never_hold_secret_values() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    // A secret referenced by the dev target: the runtime must never write its value anywhere.
+    // The dev target reads its data path from a secret: the runtime resolves it for the
+    // connector (the run only works if it does) and must never write its value anywhere.
+    let secret = "data-s3cr3t-7f2c";
+    util::copy_tree(&project.join("sample_data"), &project.join(secret));
     let profiles = std::fs::read_to_string(project.join("profiles.yaml")).unwrap();
     let profiles = profiles.replacen(
-        "      executor:\n        type: local",
-        "      executor:\n        type: local\n        config:\n          token: \"{{ secret('MBT_TEST_TOKEN') }}\"",
+        "          data_path: ./sample_data",
+        "          data_path: \"{{ secret('MBT_TEST_TOKEN') }}\"",
         1,
     );
     assert!(
         profiles.contains("MBT_TEST_TOKEN"),
-        "the dev executor block moved"
+        "the dev data_connector block moved"
     );
     std::fs::write(project.join("profiles.yaml"), profiles).unwrap();
-    let secret = "s3cr3t-value-7f2c";
+    std::fs::remove_dir_all(project.join("sample_data")).unwrap();
     let output = sandbox
         .mbt(&project)
         .env("MBT_TEST_TOKEN", secret)
@@ -498,6 +501,19 @@ fn the_plans_training_pipeline_runs_python_hooks_and_windows_then_serves() {
             .contains("Label positive rate: 0.2"),
         "{report:#}"
     );
+    // generate_plots: true (from the base) stores the evaluation plots with evaluate's outputs.
+    for plot in [
+        "roc_curve.png",
+        "pr_curve.png",
+        "confusion_matrix.png",
+        "feature_importance.png",
+    ] {
+        let bytes = std::fs::read(uri_path(&training, "evaluate", plot)).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{plot} is not a PNG"
+        );
+    }
     // compute_rfm added its columns.
     let transformed =
         from_parquet(std::fs::read(uri_path(&training, "transform", "transformed_data")).unwrap())
@@ -891,4 +907,52 @@ fn serving_replays_joins_and_python_transforms_with_exact_parity() {
             served[id]
         );
     }
+}
+
+#[test]
+fn multiclass_and_regression_train_and_serve_on_the_wine_example() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example("wine-quality");
+    run(&sandbox, &project, "wine_band_v1").expect_code(0);
+    let band = results(&project, "wine_band_v1");
+    let metrics = &band["metrics"];
+    // Three bands with shares 0.37 / 0.44 / 0.20: always guessing "medium" scores 0.44.
+    assert!(metrics["accuracy"].as_f64().unwrap() > 0.65, "{metrics}");
+    assert!(metrics["macro_f1"].as_f64().unwrap() > 0.6, "{metrics}");
+    assert!(metrics["log_loss"].as_f64().unwrap() < 0.8, "{metrics}");
+    let run_id = band["run_id"].as_str().unwrap();
+    sandbox
+        .mbt(&project)
+        .args([
+            "run",
+            "--select",
+            "wine_band_serving_v1",
+            "--vars",
+            &format!("run_id={run_id}"),
+        ])
+        .run()
+        .expect_code(0);
+    let text = std::fs::read_to_string(project.join("predictions/wine_bands.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "wine_id,band_probability,band,probability_low,probability_medium,probability_high"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6497);
+    assert_eq!(rows[0][0], "W00001");
+    for row in &rows {
+        let p: Vec<f64> = row[3..].iter().map(|v| v.parse().unwrap()).collect();
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{row:?}");
+        let best = p.iter().cloned().fold(f64::MIN, f64::max);
+        assert_eq!(row[1].parse::<f64>().unwrap(), best);
+        let names = ["low", "medium", "high"];
+        assert_eq!(row[2], names[p.iter().position(|v| *v == best).unwrap()]);
+    }
+
+    run(&sandbox, &project, "wine_quality_v1").expect_code(0);
+    let regression = results(&project, "wine_quality_v1")["metrics"].clone();
+    // The score's standard deviation is 0.87: a model must do clearly better than the mean.
+    assert!(regression["rmse"].as_f64().unwrap() < 0.7, "{regression}");
+    assert!(regression["r2"].as_f64().unwrap() > 0.35, "{regression}");
 }

@@ -4,7 +4,7 @@
 //! the training columns in the training order. Text columns still present at training time get
 //! ordinal codes (unseen values become missing, which gradient boosting handles).
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +131,45 @@ impl Matrix {
         }
         out
     }
+}
+
+/// The classes of a multiclass label: the configured `classes` (as text), else the distinct
+/// values of the train set, sorted.
+pub fn class_names(
+    frame: &DataFrame,
+    label: &str,
+    configured: &serde_json::Value,
+) -> anyhow::Result<Vec<String>> {
+    if let Some(list) = configured.as_array().filter(|l| !l.is_empty()) {
+        return Ok(list
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect());
+    }
+    let mut names: Vec<String> = frame::texts(frame, label)?.into_iter().flatten().collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Multiclass labels as indices into `classes`; a value outside them is an error.
+pub fn class_indices(
+    frame: &DataFrame,
+    label: &str,
+    classes: &[String],
+) -> anyhow::Result<Vec<usize>> {
+    frame::texts(frame, label)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, value)| {
+            let value = value.with_context(|| {
+                format!("label column `{label}` has a null at row {row}; add a null_threshold check on it")
+            })?;
+            classes.iter().position(|c| *c == value).with_context(|| {
+                format!("label `{label}` is `{value}` at row {row}, which is not one of the classes {}", classes.join(", "))
+            })
+        })
+        .collect()
 }
 
 /// Labels as 0/1 (binary: 1 for the positive class) or numbers (regression).

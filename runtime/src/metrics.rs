@@ -146,6 +146,64 @@ pub fn log_loss(labels: &[f64], scores: &[f64]) -> f64 {
     total / labels.len().max(1) as f64
 }
 
+/// Multiclass metrics from row-major probabilities (`rows * classes`): (accuracy, macro F1,
+/// log loss), the predicted class being the most probable (ties: the lowest index).
+pub fn multiclass(labels: &[usize], probabilities: &[f64], classes: usize) -> (f64, f64, f64) {
+    let predicted = argmax_rows(probabilities, classes);
+    let n = labels.len().max(1) as f64;
+    let correct = labels
+        .iter()
+        .zip(&predicted)
+        .filter(|(a, b)| a == b)
+        .count() as f64;
+    let mut f1_sum = 0.0;
+    for class in 0..classes {
+        let tp = labels
+            .iter()
+            .zip(&predicted)
+            .filter(|(a, b)| **a == class && **b == class)
+            .count() as f64;
+        let fp = labels
+            .iter()
+            .zip(&predicted)
+            .filter(|(a, b)| **a != class && **b == class)
+            .count() as f64;
+        let fn_ = labels
+            .iter()
+            .zip(&predicted)
+            .filter(|(a, b)| **a == class && **b != class)
+            .count() as f64;
+        if tp + fp + fn_ > 0.0 {
+            f1_sum += 2.0 * tp / (2.0 * tp + fp + fn_);
+        }
+    }
+    let loss: f64 = labels
+        .iter()
+        .enumerate()
+        .map(|(row, label)| -probabilities[row * classes + label].clamp(1e-15, 1.0).ln())
+        .sum();
+    (correct / n, f1_sum / classes.max(1) as f64, loss / n)
+}
+
+/// The most probable class of each row of row-major probabilities.
+pub fn argmax_rows(probabilities: &[f64], classes: usize) -> Vec<usize> {
+    probabilities
+        .chunks(classes.max(1))
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (class, p)| {
+                    if *p > best.1 {
+                        (class, *p)
+                    } else {
+                        best
+                    }
+                })
+                .0
+        })
+        .collect()
+}
+
 /// Regression metrics: (rmse, mae, r2, mape).
 pub fn regression(targets: &[f64], predictions: &[f64]) -> (f64, f64, f64, f64) {
     let n = targets.len().max(1) as f64;
@@ -223,5 +281,18 @@ mod tests {
         let (rmse, mae, r2, _) = regression(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]);
         assert_eq!((rmse, mae, r2), (0.0, 0.0, 1.0));
         assert!(pr_auc(&[1.0, 0.0], &[0.9, 0.1]).unwrap() == 1.0);
+    }
+
+    #[test]
+    fn multiclass_accuracy_macro_f1_and_log_loss() {
+        // Rows predict 0, 1, 2, 2; truth 0, 1, 2, 1.
+        let p = [0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.1, 0.8, 0.2, 0.3, 0.5];
+        let (accuracy, macro_f1, loss) = multiclass(&[0, 1, 2, 1], &p, 3);
+        assert_eq!(accuracy, 0.75);
+        // F1: class 0 = 1, class 1 = 2/3, class 2 = 2/3.
+        assert!((macro_f1 - (1.0 + 2.0 / 3.0 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+        let expected = -(0.8f64.ln() + 0.7f64.ln() + 0.8f64.ln() + 0.3f64.ln()) / 4.0;
+        assert!((loss - expected).abs() < 1e-12);
+        assert_eq!(argmax_rows(&[0.5, 0.5, 0.2, 0.8], 2), vec![0, 1]);
     }
 }

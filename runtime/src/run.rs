@@ -11,7 +11,9 @@ use mbt_compiler::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::local::write_atomic;
-use crate::adapters::{DataConnector, ModelRegistry, Registry, Storage};
+use crate::adapters::{
+    resolve_secrets, DataConnector, Executor, Job, ModelRegistry, Registry, Storage,
+};
 use crate::error::{code_of, Code};
 use crate::frame;
 use crate::steps::{self, Artifact, StepContext};
@@ -77,16 +79,24 @@ struct Runner<'a> {
     storage: Box<dyn Storage>,
     connector: Box<dyn DataConnector>,
     model_registry: Box<dyn ModelRegistry>,
+    executor: Box<dyn Executor>,
 }
+
+/// What running one step gives: its result and the artifacts it produced.
+pub type StepOutcome = (StepResult, Vec<(String, Artifact)>);
 
 impl<'a> Runner<'a> {
     fn new(manifest: &'a Manifest, options: &'a RunOptions<'a>) -> anyhow::Result<Runner<'a>> {
         let registry = Registry::builtin();
+        let project = options.project;
         let settings = &manifest.profile.config;
-        let storage = registry.storage(&settings["storage"], options.project)?;
-        let connector = registry.connector(&settings["data_connector"], options.project)?;
-        let model_registry =
-            registry.model_registry(&settings["model_registry"], options.project)?;
+        // Adapter configs may hold `{{ secret('NAME') }}`: resolved here, in memory only.
+        let secrets = registry.secrets(&settings["secrets"], project)?;
+        let resolved = |key: &str| resolve_secrets(&settings[key], secrets.as_ref());
+        let storage = registry.storage(&resolved("storage")?, project)?;
+        let connector = registry.connector(&resolved("data_connector")?, project)?;
+        let model_registry = registry.model_registry(&resolved("model_registry")?, project)?;
+        let executor = registry.executor(&resolved("executor")?, project)?;
         Ok(Runner {
             manifest,
             options,
@@ -94,19 +104,17 @@ impl<'a> Runner<'a> {
             storage,
             connector,
             model_registry,
+            executor,
         })
     }
 
     /// Runs step `name` on `artifacts` (it picks its inputs) and stores its outputs.
-    fn execute(
-        &self,
-        name: &str,
-        artifacts: &BTreeMap<String, Artifact>,
-    ) -> (StepResult, Vec<(String, Artifact)>) {
+    fn execute(&self, name: &str, artifacts: &BTreeMap<String, Artifact>) -> StepOutcome {
         let step = &self.manifest.steps[name];
         let started = Instant::now();
         let mut warnings = Vec::new();
         let mut metrics = BTreeMap::new();
+        let mut files = Vec::new();
         let inputs: BTreeMap<String, Artifact> = artifacts
             .iter()
             .filter(|(artifact, _)| step.inputs.contains(artifact))
@@ -125,6 +133,7 @@ impl<'a> Runner<'a> {
             inputs: &inputs,
             warnings: &mut warnings,
             metrics: &mut metrics,
+            files: &mut files,
         };
         let mut produced = Vec::new();
         let outcome = steps::run(&mut context).and_then(|outputs| {
@@ -141,6 +150,10 @@ impl<'a> Runner<'a> {
                         .put(&self.options.run_id, name, &file, &bytes)?,
                 );
                 produced.push((output.clone(), artifact));
+            }
+            for (file, bytes) in &files {
+                let uri = self.storage.put(&self.options.run_id, name, file, bytes)?;
+                uris.insert(file.clone(), uri);
             }
             Ok(uris)
         });
@@ -174,6 +187,9 @@ impl<'a> Runner<'a> {
     fn load(&self, uris: &BTreeMap<String, String>) -> anyhow::Result<Vec<(String, Artifact)>> {
         let mut loaded = Vec::new();
         for (output, uri) in uris {
+            if !(uri.ends_with(".parquet") || uri.ends_with(".json")) {
+                continue; // an extra file (a plot), not an artifact steps read
+            }
             let bytes = self.storage.get(uri)?;
             let artifact = if uri.ends_with(".parquet") {
                 Artifact::Frame(frame::from_parquet(bytes)?)
@@ -247,22 +263,14 @@ pub fn run(
         for name in &pending {
             progress.step_started(position(name), total, name);
         }
-        let finished: Vec<(StepResult, Vec<(String, Artifact)>)> = match pending.as_slice() {
-            [one] => vec![runner.execute(one, &artifacts)],
-            many => std::thread::scope(|scope| {
-                let handles: Vec<_> = many
-                    .iter()
-                    .map(|name| {
-                        let (runner, artifacts) = (&runner, &artifacts);
-                        scope.spawn(move || runner.execute(name, artifacts))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| handle.join().unwrap_or_else(|_| panicked()))
-                    .collect()
-            }),
-        };
+        let jobs: Vec<Job<'_, StepOutcome>> = pending
+            .iter()
+            .map(|name| {
+                let (runner, artifacts) = (&runner, &artifacts);
+                Box::new(move || runner.execute(name, artifacts)) as Job<'_, StepOutcome>
+            })
+            .collect();
+        let finished = runner.executor.run_batch(jobs);
         let mut failed = false;
         for (name, (result, produced)) in pending.iter().zip(finished) {
             progress.step_finished(name, &result);
@@ -287,7 +295,8 @@ pub fn run(
     Ok(results)
 }
 
-fn panicked() -> (StepResult, Vec<(String, Artifact)>) {
+/// The outcome of a step whose thread panicked.
+pub fn panicked() -> StepOutcome {
     let result = StepResult {
         status: "failed".into(),
         duration_s: 0.0,
@@ -352,8 +361,12 @@ fn reusable<'a>(
 ) -> Option<&'a StepResult> {
     let previous = resume?.steps.get(name)?;
     let done = previous.status == "success" || previous.status == "skipped";
-    let complete = previous.outputs.len() == step.outputs.len()
-        && previous.outputs.values().all(|uri| storage.exists(uri));
+    let complete = step.outputs.iter().all(|output| {
+        previous
+            .outputs
+            .get(output)
+            .is_some_and(|uri| storage.exists(uri))
+    });
     (step.idempotent && done && complete).then_some(previous)
 }
 

@@ -19,6 +19,8 @@ fn setting<T>(config: &Value, key: &str, read: impl Fn(&Value) -> Option<T>, def
 }
 
 impl Framework for Gbm {
+    /// Multiclass is one-vs-rest (forust-ml has no softmax objective): one binary booster per
+    /// class, probabilities normalised to sum to 1.
     fn train(
         &self,
         x: &Matrix,
@@ -26,9 +28,25 @@ impl Framework for Gbm {
         task: Task,
         config: &Value,
     ) -> anyhow::Result<SerializedModel> {
+        if let Task::Multiclass(classes) = task {
+            let boosters = (0..classes)
+                .map(|class| {
+                    let one: Vec<f64> = y
+                        .iter()
+                        .map(|v| f64::from(u8::from(*v as usize == class)))
+                        .collect();
+                    Ok(self.train(x, &one, Task::Binary, config)?.payload)
+                })
+                .collect::<anyhow::Result<Vec<String>>>()?;
+            return Ok(SerializedModel {
+                framework: "gbm".into(),
+                format_version: FORMAT_VERSION,
+                payload: serde_json::to_string(&boosters)?,
+            });
+        }
         let objective = match task {
-            Task::Binary => ObjectiveType::LogLoss,
             Task::Regression => ObjectiveType::SquaredLoss,
+            _ => ObjectiveType::LogLoss,
         };
         let rounds = setting(config, "n_estimators", Value::as_u64, 200) as usize;
         let mut booster = GradientBooster::default()
@@ -56,8 +74,8 @@ impl Framework for Gbm {
                 let stop_y: Vec<f64> = stop_rows.iter().map(|i| y[*i]).collect();
                 let weights = vec![1.0; stop_y.len()];
                 let metric = match task {
-                    Task::Binary => Metric::LogLoss,
                     Task::Regression => Metric::RootMeanSquaredError,
+                    _ => Metric::LogLoss,
                 };
                 booster = booster
                     .set_evaluation_metric(Some(metric))
@@ -86,6 +104,22 @@ impl Framework for Gbm {
     }
 
     fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
+        if let Some(boosters) = one_vs_rest(model)? {
+            let per_class: Vec<Vec<f64>> = boosters
+                .iter()
+                .map(|booster| self.predict(booster, x))
+                .collect::<anyhow::Result<_>>()?;
+            let mut out = Vec::with_capacity(x.rows * per_class.len());
+            for row in 0..x.rows {
+                let total: f64 = per_class
+                    .iter()
+                    .map(|p| p[row])
+                    .sum::<f64>()
+                    .max(f64::MIN_POSITIVE);
+                out.extend(per_class.iter().map(|p| p[row] / total));
+            }
+            return Ok(out);
+        }
         let booster = load(model)?;
         let raw = booster.predict(&forust_ml::Matrix::new(&x.values, x.rows, x.columns), true);
         let binary = matches!(booster.objective_type, ObjectiveType::LogLoss);
@@ -101,6 +135,18 @@ impl Framework for Gbm {
         model: &SerializedModel,
         columns: usize,
     ) -> anyhow::Result<Vec<f64>> {
+        if let Some(boosters) = one_vs_rest(model)? {
+            let mut total = vec![0.0; columns];
+            for booster in &boosters {
+                for (sum, value) in total
+                    .iter_mut()
+                    .zip(self.feature_importance(booster, columns)?)
+                {
+                    *sum += value / boosters.len() as f64;
+                }
+            }
+            return Ok(total);
+        }
         let booster = load(model)?;
         let importance = booster.calculate_feature_importance(ImportanceMethod::TotalGain, true);
         let mut out = vec![0.0; columns];
@@ -111,6 +157,24 @@ impl Framework for Gbm {
         }
         Ok(out)
     }
+}
+
+/// The per-class boosters of a multiclass model (its payload is a JSON array of them).
+fn one_vs_rest(model: &SerializedModel) -> anyhow::Result<Option<Vec<SerializedModel>>> {
+    if !model.payload.starts_with('[') {
+        return Ok(None);
+    }
+    let payloads: Vec<String> =
+        serde_json::from_str(&model.payload).context("cannot load the multiclass gbm model")?;
+    Ok(Some(
+        payloads
+            .into_iter()
+            .map(|payload| SerializedModel {
+                payload,
+                ..model.clone()
+            })
+            .collect(),
+    ))
 }
 
 fn load(model: &SerializedModel) -> anyhow::Result<GradientBooster> {

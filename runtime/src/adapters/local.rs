@@ -7,8 +7,11 @@ use anyhow::Context;
 use polars::prelude::*;
 use serde_json::Value;
 
-use super::{DataConnector, ModelRegistry, RunRecord, SecretsProvider, Storage};
+use super::{
+    DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunRecord, SecretsProvider, Storage,
+};
 use crate::error::{coded, Code, Coded};
+use crate::run::StepOutcome;
 
 /// Writes `bytes` to `path` atomically (a temporary file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -200,6 +203,61 @@ impl ModelRegistry for LocalRegistry {
         std::fs::read(&path)
             .with_context(|| format!("run `{run_id}` has no artifact `{name}`"))
             .code(Code::RunNotFound, "the run is incomplete: train it again")
+    }
+}
+
+struct LocalFileWriter {
+    output_path: PathBuf,
+}
+
+/// `local_file`: CSV or Parquet (by the table's extension) under `output_path` (default
+/// `predictions/`), written atomically.
+pub fn output_writer(config: &Value, project: &Path) -> anyhow::Result<Box<dyn OutputWriter>> {
+    Ok(Box::new(LocalFileWriter {
+        output_path: path_setting(config, "output_path", "predictions", project),
+    }))
+}
+
+impl OutputWriter for LocalFileWriter {
+    fn write(&self, table: &str, frame: &DataFrame) -> anyhow::Result<String> {
+        let path = self.output_path.join(table);
+        let bytes = if table.ends_with(".parquet") {
+            crate::frame::to_parquet(frame)?
+        } else {
+            let mut bytes = Vec::new();
+            CsvWriter::new(&mut bytes)
+                .finish(&mut frame.clone())
+                .map_err(anyhow::Error::from)
+                .context("cannot write the table as CSV")?;
+            bytes
+        };
+        write_atomic(&path, &bytes).code(
+            Code::StorageFailed,
+            "check that the output_path is writable and the disk has space",
+        )?;
+        Ok(format!("file://{}", path.display()))
+    }
+}
+
+/// `local`: the steps of a batch on parallel threads of this process.
+struct LocalExecutor;
+
+pub fn executor(_config: &Value, _project: &Path) -> anyhow::Result<Box<dyn Executor>> {
+    Ok(Box::new(LocalExecutor))
+}
+
+impl Executor for LocalExecutor {
+    fn run_batch<'a>(&self, jobs: Vec<Job<'a, StepOutcome>>) -> Vec<StepOutcome> {
+        if jobs.len() == 1 {
+            return jobs.into_iter().map(|job| job()).collect();
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs.into_iter().map(|job| scope.spawn(job)).collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap_or_else(|_| crate::run::panicked()))
+                .collect()
+        })
     }
 }
 

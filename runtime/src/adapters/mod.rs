@@ -1,7 +1,7 @@
 //! Adapter contracts and the one registry that finds them by name.
 //!
 //! Every adapter kind of the manifest (`framework`, `storage`, `data_connector`,
-//! `model_registry`, `secrets`) is a trait here; built-in implementations register under the
+//! `model_registry`, `secrets`, `output_writer`, `executor`) is a trait here; built-in implementations register under the
 //! names the profiles and pipelines use. Steps ask the registry by name and never name an
 //! implementation, so adding an adapter touches no step code.
 
@@ -59,6 +59,22 @@ pub trait ModelRegistry: Send + Sync {
     fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>>;
 }
 
+/// Writes published tables (serving's predictions); returns where the table went.
+pub trait OutputWriter: Send + Sync {
+    fn write(&self, table: &str, frame: &DataFrame) -> anyhow::Result<String>;
+}
+
+/// One unit of work of an execution batch, and what it returns.
+pub type Job<'a, T> = Box<dyn FnOnce() -> T + Send + 'a>;
+
+/// Runs the independent steps of one execution batch. Results come back in job order.
+pub trait Executor: Send + Sync {
+    fn run_batch<'a>(
+        &self,
+        jobs: Vec<Job<'a, crate::run::StepOutcome>>,
+    ) -> Vec<crate::run::StepOutcome>;
+}
+
 /// Resolves `{{ secret('NAME') }}` references at run time.
 pub trait SecretsProvider: Send + Sync {
     fn get_secret(&self, name: &str) -> anyhow::Result<String>;
@@ -76,7 +92,10 @@ pub struct SerializedModel {
 /// What a model must predict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
+    /// Labels are 0/1 (1 = the positive class).
     Binary,
+    /// Labels are class indices `0..classes`.
+    Multiclass(usize),
     Regression,
 }
 
@@ -89,7 +108,8 @@ pub trait Framework: Send + Sync {
         task: Task,
         config: &Value,
     ) -> anyhow::Result<SerializedModel>;
-    /// Positive-class probabilities (binary) or predictions (regression).
+    /// Positive-class probabilities (binary), predictions (regression), or for multiclass
+    /// every class's probability, row-major (`rows * classes` values, each row summing to 1).
     fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>>;
     /// Importance per column, summing to 1.
     fn feature_importance(
@@ -108,6 +128,8 @@ pub struct Registry {
     connectors: BTreeMap<&'static str, Factory<dyn DataConnector>>,
     registries: BTreeMap<&'static str, Factory<dyn ModelRegistry>>,
     secrets: BTreeMap<&'static str, Factory<dyn SecretsProvider>>,
+    writers: BTreeMap<&'static str, Factory<dyn OutputWriter>>,
+    executors: BTreeMap<&'static str, Factory<dyn Executor>>,
 }
 
 impl Registry {
@@ -119,6 +141,8 @@ impl Registry {
             connectors: BTreeMap::new(),
             registries: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            writers: BTreeMap::new(),
+            executors: BTreeMap::new(),
         };
         registry.frameworks.insert("gbm", Box::new(gbm::Gbm));
         registry
@@ -128,6 +152,8 @@ impl Registry {
         registry.connectors.insert("local_file", local::connector);
         registry.registries.insert("local", local::model_registry);
         registry.secrets.insert("env", local::secrets);
+        registry.writers.insert("local_file", local::output_writer);
+        registry.executors.insert("local", local::executor);
         registry
     }
 
@@ -158,6 +184,22 @@ impl Registry {
         build(&self.registries, "model_registry", settings, project)
     }
 
+    pub fn output_writer(
+        &self,
+        settings: &Value,
+        project: &Path,
+    ) -> anyhow::Result<Box<dyn OutputWriter>> {
+        build(&self.writers, "output_writer", settings, project)
+    }
+
+    /// The executor of `settings` (the target's `executor`); `local` when none is set.
+    pub fn executor(&self, settings: &Value, project: &Path) -> anyhow::Result<Box<dyn Executor>> {
+        if settings.get("type").is_none() {
+            return local::executor(&Value::Null, project);
+        }
+        build(&self.executors, "executor", settings, project)
+    }
+
     pub fn secrets(
         &self,
         settings: &Value,
@@ -184,8 +226,42 @@ impl Registry {
                 self.registries.keys().copied().collect(),
             ),
             ("secrets", self.secrets.keys().copied().collect()),
+            ("output_writers", self.writers.keys().copied().collect()),
+            ("executors", self.executors.keys().copied().collect()),
         ]
     }
+}
+
+/// `settings` with every `{{ secret('NAME') }}` reference replaced by its value. The result is
+/// handed to adapter factories only: it is never stored, logged or recorded.
+pub fn resolve_secrets(settings: &Value, secrets: &dyn SecretsProvider) -> anyhow::Result<Value> {
+    Ok(match settings {
+        Value::String(text) => match secret_reference(text) {
+            Some(name) => Value::String(secrets.get_secret(name)?),
+            None => settings.clone(),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| resolve_secrets(item, secrets))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| Ok((key.clone(), resolve_secrets(value, secrets)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// `NAME` of a scalar that is exactly `{{ secret('NAME') }}` (how the compiler leaves them).
+fn secret_reference(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let name = inner.strip_prefix("secret(")?.strip_suffix(')')?.trim();
+    name.strip_prefix('\'')
+        .and_then(|n| n.strip_suffix('\''))
+        .or_else(|| name.strip_prefix('"').and_then(|n| n.strip_suffix('"')))
 }
 
 fn build<T: ?Sized>(
@@ -214,4 +290,47 @@ fn unknown<'a>(
         "no {kind} adapter named `{name}` is installed (available: {})",
         available.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct Fixed;
+
+    impl SecretsProvider for Fixed {
+        fn get_secret(&self, name: &str) -> anyhow::Result<String> {
+            match name {
+                "TOKEN" => Ok("t0k3n".into()),
+                other => anyhow::bail!("secret `{other}` is not set"),
+            }
+        }
+    }
+
+    #[test]
+    fn secret_references_are_resolved_anywhere_in_a_config() {
+        let config =
+            json!({"a": "{{ secret('TOKEN') }}", "b": ["{{secret(\"TOKEN\")}}", "plain"], "c": 1});
+        assert_eq!(
+            resolve_secrets(&config, &Fixed).unwrap(),
+            json!({"a": "t0k3n", "b": ["t0k3n", "plain"], "c": 1})
+        );
+        let missing = json!({"a": "{{ secret('NOPE') }}"});
+        assert!(resolve_secrets(&missing, &Fixed).is_err());
+        assert_eq!(secret_reference("prefix {{ secret('TOKEN') }}"), None);
+    }
+
+    #[test]
+    fn unknown_adapters_list_what_is_installed() {
+        let registry = Registry::builtin();
+        let error = registry
+            .executor(&json!({"type": "kubernetes"}), Path::new("."))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "no executor adapter named `kubernetes` is installed (available: local)"
+        );
+    }
 }

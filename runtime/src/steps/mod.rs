@@ -69,6 +69,8 @@ pub struct StepContext<'a> {
     pub warnings: &'a mut Vec<String>,
     /// Metrics the step reports.
     pub metrics: &'a mut BTreeMap<String, f64>,
+    /// Extra files (e.g. plots) stored with the step's outputs, by file name.
+    pub files: &'a mut Vec<(String, Vec<u8>)>,
 }
 
 impl<'a> StepContext<'a> {
@@ -118,6 +120,14 @@ impl<'a> StepContext<'a> {
             columns.extend(ignored.iter().filter_map(Value::as_str).map(str::to_string));
         }
         columns
+    }
+
+    /// The target's settings for adapter `kind` with secret references resolved (in memory
+    /// only: never store or log the result).
+    pub fn adapter_settings(&self, kind: &str) -> anyhow::Result<Value> {
+        let settings = &self.manifest.profile.config;
+        let secrets = self.registry.secrets(&settings["secrets"], self.project)?;
+        crate::adapters::resolve_secrets(&settings[kind], secrets.as_ref())
     }
 
     pub fn label_column(&self) -> Option<String> {

@@ -10,7 +10,7 @@ use super::transforms::positive_class;
 use super::{Artifact, StepContext};
 use crate::adapters::{RunRecord, SerializedModel, Task};
 use crate::error::{coded, Code, Coded};
-use crate::features::{labels, FeatureLayout};
+use crate::features::{class_indices, class_names, labels, FeatureLayout};
 use crate::{frame, metrics};
 
 /// The model artifact: the framework's model plus what is needed to feed it.
@@ -23,32 +23,62 @@ pub struct ModelArtifact {
     /// Kept in predictions so each row can be traced back.
     #[serde(default)]
     pub primary_key: Option<String>,
+    /// Multiclass: the class names, in the order of the model's probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
     pub model: SerializedModel,
 }
 
 pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let train = context.first_frame()?;
     let problem = context.manifest.metadata.problem_type.as_str();
-    let task = match problem {
-        "binary_classification" => Task::Binary,
-        "regression" => Task::Regression,
-        other => {
-            return Err(coded(
-                Code::UntrainableData,
-                format!("{other} is not supported by this runtime yet"),
-                "binary_classification and regression are supported",
-            ))
-        }
-    };
     let label = context
         .config("label_column")
         .as_str()
         .context("train_model needs a label column")?
         .to_string();
+    let mut classes = None;
+    let task = match problem {
+        "binary_classification" => Task::Binary,
+        "regression" => Task::Regression,
+        "multiclass_classification" => {
+            let names = class_names(train, &label, context.config("classes"))?;
+            let k = names.len();
+            classes = Some(names);
+            Task::Multiclass(k)
+        }
+        other => {
+            return Err(coded(
+                Code::UntrainableData,
+                format!("{other} is not supported by this runtime"),
+                "use binary_classification, multiclass_classification or regression",
+            ))
+        }
+    };
     let positive = positive_class(context);
     let layout = FeatureLayout::fit(train, &context.non_features())?;
     let x = layout.matrix(train)?;
-    let y = labels(train, &label, positive.as_deref())?;
+    let y = match &classes {
+        Some(names) => class_indices(train, &label, names)
+            .code(
+                Code::UntrainableData,
+                "list every label value under schema.target.classes",
+            )?
+            .into_iter()
+            .map(|class| class as f64)
+            .collect(),
+        None => labels(train, &label, positive.as_deref())?,
+    };
+    if let Some(names) = &classes {
+        let present: std::collections::BTreeSet<u64> = y.iter().map(|v| *v as u64).collect();
+        if present.len() < 2 {
+            return Err(coded(
+                Code::UntrainableData,
+                format!("the label `{label}` has a single class in the train set ({} rows); multiclass classification needs at least two of {}", y.len(), names.join(", ")),
+                "check the label column, the time window and the validation checks that drop rows",
+            ));
+        }
+    }
     if task == Task::Binary {
         let positives = y.iter().filter(|v| **v == 1.0).count();
         if positives == 0 || positives == y.len() {
@@ -80,6 +110,7 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         label_column: label,
         positive_class: positive,
         primary_key,
+        classes,
         model,
     };
     Ok(vec![Artifact::Json(serde_json::to_value(artifact)?)])
@@ -96,6 +127,9 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
     let framework = context.registry.framework(&artifact.model.framework)?;
     let x = artifact.layout.matrix(test)?;
     let scores = framework.predict(&artifact.model, &x)?;
+    if let Some(classes) = &artifact.classes {
+        return evaluate_multiclass(context, &artifact, classes, test, &scores);
+    }
     let y = labels(
         test,
         &artifact.label_column,
@@ -154,6 +188,9 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
         }
     }
     context.metrics.extend(values.clone());
+    if context.config("generate_plots").as_bool() == Some(true) {
+        plot(context, &artifact, &x, Some((&y, &scores)), None)?;
+    }
     // The test set's scores, keyed by the primary key when there is one.
     let mut predictions = polars::prelude::DataFrame::default();
     let key = context
@@ -172,6 +209,153 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
         ),
         Artifact::Frame(predictions),
     ])
+}
+
+/// Evaluate for multiclass: accuracy, macro F1 and log loss from every class's probability.
+fn evaluate_multiclass(
+    context: &mut StepContext<'_>,
+    artifact: &ModelArtifact,
+    classes: &[String],
+    test: &polars::prelude::DataFrame,
+    probabilities: &[f64],
+) -> anyhow::Result<Vec<Artifact>> {
+    let y = class_indices(test, &artifact.label_column, classes).code(
+        Code::UntrainableData,
+        "the test set holds a class the train set did not: list every class under schema.target.classes",
+    )?;
+    let (accuracy, macro_f1, log_loss) = metrics::multiclass(&y, probabilities, classes.len());
+    let mut values = BTreeMap::new();
+    for metric in context
+        .config("metrics")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let value = match metric {
+            "accuracy" => accuracy,
+            "macro_f1" => macro_f1,
+            "log_loss" => log_loss,
+            other => {
+                return Err(coded(
+                    Code::UntrainableData,
+                    format!("metric `{other}` is not defined for multiclass classification"),
+                    "use accuracy, macro_f1 or log_loss",
+                ))
+            }
+        };
+        values.insert(metric.to_string(), value);
+    }
+    if let Some(function) = context
+        .config("custom_metrics")
+        .as_array()
+        .and_then(|m| m.first())
+    {
+        return Err(coded(
+            Code::PythonFunctionFailed,
+            format!("custom metric {function} takes (y_true, y_score), which multiclass classification does not have"),
+            "custom metrics apply to binary classification and regression",
+        ));
+    }
+    context.metrics.extend(values.clone());
+    if context.config("generate_plots").as_bool() == Some(true) {
+        let predicted = metrics::argmax_rows(probabilities, classes.len());
+        let mut counts = vec![vec![0u64; classes.len()]; classes.len()];
+        for (actual, predicted) in y.iter().zip(&predicted) {
+            counts[*actual][*predicted] += 1;
+        }
+        let x = artifact.layout.matrix(test)?;
+        plot(context, artifact, &x, None, Some((classes, &counts)))?;
+    }
+    let mut predictions = class_predictions(test, artifact, probabilities)?;
+    let truth: Vec<String> = y.iter().map(|class| classes[*class].clone()).collect();
+    predictions.with_column(polars::prelude::Column::new("label".into(), truth))?;
+    Ok(vec![
+        Artifact::Json(
+            json!({"primary_metric": context.config("primary_metric"), "metrics": values}),
+        ),
+        Artifact::Frame(predictions),
+    ])
+}
+
+/// `generate_plots: true`: ROC and PR curves and the confusion matrix (binary), the confusion
+/// matrix (multiclass), and feature importance, as PNG files stored with evaluate's outputs.
+fn plot(
+    context: &mut StepContext<'_>,
+    artifact: &ModelArtifact,
+    x: &crate::features::Matrix,
+    binary: Option<(&[f64], &[f64])>,
+    confusion: Option<(&[String], &[Vec<u64>])>,
+) -> anyhow::Result<()> {
+    use crate::plots;
+    if let Some((y, scores)) = binary {
+        context
+            .files
+            .push(("roc_curve.png".into(), plots::roc_curve(y, scores)?));
+        context
+            .files
+            .push(("pr_curve.png".into(), plots::pr_curve(y, scores)?));
+        let mut counts = vec![vec![0u64; 2]; 2];
+        for (label, score) in y.iter().zip(scores) {
+            counts[usize::from(*label == 1.0)][usize::from(*score >= 0.5)] += 1;
+        }
+        let labels = ["negative".to_string(), "positive".to_string()];
+        context.files.push((
+            "confusion_matrix.png".into(),
+            plots::confusion_matrix(&labels, &counts)?,
+        ));
+    }
+    if let Some((classes, counts)) = confusion {
+        context.files.push((
+            "confusion_matrix.png".into(),
+            plots::confusion_matrix(classes, counts)?,
+        ));
+    }
+    let framework = context.registry.framework(&artifact.model.framework)?;
+    let importance = framework.feature_importance(&artifact.model, x.columns)?;
+    context.files.push((
+        "feature_importance.png".into(),
+        plots::feature_importance(&artifact.layout.names(), &importance, 20)?,
+    ));
+    Ok(())
+}
+
+/// Multiclass predictions: the key, `class` (the most probable), `score` (its probability) and
+/// `probability_<class>` for every class. Evaluate and serving both build them here.
+pub fn class_predictions(
+    frame: &polars::prelude::DataFrame,
+    artifact: &ModelArtifact,
+    probabilities: &[f64],
+) -> anyhow::Result<polars::prelude::DataFrame> {
+    let classes = artifact.classes.as_deref().unwrap_or_default();
+    let k = classes.len().max(1);
+    let best = metrics::argmax_rows(probabilities, k);
+    let mut predictions = polars::prelude::DataFrame::default();
+    if let Some(key) = artifact
+        .primary_key
+        .as_deref()
+        .filter(|key| frame.column(key).is_ok())
+    {
+        predictions.with_column(frame.column(key)?.clone())?;
+    }
+    let names: Vec<String> = best.iter().map(|class| classes[*class].clone()).collect();
+    predictions.with_column(polars::prelude::Column::new("class".into(), names))?;
+    let score: Vec<f64> = best
+        .iter()
+        .enumerate()
+        .map(|(row, class)| probabilities[row * k + class])
+        .collect();
+    frame::with_column(&mut predictions, "score", score)?;
+    for (index, class) in classes.iter().enumerate() {
+        let column: Vec<f64> = probabilities
+            .iter()
+            .skip(index)
+            .step_by(k)
+            .copied()
+            .collect();
+        frame::with_column(&mut predictions, &format!("probability_{class}"), column)?;
+    }
+    Ok(predictions)
 }
 
 pub fn log_run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {

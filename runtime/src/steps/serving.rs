@@ -82,9 +82,9 @@ fn bound(value: &Value, what: &str) -> anyhow::Result<String> {
 }
 
 fn registry_for(context: &StepContext<'_>, kind: &str) -> anyhow::Result<Box<dyn ModelRegistry>> {
-    let profile = &context.manifest.profile.config["model_registry"];
+    let profile = context.adapter_settings("model_registry")?;
     let settings = if profile["type"].as_str() == Some(kind) {
-        profile.clone()
+        profile
     } else {
         json!({"type": kind})
     };
@@ -174,6 +174,11 @@ pub fn predict(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         )?;
     let framework = context.registry.framework(&model.model.framework)?;
     let scores = framework.predict(&model.model, &x)?;
+    if model.classes.is_some() {
+        let predictions = super::model::class_predictions(features, &model, &scores)?;
+        context.metrics.insert("scored_rows".into(), x.rows as f64);
+        return Ok(vec![Artifact::Frame(predictions)]);
+    }
     let mut predictions = DataFrame::default();
     if let Some(key) = model
         .primary_key
@@ -195,7 +200,26 @@ pub fn publish(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let scores = frame::numbers(predictions, "score")?;
     let mut output = predictions.drop("score")?;
     frame::with_column(&mut output, prediction_name, scores.clone())?;
-    if let Some(label) = columns["label"].as_str() {
+    // Multiclass: the label is the most probable class (no threshold).
+    if let Ok(class) = output.column("class").cloned() {
+        output = output.drop("class")?;
+        let label = columns["label"].as_str().unwrap_or("predicted_class");
+        output.with_column(class.with_name(label.into()))?;
+        // Key, probability and class first; the per-class probabilities after.
+        let mut order: Vec<String> = frame::names(&output)
+            .into_iter()
+            .filter(|name| {
+                !name.starts_with("probability_") && name != prediction_name && name != label
+            })
+            .collect();
+        order.extend([prediction_name.to_string(), label.to_string()]);
+        order.extend(
+            frame::names(&output)
+                .into_iter()
+                .filter(|name| name.starts_with("probability_")),
+        );
+        output = output.select(order)?;
+    } else if let Some(label) = columns["label"].as_str() {
         let labels: Vec<i64> = scores.iter().map(|s| i64::from(*s >= threshold)).collect();
         output.with_column(Column::new(label.into(), labels))?;
     }
@@ -203,25 +227,19 @@ pub fn publish(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         .config("table")
         .as_str()
         .context("publish needs `table`")?;
-    let writer = &context.manifest.profile.config["output_writer"];
-    let folder = writer["config"]["output_path"]
-        .as_str()
-        .unwrap_or("predictions");
-    let path = context.project.join(folder).join(table);
-    let mut bytes = Vec::new();
-    if table.ends_with(".parquet") {
-        bytes = frame::to_parquet(&output)?;
+    // The target's output writer, else the one the pipeline names (`output.destination`).
+    let profile = context.adapter_settings("output_writer")?;
+    let settings = if profile.get("type").is_some() {
+        profile
     } else {
-        CsvWriter::new(&mut bytes)
-            .finish(&mut output.clone())
-            .map_err(anyhow::Error::from)
-            .context("cannot write predictions as CSV")?;
-    }
-    crate::adapters::local::write_atomic(&path, &bytes)?;
+        json!({"type": context.config("destination").as_str().unwrap_or("local_file")})
+    };
+    let writer = context.registry.output_writer(&settings, context.project)?;
+    let uri = writer.write(table, &output)?;
     context
         .metrics
         .insert("published_rows".into(), output.height() as f64);
     Ok(vec![Artifact::Json(
-        json!({"path": path.display().to_string(), "rows": output.height()}),
+        json!({"uri": uri, "rows": output.height()}),
     )])
 }

@@ -230,12 +230,23 @@ pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Arti
             "gbm_importance" => {
                 let x = layout.matrix(train)?;
                 let positive = positive_class(context);
-                let y = crate::features::labels(train, &label, positive.as_deref())?;
-                let task = if positive.is_some() {
-                    Task::Binary
-                } else {
-                    Task::Regression
-                };
+                let (y, task) =
+                    if context.manifest.metadata.problem_type == "multiclass_classification" {
+                        let classes = crate::features::class_names(train, &label, &Value::Null)?;
+                        let y = crate::features::class_indices(train, &label, &classes)?;
+                        (
+                            y.into_iter().map(|c| c as f64).collect(),
+                            Task::Multiclass(classes.len()),
+                        )
+                    } else {
+                        let y = crate::features::labels(train, &label, positive.as_deref())?;
+                        let task = if positive.is_some() {
+                            Task::Binary
+                        } else {
+                            Task::Regression
+                        };
+                        (y, task)
+                    };
                 let gbm = context.registry.framework("gbm")?;
                 let model = gbm.train(
                     &x,
