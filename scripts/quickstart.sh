@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One command on a fresh machine: set up Python for the example's custom functions (pandas +
+# pyarrow in a cached venv), build mbt, train the plan's churn model on the example project
+# (embedded defaults: local files, local artifact store, local run registry; no server), then
+# score the active customers with that run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cache="${MBT_CACHE:-$HOME/.cache/mbt}"
+pyvenv="$cache/venv-python"
+if ! "$pyvenv/bin/python" -c 'import pandas, pyarrow' 2>/dev/null; then
+  echo "==> installing pandas + pyarrow into $pyvenv (for lib/*.py hooks)"
+  rm -rf "$pyvenv"
+  python3 -m venv "$pyvenv"
+  "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check 'pandas==2.3.3' 'pyarrow==22.0.0'
+fi
+export MBT_PYTHON="$pyvenv/bin/python"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+cargo build --bin mbt
+mbt="$CARGO_TARGET_DIR/debug/mbt"
+project=examples/telecom-churn
+
+echo "==> mbt run --select churn_training_v1 --vars execution_date=2026-03-01"
+"$mbt" run --select churn_training_v1 --project-dir "$project" --vars execution_date=2026-03-01
+run_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' \
+  "$project/target/churn_training_v1/run_results.json")
+
+echo "==> mbt run --select churn_serving_v1 --vars run_id=$run_id"
+"$mbt" run --select churn_serving_v1 --project-dir "$project" --vars "run_id=$run_id"
+echo "==> predictions: $project/predictions/predictions.csv ($(($(wc -l < "$project/predictions/predictions.csv") - 1)) rows)"
