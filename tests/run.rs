@@ -555,6 +555,28 @@ fn the_plans_training_pipeline_runs_python_hooks_and_windows_then_serves() {
     let serving = results(&project, "churn_serving_v1");
     let warnings = serving["steps"]["load_scoring_data"]["warnings"].to_string();
     assert!(warnings.contains("2026-03-01"), "{warnings}");
+    // An explicit execution date whose lookback holds no snapshot: a coded, explained failure.
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args([
+            "run",
+            "--select",
+            "churn_serving_v1",
+            "--vars",
+            &format!("run_id={run_id},execution_date=2026-03-10"),
+        ])
+        .run();
+    output.expect_code(1);
+    let step = failed_step(&project, "churn_serving_v1", "load_scoring_data");
+    assert_eq!(step["code"], "MBT4010", "{step}");
+    assert!(
+        step["error"]
+            .as_str()
+            .unwrap()
+            .contains("[2026-03-09, 2026-03-10]"),
+        "{step}"
+    );
 }
 
 #[test]

@@ -19,6 +19,33 @@ fn setting<T>(config: &Value, key: &str, read: impl Fn(&Value) -> Option<T>, def
 }
 
 impl Framework for Gbm {
+    fn validate_config(&self, config: &Value, _task: Task) -> anyhow::Result<()> {
+        let positive = |key: &str| {
+            config
+                .get(key)
+                .and_then(Value::as_f64)
+                .is_none_or(|v| v > 0.0)
+        };
+        for key in [
+            "n_estimators",
+            "learning_rate",
+            "max_depth",
+            "early_stopping_rounds",
+        ] {
+            anyhow::ensure!(positive(key), "gbm `{key}` must be greater than 0");
+        }
+        let fraction = |key: &str| {
+            config
+                .get(key)
+                .and_then(Value::as_f64)
+                .is_none_or(|v| v > 0.0 && v <= 1.0)
+        };
+        for key in ["subsample", "validation_fraction", "learning_rate"] {
+            anyhow::ensure!(fraction(key), "gbm `{key}` must be in (0, 1]");
+        }
+        Ok(())
+    }
+
     /// Multiclass is one-vs-rest (forust-ml has no softmax objective): one binary booster per
     /// class, probabilities normalised to sum to 1.
     fn train(
@@ -191,4 +218,53 @@ fn load(model: &SerializedModel) -> anyhow::Result<GradientBooster> {
 fn holdout(rows: usize, fraction: f64) -> (Vec<usize>, Vec<usize>) {
     let every = (1.0 / fraction.clamp(0.01, 0.5)).round().max(2.0) as usize;
     (0..rows).partition(|row| row % every != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn configs_outside_their_range_are_refused() {
+        assert!(Gbm
+            .validate_config(
+                &json!({"n_estimators": 10, "learning_rate": 0.1}),
+                Task::Binary
+            )
+            .is_ok());
+        let error = Gbm
+            .validate_config(&json!({"learning_rate": 1.5}), Task::Binary)
+            .unwrap_err();
+        assert_eq!(error.to_string(), "gbm `learning_rate` must be in (0, 1]");
+        assert!(Gbm
+            .validate_config(&json!({"n_estimators": 0}), Task::Regression)
+            .is_err());
+    }
+
+    #[test]
+    fn multiclass_is_one_booster_per_class_with_normalised_probabilities() {
+        // Three separable classes along one column.
+        let rows = 90;
+        let values: Vec<f64> = (0..rows)
+            .map(|i| (i % 3) as f64 + 0.01 * i as f64 / rows as f64)
+            .collect();
+        let y: Vec<f64> = (0..rows).map(|i| (i % 3) as f64).collect();
+        let x = Matrix {
+            values,
+            rows,
+            columns: 1,
+        };
+        let config = json!({"n_estimators": 20, "learning_rate": 0.3, "max_depth": 2});
+        let model = Gbm.train(&x, &y, Task::Multiclass(3), &config).unwrap();
+        let p = Gbm.predict(&model, &x).unwrap();
+        assert_eq!(p.len(), rows * 3);
+        for (row, probabilities) in p.chunks(3).enumerate() {
+            assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+            let best = crate::metrics::argmax_rows(probabilities, 3)[0];
+            assert_eq!(best, row % 3);
+        }
+        let importance = Gbm.feature_importance(&model, 1).unwrap();
+        assert!((importance[0] - 1.0).abs() < 1e-9);
+    }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{
     DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunRecord, SecretsProvider, Storage,
+    TableRequest,
 };
 use crate::error::{coded, Code, Coded};
 use crate::run::StepOutcome;
@@ -80,16 +81,67 @@ impl Storage for LocalStorage {
 
 struct LocalFiles {
     data_path: PathBuf,
+    /// `column_types`: CSV columns read as the given type instead of the inferred one.
+    overrides: Option<SchemaRef>,
 }
 
+/// `local_file`: `<data_path>/<table>.parquet` or `.csv`; CSV types are inferred, and
+/// `column_types: {column: string|integer|float|boolean}` overrides them (e.g. ids with leading
+/// zeros that must stay text).
 pub fn connector(config: &Value, project: &Path) -> anyhow::Result<Box<dyn DataConnector>> {
+    let mut overrides = Vec::new();
+    for (column, kind) in config
+        .get("column_types")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let dtype = match kind.as_str().unwrap_or_default() {
+            "string" => DataType::String,
+            "integer" => DataType::Int64,
+            "float" => DataType::Float64,
+            "boolean" => DataType::Boolean,
+            other => {
+                return Err(coded(
+                    Code::CorruptData,
+                    format!("local_file column_types: `{column}` has type `{other}`"),
+                    "use string, integer, float or boolean",
+                ))
+            }
+        };
+        overrides.push(Field::new(column.as_str().into(), dtype));
+    }
     Ok(Box::new(LocalFiles {
         data_path: path_setting(config, "data_path", "sample_data", project),
+        overrides: (!overrides.is_empty())
+            .then(|| std::sync::Arc::new(Schema::from_iter(overrides))),
     }))
 }
 
 impl DataConnector for LocalFiles {
-    fn read_table(&self, table: &str) -> anyhow::Result<DataFrame> {
+    fn read(&self, request: &TableRequest<'_>) -> anyhow::Result<DataFrame> {
+        let mut frame = self.read_file(request.table)?;
+        if let Some((key, range)) = request.date_range {
+            let dates = crate::windows::partition_dates(&frame, key)?;
+            let keep = BooleanChunked::from_iter(
+                dates
+                    .iter()
+                    .map(|date| Some(date.is_some_and(|d| range.contains(d)))),
+            );
+            frame = frame.filter(&keep)?;
+        }
+        if let Some(columns) = request.columns {
+            for column in columns {
+                crate::frame::column(&frame, column)?;
+            }
+            frame = frame.select(columns.iter().map(String::as_str))?;
+        }
+        Ok(frame)
+    }
+}
+
+impl LocalFiles {
+    fn read_file(&self, table: &str) -> anyhow::Result<DataFrame> {
         let parquet = self.data_path.join(format!("{table}.parquet"));
         if parquet.is_file() {
             let file = std::fs::File::open(&parquet)
@@ -126,6 +178,7 @@ impl DataConnector for LocalFiles {
             ));
         }
         CsvReadOptions::default()
+            .with_schema_overwrite(self.overrides.clone())
             .with_has_header(true)
             .with_infer_schema_length(Some(10_000))
             .try_into_reader_with_file_path(Some(csv.clone()))
@@ -270,5 +323,54 @@ pub fn secrets(_config: &Value, _project: &Path) -> anyhow::Result<Box<dyn Secre
 impl SecretsProvider for EnvSecrets {
     fn get_secret(&self, name: &str) -> anyhow::Result<String> {
         std::env::var(name).with_context(|| format!("secret `{name}` is not set (the env provider reads the environment variable `{name}`)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn column_types_override_inference_and_requests_select_columns_and_dates() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.csv"),
+            "id,day,x\n007,2026-03-01,1\n008,2026-03-02,2\n009,2026-03-05,3\n",
+        )
+        .unwrap();
+        let config =
+            json!({"data_path": dir.path().to_str().unwrap(), "column_types": {"id": "string"}});
+        let connector = connector(&config, Path::new(".")).unwrap();
+        let all = connector.read_table("t").unwrap();
+        assert_eq!(
+            crate::frame::texts(&all, "id").unwrap(),
+            vec![Some("007".into()), Some("008".into()), Some("009".into())]
+        );
+        let columns = ["id".to_string(), "x".to_string()];
+        let range = crate::windows::Range {
+            start: crate::windows::parse_date("2026-03-01"),
+            end: crate::windows::parse_date("2026-03-02").unwrap(),
+            inclusive_end: true,
+        };
+        let some = connector
+            .read(&TableRequest {
+                table: "t",
+                columns: Some(&columns),
+                date_range: Some(("day", range)),
+            })
+            .unwrap();
+        assert_eq!(crate::frame::names(&some), columns);
+        assert_eq!(some.height(), 2);
+        let bad = json!({"column_types": {"id": "uuid"}});
+        let error = connector_error(&bad);
+        assert!(error.contains("`id` has type `uuid`"), "{error}");
+    }
+
+    fn connector_error(config: &Value) -> String {
+        match connector(config, Path::new(".")) {
+            Ok(_) => panic!("expected an error"),
+            Err(error) => error.to_string(),
+        }
     }
 }

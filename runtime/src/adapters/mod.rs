@@ -28,9 +28,35 @@ pub trait Storage: Send + Sync {
     fn exists(&self, uri: &str) -> bool;
 }
 
+/// What to read: a table, optionally only some columns and only the rows whose date column lies
+/// in a range (connectors over databases push both down; files filter after reading).
+#[derive(Clone, Copy, Debug)]
+pub struct TableRequest<'a> {
+    pub table: &'a str,
+    pub columns: Option<&'a [String]>,
+    /// (date column, range).
+    pub date_range: Option<(&'a str, crate::windows::Range)>,
+}
+
+impl<'a> TableRequest<'a> {
+    /// Every column and row of `table`.
+    pub fn table(table: &'a str) -> TableRequest<'a> {
+        TableRequest {
+            table,
+            columns: None,
+            date_range: None,
+        }
+    }
+}
+
 /// Where tables come from.
 pub trait DataConnector: Send + Sync {
-    fn read_table(&self, table: &str) -> anyhow::Result<DataFrame>;
+    fn read(&self, request: &TableRequest<'_>) -> anyhow::Result<DataFrame>;
+
+    /// Every column and row of `table`.
+    fn read_table(&self, table: &str) -> anyhow::Result<DataFrame> {
+        self.read(&TableRequest::table(table))
+    }
 }
 
 /// What a training run leaves behind in a model registry.
@@ -99,8 +125,28 @@ pub enum Task {
     Regression,
 }
 
-/// A training framework.
+/// A training framework. `train_model` calls `health_check`, `validate_config`, `setup`,
+/// `train` and `teardown`, in that order; frameworks backed by a server (H2O) use the
+/// lifecycle methods, in-process ones keep the defaults.
 pub trait Framework: Send + Sync {
+    /// Refuses a config this framework cannot train with (the compiler checks the schema; this
+    /// catches what only the framework knows, for manifests from any source).
+    fn validate_config(&self, _config: &Value, _task: Task) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn setup(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn teardown(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn health_check(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     fn train(
         &self,
         x: &Matrix,

@@ -91,12 +91,18 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     }
     let framework_name = context.config("framework").as_str().unwrap_or_default();
     let framework = context.registry.framework(framework_name)?;
-    let model = framework
-        .train(&x, &y, task, context.config("config"))
-        .code(
-            Code::UntrainableData,
-            "check the framework config and the training data",
-        )?;
+    let config = context.config("config");
+    framework
+        .health_check()
+        .and_then(|()| framework.validate_config(config, task))
+        .and_then(|()| framework.setup())
+        .code(Code::UntrainableData, "check the framework config")?;
+    let model = framework.train(&x, &y, task, config);
+    framework.teardown()?;
+    let model = model.code(
+        Code::UntrainableData,
+        "check the framework config and the training data",
+    )?;
     context.metrics.insert("train_rows".into(), x.rows as f64);
     context.metrics.insert("features".into(), x.columns as f64);
     let primary_key = context

@@ -9,7 +9,7 @@ use super::custom::{apply_custom, hook_context};
 use super::model::ModelArtifact;
 use super::transforms::{apply_encoder, apply_scaler, apply_selector};
 use super::{Artifact, StepContext};
-use crate::adapters::ModelRegistry;
+use crate::adapters::{ModelRegistry, TableRequest};
 use crate::error::{coded, Code, Coded};
 use crate::{frame, windows};
 
@@ -96,8 +96,36 @@ pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Ar
         .config("scoring_table")
         .as_str()
         .context("load_scoring_data needs `scoring_table`")?;
-    let mut frame = context.connector.read_table(table)?;
     let fitted = context.input("fitted_transforms")?.json()?;
+    let lookback = context.config("lookback_window");
+    let key = if lookback.is_null() {
+        None
+    } else {
+        Some(
+            fitted
+                .pointer("/schema/identifiers/partition_key")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    coded(
+                        Code::EmptyWindow,
+                        format!(
+                            "lookback_window needs the partition key, and training run `{}` records none",
+                            fitted["run_id"].as_str().unwrap_or_default()
+                        ),
+                        "set schema.identifiers.partition_key in the training pipeline and train again",
+                    )
+                })?,
+        )
+    };
+    // With an execution date the connector reads only the window's rows; without one the date
+    // is derived from the data, so every row is read and filtered below.
+    let mut request = TableRequest::table(table);
+    if let (Some(key), Some(date)) = (key, context.execution_date) {
+        if let Some(range) = windows::lookback_range(lookback, date)? {
+            request.date_range = Some((key, range));
+        }
+    }
+    let mut frame = context.connector.read(&request)?;
     // The feature tables training joined onto its label table.
     if let Some(joins) = fitted
         .pointer("/feature_joins/joins")
@@ -105,23 +133,9 @@ pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Ar
     {
         frame = super::join_feature_tables(frame, joins, context.connector, true)?;
     }
-    let lookback = context.config("lookback_window");
-    if lookback.is_null() {
+    let Some(key) = key else {
         return Ok(vec![Artifact::Frame(frame)]);
-    }
-    let key = fitted
-        .pointer("/schema/identifiers/partition_key")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            coded(
-                Code::EmptyWindow,
-                format!(
-                    "lookback_window needs the partition key, and training run `{}` records none",
-                    fitted["run_id"].as_str().unwrap_or_default()
-                ),
-                "set schema.identifiers.partition_key in the training pipeline and train again",
-            )
-        })?;
+    };
     let (kept, execution_date, range) =
         windows::filter(&frame, key, context.execution_date, |date| {
             windows::lookback_range(lookback, date)
