@@ -55,15 +55,7 @@ pub fn join_feature_tables(
     }
     for join in joins {
         let table = join["table"].as_str().context("a join needs `table`")?;
-        let keys: Vec<String> = join["join_key"]
-            .as_array()
-            .map(|k| {
-                k.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let keys: Vec<String> = super::strings(&join["join_key"]);
         let right = connector.read_table(table)?;
         for key in &keys {
             frame::column(&joined, key).with_context(|| {
@@ -152,12 +144,7 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                 let max = check["max_null_pct"].as_f64().unwrap_or(0.0);
                 let mut bad = vec![false; frame.height()];
                 let mut messages = Vec::new();
-                for column in check["columns"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                {
+                for column in super::str_items(&check["columns"]) {
                     let values = frame::column(&frame, column)?;
                     let nulls = values.null_count();
                     let percent = 100.0 * nulls as f64 / frame.height().max(1) as f64;
@@ -195,11 +182,7 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
             }
             "expected_columns" => {
                 let present = frame::names(&frame);
-                let missing: Vec<&str> = check["columns"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
+                let missing: Vec<&str> = super::str_items(&check["columns"])
                     .filter(|c| !present.iter().any(|p| p == c))
                     .collect();
                 (
@@ -210,13 +193,7 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                 )
             }
             "unique_key" => {
-                let keys: Vec<String> = check["columns"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect();
+                let keys: Vec<String> = super::strings(&check["columns"]);
                 let duplicated = duplicated_keys(&frame, &keys)?;
                 (
                     vec![false; frame.height()],

@@ -139,6 +139,20 @@ impl<'a> StepContext<'a> {
     }
 }
 
+/// The strings of a JSON array (a config list); anything else is empty.
+pub(crate) fn str_items(value: &Value) -> impl Iterator<Item = &str> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// [`str_items`], owned.
+pub(crate) fn strings(value: &Value) -> Vec<String> {
+    str_items(value).map(str::to_string).collect()
+}
+
 /// Runs step `name`; returns its outputs in manifest order.
 pub fn run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     match context.name {

@@ -143,13 +143,7 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
     )?;
     let mut values = BTreeMap::new();
     let threshold = 0.5;
-    for metric in context
-        .config("metrics")
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for metric in super::str_items(context.config("metrics")) {
         let (accuracy, precision, recall, f1) = metrics::binary_counts(&y, &scores, threshold);
         let (rmse, mae, r2, mape) = metrics::regression(&y, &scores);
         let value = match metric {
@@ -179,13 +173,7 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
         values.insert(metric.to_string(), value);
     }
     // Custom metrics: `lib.module.function(y_true, y_score) -> float`, named by the function.
-    let custom: Vec<&str> = context
-        .config("custom_metrics")
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let custom: Vec<&str> = super::str_items(context.config("custom_metrics")).collect();
     if !custom.is_empty() {
         let bridge = crate::python::PythonBridge::new(context.project);
         for function in custom {
@@ -231,13 +219,7 @@ fn evaluate_multiclass(
     )?;
     let (accuracy, macro_f1, log_loss) = metrics::multiclass(&y, probabilities, classes.len());
     let mut values = BTreeMap::new();
-    for metric in context
-        .config("metrics")
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for metric in super::str_items(context.config("metrics")) {
         let value = match metric {
             "accuracy" => accuracy,
             "macro_f1" => macro_f1,
@@ -418,13 +400,7 @@ pub fn log_run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         );
     }
     let mut tags: BTreeMap<String, String> = BTreeMap::new();
-    for tag in context
-        .config("tags")
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for tag in super::str_items(context.config("tags")) {
         tags.insert(tag.to_string(), "true".into());
     }
     if let Some(owner) = context.config("owner").as_str() {

@@ -27,12 +27,8 @@ fn feature_columns(
     train: &DataFrame,
     keep: impl Fn(&DataType) -> bool,
 ) -> Vec<String> {
-    if let Some(columns) = context.config("columns").as_array() {
-        return columns
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
+    if context.config("columns").is_array() {
+        return super::strings(context.config("columns"));
     }
     let excluded = context.non_features();
     train
@@ -163,13 +159,7 @@ pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Dat
     let ordinal = fitted["method"].as_str() == Some("ordinal");
     for column in fitted["columns"].as_array().into_iter().flatten() {
         let name = column["column"].as_str().unwrap_or_default();
-        let categories: Vec<String> = column["categories"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
+        let categories: Vec<String> = super::strings(&column["categories"]);
         let values = frame::texts(&frame, name)
             .with_context(|| format!("cannot encode `{name}` as in training"))?;
         if ordinal {
@@ -198,12 +188,7 @@ pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Dat
 
 /// Applies a fitted feature selection (the `feature_selector` artifact).
 pub fn apply_selector(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<DataFrame> {
-    for column in fitted["dropped"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for column in super::str_items(&fitted["dropped"]) {
         if frame.column(column).is_ok() {
             frame = frame.drop(column)?;
         }
