@@ -146,7 +146,8 @@ impl Host {
     }
 
     /// The file of pipeline `name`, or a coded diagnostic with suggestions.
-    pub fn pipeline(&self, name: &str) -> Result<SourceFile, Diagnostic> {
+    /// (Boxed: a `Diagnostic` is large and this is the cold path.)
+    pub fn pipeline(&self, name: &str) -> Result<SourceFile, Box<Diagnostic>> {
         let name = name.trim_end_matches(".yaml").trim_end_matches(".yml");
         let name = name.rsplit('/').next().unwrap_or(name);
         let index = pipeline_index(&self.db, self.db.project());
@@ -169,11 +170,12 @@ impl Host {
             } else {
                 did_you_mean(name, &names)
             })
+            .into()
         })
     }
 
     /// A pipeline that can be compiled on its own: bases (`_name`) are refused with MBT1011.
-    pub fn runnable_pipeline(&self, name: &str) -> Result<SourceFile, Diagnostic> {
+    pub fn runnable_pipeline(&self, name: &str) -> Result<SourceFile, Box<Diagnostic>> {
         let file = self.pipeline(name)?;
         let path = file.path(&self.db).clone();
         let stem = mbt_compiler::queries::parse::pipeline_name(&path)
@@ -201,7 +203,8 @@ impl Host {
             None,
             format!("`{stem}` is a base pipeline; it is merged into others, not compiled alone"),
         )
-        .with_help(help))
+        .with_help(help)
+        .into())
     }
 
     /// A user path (relative to the current directory or absolute) as a project-relative path.

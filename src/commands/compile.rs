@@ -17,7 +17,7 @@ pub fn run(args: CompileArgs, color: bool) -> anyhow::Result<ExitCode> {
         let file = match host.runnable_pipeline(name) {
             Ok(file) => file,
             Err(diagnostic) => {
-                print_diagnostics(&[diagnostic], &host.db, color)?;
+                print_diagnostics(&[*diagnostic], &host.db, color)?;
                 failed = true;
                 continue;
             }

@@ -30,7 +30,7 @@ pub fn compiled(host: &Host, name: &str, color: bool) -> anyhow::Result<Option<M
     let file = match host.runnable_pipeline(name) {
         Ok(file) => file,
         Err(diagnostic) => {
-            print_diagnostics(&[diagnostic], &host.db, color)?;
+            print_diagnostics(&[*diagnostic], &host.db, color)?;
             return Ok(None);
         }
     };

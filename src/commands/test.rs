@@ -19,7 +19,7 @@ pub fn run(args: TestArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
     if let Some(only) = &args.pipeline {
         if let Err(diagnostic) = host.runnable_pipeline(only) {
-            print_diagnostics(&[diagnostic], &host.db, color)?;
+            print_diagnostics(&[*diagnostic], &host.db, color)?;
             return Ok(ExitCode::FAILURE);
         }
     }
@@ -60,7 +60,7 @@ pub fn run(args: TestArgs, color: bool) -> anyhow::Result<ExitCode> {
         let pipeline = match host.runnable_pipeline(&spec.pipeline) {
             Ok(file) => file,
             Err(diagnostic) => {
-                print_diagnostics(&[diagnostic], &host.db, color)?;
+                print_diagnostics(&[*diagnostic], &host.db, color)?;
                 errors += 1;
                 continue;
             }

@@ -20,7 +20,7 @@ pub fn run(args: ValidateArgs, color: bool) -> anyhow::Result<ExitCode> {
     let file = match host.pipeline(&args.pipeline) {
         Ok(file) => file,
         Err(diagnostic) => {
-            print_diagnostics(&[diagnostic], &host.db, color)?;
+            print_diagnostics(&[*diagnostic], &host.db, color)?;
             return Ok(ExitCode::FAILURE);
         }
     };
