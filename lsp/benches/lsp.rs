@@ -1,0 +1,280 @@
+//! Benchmark of the language server on a generated project (not a timed test): cold start to
+//! first diagnostics, didChange on one pipeline → its diagnostics published, didChange on the
+//! shared base → every dependent's diagnostics published, completion and hover latency.
+//!
+//! Run with `cargo bench -p mbt-lsp --bench lsp`. The project comes from
+//! `bench/generate_project.py DIR N` (python3). Environment: `MBT_BENCH_PIPELINES` (default
+//! 1000), `MBT_BENCH_RUNS` (default 20). The server runs in process on an in-memory connection
+//! (the same main loop as `mbt lsp`, without the stdio framing).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use lsp_server::{Connection, Message, Notification, Request, RequestId};
+use serde_json::{json, Value};
+
+struct Client {
+    connection: Connection,
+    next_id: i32,
+}
+
+impl Client {
+    fn send_request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = RequestId::from(self.next_id);
+        self.connection
+            .sender
+            .send(Message::Request(Request::new(
+                id.clone(),
+                method.into(),
+                params,
+            )))
+            .unwrap();
+        loop {
+            match self.recv() {
+                Message::Response(response) if response.id == id => {
+                    return response.response_result.unwrap_or(Value::Null)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        self.connection
+            .sender
+            .send(Message::Notification(Notification::new(
+                method.into(),
+                params,
+            )))
+            .unwrap();
+    }
+
+    fn recv(&self) -> Message {
+        self.connection
+            .receiver
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the server answers")
+    }
+
+    /// Waits for publications until `done(uri, diagnostics, version)` returns true.
+    fn wait(&self, mut done: impl FnMut(&str, &[Value], Option<i64>) -> bool) {
+        loop {
+            if let Message::Notification(n) = self.recv() {
+                if n.method == "textDocument/publishDiagnostics" {
+                    let uri = n.params["uri"].as_str().unwrap_or_default();
+                    let diagnostics = n.params["diagnostics"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    if done(uri, &diagnostics, n.params["version"].as_i64()) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn position(text: &str, needle: &str, shift: usize) -> Value {
+    let offset = text.find(needle).expect("needle in text");
+    let line = text[..offset].matches('\n').count();
+    let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    json!({"line": line, "character": offset - start + shift})
+}
+
+fn main() {
+    let pipelines: usize = std::env::var("MBT_BENCH_PIPELINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let runs: usize = std::env::var("MBT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let dir = tempfile::tempdir().unwrap();
+    let root: PathBuf = dir.path().canonicalize().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/generate_project.py");
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(&root)
+        .arg(pipelines.to_string())
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "generate_project.py failed");
+    let uri = |relative: &str| {
+        mbt_lsp::uri::from_path(&root.join(relative))
+            .as_str()
+            .to_string()
+    };
+    let one = "pipelines/p0001.yaml";
+    let base = "pipelines/_base.yaml";
+    let one_text = std::fs::read_to_string(root.join(one)).unwrap();
+    let base_text = std::fs::read_to_string(root.join(base)).unwrap();
+
+    // Cold start: initialize (loads the project) → open a pipeline → its first diagnostics.
+    let start = Instant::now();
+    let (server_side, client_side) = Connection::memory();
+    let server = std::thread::spawn(move || {
+        mbt_lsp::run(
+            server_side,
+            mbt_lsp::Config {
+                options: mbt_lsp::workspace::CompileOptions {
+                    profiles_dir: None,
+                    profile: None,
+                    target: None,
+                    vars: Default::default(),
+                    env: Default::default(),
+                    home: None,
+                },
+                roots: Vec::new(),
+                debug_requests: false,
+            },
+        )
+        .unwrap()
+    });
+    let mut client = Client {
+        connection: client_side,
+        next_id: 0,
+    };
+    client.send_request(
+        "initialize",
+        json!({"capabilities": {}, "workspaceFolders": [{"uri": mbt_lsp::uri::from_path(&root), "name": "bench"}]}),
+    );
+    client.notify("initialized", json!({}));
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri(one), "languageId": "yaml", "version": 1, "text": one_text}}),
+    );
+    let one_uri = uri(one);
+    client.wait(|u, _, version| u == one_uri && version == Some(1));
+    let cold = start.elapsed();
+
+    // didChange on one pipeline → its diagnostics (alternating two valid texts).
+    let mut version = 1;
+    let mut single = Vec::new();
+    for run in 0..runs {
+        version += 1;
+        let text = if run % 2 == 0 {
+            one_text.replace("test_size:", "test_size:  ")
+        } else {
+            one_text.clone()
+        };
+        let started = Instant::now();
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": one_uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+        let wanted = version;
+        client.wait(|u, _, v| u == one_uri && v == Some(wanted));
+        single.push(started.elapsed());
+    }
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": one_uri, "version": version + 1}, "contentChanges": [{"text": one_text}]}),
+    );
+    version += 1;
+    let wanted = version;
+    client.wait(|u, _, v| u == one_uri && v == Some(wanted));
+
+    // didChange on the shared base: break it (every dependent shows the error), then fix it
+    // (every dependent clears).
+    let base_uri = uri(base);
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": base_uri, "languageId": "yaml", "version": 1, "text": base_text}}),
+    );
+    client.wait(|u, _, v| u == base_uri && v == Some(1));
+    let mut base_version = 1;
+    let mut broken_times = Vec::new();
+    let mut fixed_times = Vec::new();
+    for _ in 0..runs.clamp(1, 5) {
+        for broken in [true, false] {
+            base_version += 1;
+            let text = if broken {
+                base_text.replace("primary_metric: roc_auc", "primary_metric: roc_aucc")
+            } else {
+                base_text.clone()
+            };
+            let started = Instant::now();
+            client.notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": base_uri, "version": base_version}, "contentChanges": [{"text": text}]}),
+            );
+            let mut seen: BTreeSet<String> = BTreeSet::new();
+            client.wait(|u, diagnostics, _| {
+                if u.contains("/pipelines/p") && diagnostics.is_empty() != broken {
+                    seen.insert(u.to_string());
+                }
+                seen.len() == pipelines
+            });
+            if broken {
+                broken_times.push(started.elapsed())
+            } else {
+                fixed_times.push(started.elapsed())
+            }
+        }
+    }
+
+    // Completion (framework value) and hover (a key) on the open pipeline.
+    let completion_at = position(&one_text, "framework: ", 11);
+    let hover_at = position(&one_text, "test_size", 2);
+    let mut completions = Vec::new();
+    let mut hovers = Vec::new();
+    for _ in 0..runs.max(50) {
+        let started = Instant::now();
+        let items = client.send_request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": one_uri}, "position": completion_at}),
+        );
+        completions.push(started.elapsed());
+        assert!(items.as_array().is_some_and(|i| !i.is_empty()), "{items}");
+        let started = Instant::now();
+        let hover = client.send_request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": one_uri}, "position": hover_at}),
+        );
+        hovers.push(started.elapsed());
+        assert!(hover.get("contents").is_some(), "{hover}");
+    }
+    client.send_request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    server.join().unwrap();
+
+    println!("mbt lsp on {pipelines} generated pipelines ({runs} runs; medians):");
+    println!("  cold start to first diagnostics:            {}", ms(cold));
+    println!(
+        "  didChange one pipeline -> published:        {} (min {})",
+        ms(median(single.clone())),
+        ms(*single.iter().min().unwrap())
+    );
+    println!(
+        "  didChange base (error) -> all dependents:   {} (min {})",
+        ms(median(broken_times.clone())),
+        ms(*broken_times.iter().min().unwrap())
+    );
+    println!(
+        "  didChange base (fix) -> all dependents:     {} (min {})",
+        ms(median(fixed_times.clone())),
+        ms(*fixed_times.iter().min().unwrap())
+    );
+    println!(
+        "  completion:                                 {}",
+        ms(median(completions))
+    );
+    println!(
+        "  hover:                                      {}",
+        ms(median(hovers))
+    );
+}
