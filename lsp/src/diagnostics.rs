@@ -19,7 +19,7 @@ use mbt_compiler::queries::check::{base_diagnostics, check_project, pipeline_dia
 use mbt_compiler::queries::compose::{
     composition_cycle, expanded, references, resolved, ReferenceKind,
 };
-use mbt_compiler::queries::parse::{is_base_name, pipeline_index};
+use mbt_compiler::queries::parse::{is_base_name, pipeline_index, pipeline_name};
 use mbt_compiler::text::{FileId, Span};
 use mbt_compiler::{Database, Db, Diagnostic, SourceFile};
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,76 @@ pub fn compute(
     }
     published.affected.extend(changed.iter().cloned());
     published
+}
+
+/// The diagnostics [`compute`] would publish for those of `paths` that only their own check
+/// can reach: runnable pipelines that no other YAML file of the project could refer to (none
+/// mentions the pipeline's name). The rest of `paths` is left out; the full pass publishes it.
+/// This needs the pipeline's files only, not the project's: the first diagnostics of an opened
+/// document come before the whole project is checked.
+pub fn compute_standalone(
+    db: &Database,
+    root: &Path,
+    invalid_utf8: &BTreeMap<String, u32>,
+    paths: &BTreeSet<String>,
+) -> BTreeMap<String, Vec<lsp_types::Diagnostic>> {
+    let mut converter = Converter::new(db, root);
+    let mut out = BTreeMap::new();
+    for path in paths {
+        let Some(file) = standalone(db, path) else {
+            continue;
+        };
+        let own = file.id(db);
+        // The same sources, in the same order, as `compute` (the project check adds nothing
+        // located in a file that no other file refers to).
+        let invalid: BTreeMap<String, u32> = invalid_utf8
+            .get(path)
+            .map(|offset| (path.clone(), *offset))
+            .into_iter()
+            .collect();
+        let mut diagnostics = load_diagnostics(db, &invalid);
+        diagnostics.extend(pipeline_index(db, db.project()).diagnostics.iter().cloned());
+        let checked = pipeline_diagnostics(db, file);
+        diagnostics.extend(checked.iter().cloned());
+        diagnostics.retain(|d| d.span.is_some_and(|span| span.file == own));
+        sort_and_dedup(&mut diagnostics, db);
+        let mut list: Vec<lsp_types::Diagnostic> = diagnostics
+            .iter()
+            .map(|d| converter.convert(d, d.span.expect("retained on a span")))
+            .collect();
+        if composition_cycle(db, file).is_none() {
+            let mut pointers = BTreeMap::new();
+            point(db, &mut converter, file, &checked[..], &mut pointers);
+            if let Some(mut found) = pointers.remove(path) {
+                found.dedup();
+                list.extend(found);
+                list.sort_by_key(|d| (d.range.start.line, d.range.start.character));
+            }
+        }
+        out.insert(path.clone(), list);
+    }
+    out
+}
+
+/// The runnable pipeline at `path`, if nothing else in the project can contribute diagnostics
+/// to it: no other YAML file mentions its name (a `base_pipeline` value or an `!include` path
+/// would), nor holds a backslash (an escaped name in a double-quoted scalar).
+fn standalone(db: &Database, path: &str) -> Option<SourceFile> {
+    let name = pipeline_name(path)?;
+    if is_base_name(name) || name.is_empty() {
+        return None;
+    }
+    let file = db.file(path)?;
+    if pipeline_index(db, db.project()).by_name.get(name) != Some(&file) {
+        return None;
+    }
+    let mentioned = db.project().files(db).iter().any(|(other, other_file)| {
+        other != path && (other.ends_with(".yaml") || other.ends_with(".yml")) && {
+            let text = other_file.text(db);
+            text.contains(name) || text.contains('\\')
+        }
+    });
+    (!mentioned).then_some(file)
 }
 
 /// The host's own diagnostics: files read from disk that were not UTF-8 (as `mbt check`).

@@ -6,9 +6,11 @@
 //! unwind with `salsa::Cancelled`: a cancelled request answers `ContentModified`, a cancelled
 //! diagnostics pass is dropped. A finished pass is published only if its generation is still
 //! the current one, so a diagnostic computed for an outdated document version is never sent.
+//! Cold start: before a project's first whole-project pass is published, a second worker checks
+//! only the opened documents that nothing else can contribute to and publishes them first.
 //! Every worker runs under `catch_unwind`: a panic answers `MBT9001` instead of ending the server.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -150,9 +152,20 @@ struct ProjectState {
     /// Last published diagnostics per path, with the document version they were sent for.
     published: HashMap<String, (Option<i32>, Vec<lsp_types::Diagnostic>)>,
     unlocated: Vec<String>,
+    /// A whole-project pass has been published. Until then, opened documents that only their
+    /// own check can reach are published first, from a pass over them alone.
+    checked: bool,
+    /// Paths published by such a pass since the last whole-project one.
+    early: BTreeSet<String>,
 }
 
 enum Internal {
+    /// Diagnostics of opened documents, before the first whole-project pass.
+    Early {
+        root: PathBuf,
+        generation: u64,
+        files: BTreeMap<String, Vec<lsp_types::Diagnostic>>,
+    },
     Diagnostics {
         root: PathBuf,
         generation: u64,
@@ -259,6 +272,8 @@ impl Server {
             changed: BTreeSet::new(),
             published: HashMap::new(),
             unlocated: Vec::new(),
+            checked: false,
+            early: BTreeSet::new(),
         });
         self.projects.len() - 1
     }
@@ -483,6 +498,31 @@ impl Server {
             let changed = state.changed.clone();
             let generation = state.generation;
             let sender = self.internal_sender.clone();
+            let opened: BTreeSet<String> = changed
+                .iter()
+                .filter(|path| state.host.open.contains_key(*path))
+                .cloned()
+                .collect();
+            if !state.checked && !opened.is_empty() {
+                let (db, root, invalid) = (db.clone(), root.clone(), invalid.clone());
+                let sender = sender.clone();
+                std::thread::spawn(move || {
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        diagnostics::compute_standalone(&db, &root, &invalid, &opened)
+                    }));
+                    drop(db);
+                    // A panic or cancellation here is left to the whole-project pass.
+                    if let Ok(files) = result {
+                        if !files.is_empty() {
+                            let _ = sender.send(Internal::Early {
+                                root,
+                                generation,
+                                files,
+                            });
+                        }
+                    }
+                });
+            }
             std::thread::spawn(move || {
                 let result = catch_unwind(AssertUnwindSafe(|| {
                     diagnostics::compute(&db, &root, &invalid, &changed)
@@ -507,6 +547,32 @@ impl Server {
 
     fn on_internal(&mut self, event: Internal) {
         match event {
+            Internal::Early {
+                root,
+                generation,
+                files,
+            } => {
+                let Some(index) = self.projects.iter().position(|p| p.host.root == root) else {
+                    return;
+                };
+                let state = &mut self.projects[index];
+                if state.generation != generation || state.checked {
+                    return;
+                }
+                let mut sends = Vec::new();
+                for (path, diagnostics) in files {
+                    let version = state.host.open.get(&path).copied();
+                    state
+                        .published
+                        .insert(path.clone(), (version, diagnostics.clone()));
+                    state.early.insert(path.clone());
+                    sends.push((path, version, diagnostics));
+                }
+                let root = state.host.root.clone();
+                for (path, version, diagnostics) in sends {
+                    self.publish(&root, &path, version, diagnostics);
+                }
+            }
             Internal::Diagnostics {
                 root,
                 generation,
@@ -530,6 +596,8 @@ impl Server {
     fn publish_all(&mut self, index: usize, mut published: Published) {
         let state = &mut self.projects[index];
         state.changed.clear();
+        state.checked = true;
+        let early = std::mem::take(&mut state.early);
         let mut paths: BTreeSet<String> = published.files.keys().cloned().collect();
         paths.extend(state.published.keys().cloned());
         paths.extend(state.host.open.keys().cloned());
@@ -539,7 +607,9 @@ impl Server {
             let version = state.host.open.get(&path).copied();
             let previous = state.published.get(&path);
             let changed = previous.is_none_or(|(v, d)| *v != version || *d != diagnostics);
+            // Published early with the same version and list: already re-published.
             let forced = published.affected.contains(&path)
+                && !early.contains(&path)
                 && (version.is_some() || !diagnostics.is_empty());
             if !(changed || forced) {
                 continue;
