@@ -125,6 +125,10 @@ def main():
     args = parser.parse_args()
 
     load_before = os.getloadavg()
+    if load_before[0] > 0.5:
+        print(f"warning: load average {load_before[0]:.2f} on {os.cpu_count()} cores: other "
+              "processes compete for the cores, and scikit-learn's OpenMP threads suffer most",
+              file=sys.stderr)
     mbt, sklearn = [], []
     with tempfile.TemporaryDirectory(prefix="mbt-train-bench-") as work:
         for index in range(args.runs):
