@@ -238,7 +238,10 @@ pub fn run(
             .position(|n| n == name)
             .unwrap_or(0)
     };
-    for batch in &manifest.dag.execution_batches {
+    // Each artifact is dropped from memory after the last batch that reads it (its stored copy
+    // stays for `mbt retry` / `mbt exec`): a run holds what is still needed, not every table.
+    let last_use = last_uses(manifest);
+    for (batch_index, batch) in manifest.dag.execution_batches.iter().enumerate() {
         let mut pending = Vec::new();
         for name in batch {
             let step = &manifest.steps[name];
@@ -281,6 +284,7 @@ pub fn run(
             failed |= result.error.is_some();
             results.steps.insert(name.to_string(), result);
         }
+        artifacts.retain(|name, _| last_use.get(name).is_some_and(|last| *last > batch_index));
         if failed {
             results.status = "failed".into();
             results.finished = Some(timestamp());
@@ -293,6 +297,19 @@ pub fn run(
     results.finished = Some(timestamp());
     write_results(&options.results_path, &results)?;
     Ok(results)
+}
+
+/// Artifact name → index of the last execution batch with a step that reads it.
+fn last_uses(manifest: &Manifest) -> BTreeMap<String, usize> {
+    let mut last = BTreeMap::new();
+    for (index, batch) in manifest.dag.execution_batches.iter().enumerate() {
+        for step in batch {
+            for input in &manifest.steps[step].inputs {
+                last.insert(input.clone(), index);
+            }
+        }
+    }
+    last
 }
 
 /// The outcome of a step whose thread panicked.
@@ -425,6 +442,30 @@ fn civil(seconds: u64) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn artifacts_are_kept_until_their_last_reader() {
+        let manifest = crate::parse_manifest(include_str!(
+            "../../examples/telecom-churn/golden/churn_gbm_v1.manifest.json"
+        ))
+        .unwrap();
+        let last = super::last_uses(&manifest);
+        let batch = |step: &str| {
+            manifest
+                .dag
+                .execution_batches
+                .iter()
+                .position(|b| b.iter().any(|s| s == step))
+                .unwrap()
+        };
+        // The raw table is read by split_data only; the model by evaluate and log_run.
+        assert_eq!(last["raw_data"], batch("split_data"));
+        assert_eq!(last["model"], batch("log_run"));
+        assert!(
+            !last.contains_key("run_record"),
+            "nothing reads log_run's record"
+        );
+    }
+
     #[test]
     fn civil_dates() {
         assert_eq!(super::civil(0), ("1970-01-01".into(), "00:00:00".into()));

@@ -173,12 +173,14 @@ pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Dat
                 .collect();
             frame::with_column(&mut frame, name, codes)?;
         } else {
+            // Boolean indicators (one bit each, read as 0/1 by the feature layout), not f64:
+            // wide one-hot tables stay small.
             for category in &categories {
-                let indicator = values
+                let indicator: Vec<bool> = values
                     .iter()
-                    .map(|v| f64::from(u8::from(v.as_deref() == Some(category.as_str()))))
+                    .map(|v| v.as_deref() == Some(category.as_str()))
                     .collect();
-                frame::with_column(&mut frame, &format!("{name}={category}"), indicator)?;
+                frame.with_column(Column::new(format!("{name}={category}").into(), indicator))?;
             }
             frame = frame.drop(name)?;
         }
