@@ -6,14 +6,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache="${MBT_CACHE:-$HOME/.cache/mbt}"
-pyvenv="$cache/venv-python"
-if ! "$pyvenv/bin/python" -c 'import pandas, pyarrow' 2>/dev/null; then
-  echo "==> installing pandas + pyarrow into $pyvenv (for lib/*.py hooks)"
-  rm -rf "$pyvenv"
-  python3 -m venv "$pyvenv"
-  "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check 'pandas==2.3.3' 'pyarrow==22.0.0'
-fi
-export MBT_PYTHON="$pyvenv/bin/python"
+source scripts/venv.sh
+ensure_venv "$cache/venv-python" scripts/requirements/python-bridge.txt
+export MBT_PYTHON="$cache/venv-python/bin/python"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
 cargo build --bin mbt
 mbt="$CARGO_TARGET_DIR/debug/mbt"

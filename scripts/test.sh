@@ -7,36 +7,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache="${MBT_CACHE:-$HOME/.cache/mbt}"
 mkdir -p "$cache"
 
-venv="$cache/venv-precommit"
-if ! "$venv/bin/pre-commit" --version 2>/dev/null | grep -qx 'pre-commit 4.7.0'; then
-  echo "==> installing pre-commit 4.7.0 into $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'pre-commit==4.7.0'
-fi
-export MBT_PRE_COMMIT="$venv/bin/pre-commit"
-
+source scripts/venv.sh
+ensure_venv "$cache/venv-precommit" scripts/requirements/pre-commit.txt
+export MBT_PRE_COMMIT="$cache/venv-precommit/bin/pre-commit"
 # The Python bridge's tests (custom transforms/validators/metrics) need pandas + pyarrow.
-pyvenv="$cache/venv-python"
-if ! "$pyvenv/bin/python" -c 'import pandas, pyarrow; assert pandas.__version__ == "2.3.3" and pyarrow.__version__ == "22.0.0"' 2>/dev/null; then
-  echo "==> installing pandas 2.3.3 + pyarrow 22.0.0 into $pyvenv"
-  rm -rf "$pyvenv"
-  python3 -m venv "$pyvenv"
-  "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check 'pandas==2.3.3' 'pyarrow==22.0.0'
-fi
-export MBT_TEST_PYTHON="$pyvenv/bin/python"
-
+ensure_venv "$cache/venv-python" scripts/requirements/python-bridge.txt
+export MBT_TEST_PYTHON="$cache/venv-python/bin/python"
 # The language server's end-to-end test drives `mbt lsp` with a real LSP client (pytest-lsp).
-lspvenv="$cache/venv-lsp"
-lsp_requirements="lsp/tests/e2e/requirements.txt"
-if ! cmp -s "$lsp_requirements" "$lspvenv/requirements.txt" 2>/dev/null; then
-  echo "==> installing pytest-lsp (pinned in $lsp_requirements) into $lspvenv"
-  rm -rf "$lspvenv"
-  python3 -m venv "$lspvenv"
-  "$lspvenv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$lsp_requirements"
-  cp "$lsp_requirements" "$lspvenv/requirements.txt"
-fi
-export MBT_LSP_PYTHON="$lspvenv/bin/python"
+ensure_venv "$cache/venv-lsp" lsp/tests/e2e/requirements.txt
+export MBT_LSP_PYTHON="$cache/venv-lsp/bin/python"
 
 echo "==> cargo test --workspace"
 cargo test --workspace

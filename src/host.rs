@@ -1,4 +1,6 @@
-//! The host side of compilation: find the project, read its files, fill the database.
+//! The host side of compilation: find the project, read its files, fill the database. Project
+//! discovery and the directory walk are the language server's (`mbt_lsp::workspace`), so the
+//! CLI and the editor see the same files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -6,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use mbt_compiler::diagnostics::{did_you_mean, Code, Diagnostic};
-use mbt_compiler::project::{is_skipped_entry, is_source_file_name, pyproject_name};
+use mbt_compiler::project::{is_source_file_name, pyproject_name};
 use mbt_compiler::queries::compose::resolved;
 use mbt_compiler::queries::parse::{is_base_name, pipeline_index};
 use mbt_compiler::text::Span;
@@ -50,17 +52,7 @@ impl Host {
         let mut files: Vec<(String, Arc<str>)> = Vec::new();
         let mut diagnostics = Vec::new();
         let mut invalid = Vec::new();
-        let walker = walkdir::WalkDir::new(&root)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|entry| {
-                entry.depth() == 0
-                    || !is_skipped_entry(
-                        &entry.file_name().to_string_lossy(),
-                        entry.file_type().is_dir(),
-                    )
-            });
-        for entry in walker {
+        for entry in mbt_lsp::workspace::project_walk(&root) {
             let entry = entry.context("cannot list the project")?;
             if !entry.file_type().is_file() {
                 continue;
@@ -238,12 +230,7 @@ pub fn parse_vars(values: &[String]) -> anyhow::Result<BTreeMap<String, String>>
 }
 
 fn find_root(start: &Path) -> anyhow::Result<PathBuf> {
-    for directory in start.ancestors() {
-        if directory.join("profiles.yaml").is_file() || directory.join("pyproject.toml").is_file() {
-            return Ok(directory.to_path_buf());
-        }
-    }
-    bail!("no MBT project here: no profiles.yaml or pyproject.toml in {} or its parents (use --project-dir, or `mbt init NAME`)", start.display())
+    mbt_lsp::workspace::find_root(start).with_context(|| format!("no MBT project here: no profiles.yaml or pyproject.toml in {} or its parents (use --project-dir, or `mbt init NAME`)", start.display()))
 }
 
 fn relative_path(root: &Path, path: &Path) -> String {

@@ -200,18 +200,7 @@ impl ProjectHost {
     /// Reads the header line of every CSV file of the project (sample data, data directories).
     pub fn refresh_data(&mut self) {
         let mut catalog = DataCatalog::default();
-        let walker = walkdir::WalkDir::new(&self.root)
-            .max_depth(3)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|entry| {
-                entry.depth() == 0
-                    || !is_skipped_entry(
-                        &entry.file_name().to_string_lossy(),
-                        entry.file_type().is_dir(),
-                    )
-            });
-        for entry in walker.flatten() {
+        for entry in project_walk(&self.root).max_depth(3).into_iter().flatten() {
             let path = entry.path();
             if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "csv") {
                 continue;
@@ -245,18 +234,40 @@ fn read_first_line(path: &Path) -> Option<String> {
     Some(line.trim_end().trim_start_matches('\u{feff}').to_string())
 }
 
-/// Every source file under `root`, with the CLI's skip rules.
-pub fn source_files(root: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|entry| {
+/// Every entry under `root` in name order, skipping what the compiler's rules skip (hidden
+/// entries, target/, local_artifacts/...). The CLI's host and the server both scan with it.
+pub fn project_walk(root: &Path) -> ProjectWalk {
+    ProjectWalk(walkdir::WalkDir::new(root).sort_by_file_name())
+}
+
+/// A directory walk with the project's skip rules ([`project_walk`]).
+pub struct ProjectWalk(walkdir::WalkDir);
+
+impl ProjectWalk {
+    pub fn max_depth(self, depth: usize) -> ProjectWalk {
+        ProjectWalk(self.0.max_depth(depth))
+    }
+}
+
+impl IntoIterator for ProjectWalk {
+    type Item = walkdir::Result<walkdir::DirEntry>;
+    type IntoIter = Box<dyn Iterator<Item = Self::Item>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.0.into_iter().filter_entry(|entry| {
             entry.depth() == 0
                 || !is_skipped_entry(
                     &entry.file_name().to_string_lossy(),
                     entry.file_type().is_dir(),
                 )
-        })
+        }))
+    }
+}
+
+/// Every source file under `root`, with the CLI's skip rules.
+pub fn source_files(root: &Path) -> Vec<PathBuf> {
+    project_walk(root)
+        .into_iter()
         .flatten()
         .filter(|entry| {
             entry.file_type().is_file()

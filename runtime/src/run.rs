@@ -14,7 +14,7 @@ use crate::adapters::local::write_atomic;
 use crate::adapters::{
     resolve_secrets, DataConnector, Executor, Job, ModelRegistry, Registry, Storage,
 };
-use crate::error::{code_of, Code};
+use crate::error::{code_of, coded, Code};
 use crate::frame;
 use crate::steps::{self, Artifact, StepContext};
 
@@ -157,6 +157,7 @@ impl<'a> Runner<'a> {
             }
             Ok(uris)
         });
+        let coded = outcome.as_ref().err().and_then(code_of);
         let result = StepResult {
             status: if outcome.is_ok() {
                 "success".into()
@@ -168,16 +169,14 @@ impl<'a> Runner<'a> {
             metrics,
             warnings,
             error: outcome.as_ref().err().map(|error| format!("{error:#}")),
-            code: outcome.as_ref().err().map(|error| {
-                code_of(error)
+            code: outcome.as_ref().err().map(|_| {
+                coded
                     .map_or(Code::InternalRuntimeError, |(code, _)| code)
                     .as_str()
                     .to_string()
             }),
-            help: outcome
-                .as_ref()
-                .err()
-                .and_then(|error| code_of(error).map(|(_, help)| help.to_string()))
+            help: coded
+                .map(|(_, help)| help.to_string())
                 .filter(|help| !help.is_empty()),
         };
         (result, produced)
@@ -355,10 +354,17 @@ pub fn exec(
             .iter()
             .map(|ext| runner.storage.uri(&options.run_id, &producer, &format!("{input}.{ext}")))
             .find(|uri| runner.storage.exists(uri))
-            .with_context(|| {
-                format!(
-                    "input `{input}` of `{name}` is not in storage for run `{}`: run step `{producer}` first (`mbt exec --step {producer} --run-id {}`)",
-                    options.run_id, options.run_id
+            .ok_or_else(|| {
+                coded(
+                    Code::StorageFailed,
+                    format!(
+                        "input `{input}` of `{name}` is not in storage for run `{}`",
+                        options.run_id
+                    ),
+                    format!(
+                        "run step `{producer}` first: mbt exec --pipeline {} --step {producer} --run-id {}",
+                        manifest.metadata.pipeline_name, options.run_id
+                    ),
                 )
             })?;
         uris.insert(input.clone(), uri);

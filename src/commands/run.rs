@@ -4,7 +4,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use mbt_compiler::diagnostics::{did_you_mean, Code, Diagnostic};
 use mbt_compiler::manifest::Manifest;
+use mbt_runtime::error::code_of;
 use mbt_runtime::load_manifest;
 use mbt_runtime::run::{
     exec as exec_step, new_run_id, run as execute, timestamp, Progress, RunOptions, RunResults,
@@ -15,7 +17,7 @@ use mbt_runtime::windows::{parse_date, NaiveDate};
 use crate::args::{ExecArgs, LogFormat, RetryArgs, RunArgs};
 use crate::host::Host;
 use crate::outln;
-use crate::output::write_atomic;
+use crate::output::{print_diagnostics, write_atomic};
 
 /// Progress for people: a spinner naming the running steps on a terminal (indicatif), and one
 /// line per finished step either way, so logs of non-interactive runs read the same.
@@ -159,6 +161,10 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
     };
     let manifest = &manifest;
     let name = &manifest.metadata.pipeline_name;
+    let execution_date = match execution_date(&host) {
+        Ok(date) => date,
+        Err(diagnostic) => return refuse(&host, *diagnostic, color),
+    };
     let folder = store_manifest(&host, manifest)?;
     let run_id = new_run_id();
     if args.log_format == LogFormat::Text {
@@ -173,7 +179,7 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
         run_id,
         results_path: folder.join("run_results.json"),
         resume: None,
-        execution_date: execution_date(&host)?,
+        execution_date,
     };
     finish(&execute(manifest, &options, progress.as_mut())?)
 }
@@ -212,6 +218,25 @@ pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
     let Some(manifest) = super::compiled(&host, &args.pipeline, color)? else {
         return Ok(ExitCode::FAILURE);
     };
+    if !manifest.steps.contains_key(&args.step) {
+        let names: Vec<&str> = manifest.steps.keys().map(String::as_str).collect();
+        let diagnostic = Diagnostic::new(
+            Code::UnknownStep,
+            None,
+            format!(
+                "pipeline `{}` has no step `{}` (steps: {})",
+                args.pipeline,
+                args.step,
+                names.join(", ")
+            ),
+        )
+        .with_help(did_you_mean(&args.step, &names));
+        return refuse(&host, diagnostic, color);
+    }
+    let execution_date = match execution_date(&host) {
+        Ok(date) => date,
+        Err(diagnostic) => return refuse(&host, *diagnostic, color),
+    };
     let folder = store_manifest(&host, &manifest)?;
     let mut progress = progress_for(args.log_format, &manifest, &args.run_id);
     let options = RunOptions {
@@ -219,7 +244,7 @@ pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
         run_id: args.run_id.clone(),
         results_path: folder.join("run_results.json"),
         resume: None,
-        execution_date: execution_date(&host)?,
+        execution_date,
     };
     let index = manifest
         .dag
@@ -228,7 +253,17 @@ pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
         .position(|step| *step == args.step)
         .unwrap_or(0);
     progress.step_started(index, manifest.dag.execution_order.len(), &args.step);
-    let result = exec_step(&manifest, &options, &args.step)?;
+    let result = match exec_step(&manifest, &options, &args.step) {
+        Ok(result) => result,
+        // A coded failure before the step could start (an input not in storage).
+        Err(error) => match code_of(&error) {
+            Some((code, help)) => {
+                let diagnostic = Diagnostic::new(code, None, format!("{error:#}")).with_help(help);
+                return refuse(&host, diagnostic, color);
+            }
+            None => return Err(error),
+        },
+    };
     progress.step_finished(&args.step, &result);
     let path = folder
         .join("exec")
@@ -246,15 +281,27 @@ pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// `--vars execution_date=YYYY-MM-DD`, the date time windows are relative to.
-fn execution_date(host: &Host) -> anyhow::Result<Option<NaiveDate>> {
+fn execution_date(host: &Host) -> Result<Option<NaiveDate>, Box<Diagnostic>> {
     let settings = host.db.settings();
     let Some(text) = settings.vars.get("execution_date") else {
         return Ok(None);
     };
     match parse_date(text) {
         Some(date) if text.len() == 10 => Ok(Some(date)),
-        _ => anyhow::bail!("--vars execution_date={text} is not a date: write it as YYYY-MM-DD"),
+        _ => Err(Diagnostic::new(
+            Code::RunVarMissing,
+            None,
+            format!("--vars execution_date={text} is not a date"),
+        )
+        .with_help("write it as YYYY-MM-DD, e.g. --vars execution_date=2026-03-01")
+        .into()),
     }
+}
+
+/// Prints a CLI-level diagnostic (no source span) and fails the command.
+fn refuse(host: &Host, diagnostic: Diagnostic, color: bool) -> anyhow::Result<ExitCode> {
+    print_diagnostics(&[diagnostic], &host.db, color)?;
+    Ok(ExitCode::FAILURE)
 }
 
 fn finish(results: &RunResults) -> anyhow::Result<ExitCode> {

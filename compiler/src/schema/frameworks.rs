@@ -470,7 +470,8 @@ pub enum LinearSolver {
     Svd,
 }
 
-const SMARTCORE_REGRESSORS: &[&str] = &[
+/// The smartcore models for regression (the runtime's adapter uses this list too).
+pub const SMARTCORE_REGRESSORS: &[&str] = &[
     "RandomForestRegressor",
     "DecisionTreeRegressor",
     "KNeighborsRegressor",

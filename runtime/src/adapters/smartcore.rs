@@ -79,15 +79,7 @@ const CLASSIFIERS: &[&str] = &[
     "KNeighborsClassifier",
     "GaussianNB",
 ];
-const REGRESSORS: &[&str] = &[
-    "RandomForestRegressor",
-    "DecisionTreeRegressor",
-    "KNeighborsRegressor",
-    "LinearRegression",
-    "Ridge",
-    "Lasso",
-    "ElasticNet",
-];
+use mbt_compiler::schema::frameworks::SMARTCORE_REGRESSORS as REGRESSORS;
 
 type Dense = DenseMatrix<f64>;
 

@@ -18,13 +18,7 @@ pub fn transform(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>>
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let schema = context
-        .manifest
-        .pipeline
-        .pointer("/training/schema")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let hook_context = hook_context(context, "training", &schema);
+    let hook_context = hook_context(context, "training", context.training_schema());
     let output = apply_custom(input.clone(), &entries, context.project, &hook_context)?;
     context
         .metrics
@@ -104,16 +98,10 @@ pub fn custom_check(
     function: &str,
     frame: &DataFrame,
 ) -> anyhow::Result<(bool, String)> {
-    let schema = context
-        .manifest
-        .pipeline
-        .pointer("/training/schema")
-        .cloned()
-        .unwrap_or(Value::Null);
     let verdict = PythonBridge::new(context.project).validate(
         function,
         frame,
-        &hook_context(context, "training", &schema),
+        &hook_context(context, "training", context.training_schema()),
     )?;
     Ok((verdict.passed, verdict.message))
 }

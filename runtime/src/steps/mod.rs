@@ -98,14 +98,18 @@ impl<'a> StepContext<'a> {
         step.config.get(key).unwrap_or(&Value::Null)
     }
 
-    /// Columns that are never features: the label, identifiers and ignored columns.
-    pub fn non_features(&self) -> Vec<String> {
-        let schema = self
-            .manifest
+    /// The training pipeline's `schema` section (null for serving pipelines).
+    pub fn training_schema(&self) -> &'a Value {
+        let manifest: &'a Manifest = self.manifest;
+        manifest
             .pipeline
             .pointer("/training/schema")
-            .cloned()
-            .unwrap_or(Value::Null);
+            .unwrap_or(&Value::Null)
+    }
+
+    /// Columns that are never features: the label, identifiers and ignored columns.
+    pub fn non_features(&self) -> Vec<String> {
+        let schema = self.training_schema();
         let mut columns: Vec<String> = Vec::new();
         for pointer in [
             "/target/label_column",
@@ -131,9 +135,8 @@ impl<'a> StepContext<'a> {
     }
 
     pub fn label_column(&self) -> Option<String> {
-        self.manifest
-            .pipeline
-            .pointer("/training/schema/target/label_column")
+        self.training_schema()
+            .pointer("/target/label_column")
             .and_then(Value::as_str)
             .map(str::to_string)
     }

@@ -106,9 +106,8 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     context.metrics.insert("train_rows".into(), x.rows as f64);
     context.metrics.insert("features".into(), x.columns as f64);
     let primary_key = context
-        .manifest
-        .pipeline
-        .pointer("/training/schema/identifiers/primary_key")
+        .training_schema()
+        .pointer("/identifiers/primary_key")
         .and_then(Value::as_str)
         .map(str::to_string);
     let artifact = ModelArtifact {
@@ -187,12 +186,11 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
     }
     // The test set's scores, keyed by the primary key when there is one.
     let mut predictions = polars::prelude::DataFrame::default();
-    let key = context
-        .manifest
-        .pipeline
-        .pointer("/training/schema/identifiers/primary_key")
-        .and_then(Value::as_str);
-    if let Some(key) = key.filter(|key| test.column(key).is_ok()) {
+    if let Some(key) = artifact
+        .primary_key
+        .as_deref()
+        .filter(|key| test.column(key).is_ok())
+    {
         predictions.with_column(test.column(key)?.clone())?;
     }
     frame::with_column(&mut predictions, "label", y)?;

@@ -306,11 +306,7 @@ pub fn positive_class(context: &StepContext<'_>) -> Option<String> {
     if problem != "binary_classification" {
         return None;
     }
-    match context
-        .manifest
-        .pipeline
-        .pointer("/training/schema/target/positive_class")
-    {
+    match context.training_schema().pointer("/target/positive_class") {
         Some(Value::String(text)) => Some(text.clone()),
         Some(Value::Null) | None => Some("1".into()),
         Some(other) => Some(other.to_string()),
