@@ -72,24 +72,76 @@ impl FeatureLayout {
 
     /// The matrix of `frame` in column-major order (one column after another), NaN for missing.
     pub fn matrix(&self, frame: &DataFrame) -> anyhow::Result<Matrix> {
-        let rows = frame.height();
-        let mut values = Vec::with_capacity(rows * self.columns.len());
-        for column in &self.columns {
-            match column {
-                FeatureColumn::Numeric { name } => values.extend(frame::numbers(frame, name)?),
-                FeatureColumn::Ordinal { name, categories } => {
-                    for value in frame::texts(frame, name)? {
-                        let code = value.and_then(|v| categories.binary_search(&v).ok());
-                        values.push(code.map_or(f64::NAN, |code| code as f64));
-                    }
-                }
-            }
+        Matrix::gather(&self.columns_of(frame)).map(std::borrow::Cow::into_owned)
+    }
+
+    /// The feature columns of `frame`, built one at a time when a framework reads them.
+    pub fn columns_of<'a>(&'a self, frame: &'a DataFrame) -> FrameColumns<'a> {
+        FrameColumns {
+            layout: self,
+            frame,
         }
-        Ok(Matrix {
-            values,
-            rows,
-            columns: self.columns.len(),
-        })
+    }
+}
+
+/// A model's input read column by column, NaN for missing. A framework that bins its input
+/// (gbm) reads one column at a time and never holds the whole f64 matrix; one that needs the
+/// matrix builds it with [`Matrix::gather`].
+pub trait Columns: Sync {
+    fn rows(&self) -> usize;
+    fn width(&self) -> usize;
+    fn column(&self, index: usize) -> anyhow::Result<std::borrow::Cow<'_, [f64]>>;
+    /// The input as a matrix, when it already is one.
+    fn as_matrix(&self) -> Option<&Matrix> {
+        None
+    }
+}
+
+/// The feature columns of a frame under a fitted layout.
+pub struct FrameColumns<'a> {
+    layout: &'a FeatureLayout,
+    frame: &'a DataFrame,
+}
+
+impl Columns for FrameColumns<'_> {
+    fn rows(&self) -> usize {
+        self.frame.height()
+    }
+
+    fn width(&self) -> usize {
+        self.layout.columns.len()
+    }
+
+    fn column(&self, index: usize) -> anyhow::Result<std::borrow::Cow<'_, [f64]>> {
+        let values = match &self.layout.columns[index] {
+            FeatureColumn::Numeric { name } => frame::numbers(self.frame, name)?,
+            FeatureColumn::Ordinal { name, categories } => frame::texts(self.frame, name)?
+                .into_iter()
+                .map(|value| {
+                    let code = value.and_then(|v| categories.binary_search(&v).ok());
+                    code.map_or(f64::NAN, |code| code as f64)
+                })
+                .collect(),
+        };
+        Ok(std::borrow::Cow::Owned(values))
+    }
+}
+
+impl Columns for Matrix {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn width(&self) -> usize {
+        self.columns
+    }
+
+    fn column(&self, index: usize) -> anyhow::Result<std::borrow::Cow<'_, [f64]>> {
+        Ok(std::borrow::Cow::Borrowed(Matrix::column(self, index)))
+    }
+
+    fn as_matrix(&self) -> Option<&Matrix> {
+        Some(self)
     }
 }
 
@@ -102,6 +154,22 @@ pub struct Matrix {
 }
 
 impl Matrix {
+    /// `x` as a matrix (borrowed when it is one).
+    pub fn gather(x: &dyn Columns) -> anyhow::Result<std::borrow::Cow<'_, Matrix>> {
+        if let Some(matrix) = x.as_matrix() {
+            return Ok(std::borrow::Cow::Borrowed(matrix));
+        }
+        let mut values = Vec::with_capacity(x.rows() * x.width());
+        for index in 0..x.width() {
+            values.extend_from_slice(&x.column(index)?);
+        }
+        Ok(std::borrow::Cow::Owned(Matrix {
+            values,
+            rows: x.rows(),
+            columns: x.width(),
+        }))
+    }
+
     pub fn column(&self, index: usize) -> &[f64] {
         &self.values[index * self.rows..(index + 1) * self.rows]
     }
@@ -174,16 +242,16 @@ pub fn class_indices(
 
 /// Labels as 0/1 (binary: 1 for the positive class) or numbers (regression).
 pub fn labels(frame: &DataFrame, label: &str, positive: Option<&str>) -> anyhow::Result<Vec<f64>> {
-    let texts = frame::texts(frame, label)?;
-    if let Some(missing) = texts.iter().position(Option::is_none) {
+    let texts = frame::text_view(frame, label)?;
+    if let Some(missing) = texts.iter().position(|value| value.is_none()) {
         bail!(
             "label column `{label}` has a null at row {missing}; add a null_threshold check on it"
         );
     }
     match positive {
         Some(positive) => Ok(texts
-            .into_iter()
-            .map(|v| f64::from(u8::from(v.as_deref() == Some(positive))))
+            .iter()
+            .map(|v| f64::from(u8::from(v == Some(positive))))
             .collect()),
         None => frame::numbers(frame, label),
     }

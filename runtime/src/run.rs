@@ -108,18 +108,28 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// Runs step `name` on `artifacts` (it picks its inputs) and stores its outputs.
-    fn execute(&self, name: &str, artifacts: &BTreeMap<String, Artifact>) -> StepOutcome {
+    /// The artifacts step `name` reads.
+    fn inputs_of(
+        &self,
+        name: &str,
+        artifacts: &BTreeMap<String, Artifact>,
+    ) -> BTreeMap<String, Artifact> {
+        let step = &self.manifest.steps[name];
+        artifacts
+            .iter()
+            .filter(|(artifact, _)| step.inputs.contains(artifact))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Runs step `name` on its `inputs` and stores its outputs. The inputs are dropped before
+    /// the outputs are stored: for an input no later step reads, that frees it early.
+    fn execute(&self, name: &str, inputs: BTreeMap<String, Artifact>) -> StepOutcome {
         let step = &self.manifest.steps[name];
         let started = Instant::now();
         let mut warnings = Vec::new();
         let mut metrics = BTreeMap::new();
         let mut files = Vec::new();
-        let inputs: BTreeMap<String, Artifact> = artifacts
-            .iter()
-            .filter(|(artifact, _)| step.inputs.contains(artifact))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         let mut context = StepContext {
             manifest: self.manifest,
             name,
@@ -136,18 +146,17 @@ impl<'a> Runner<'a> {
             files: &mut files,
         };
         let mut produced = Vec::new();
-        let outcome = steps::run(&mut context).and_then(|outputs| {
+        let outputs = steps::run(&mut context);
+        drop(inputs);
+        // Outputs are written by `store` (on a background thread during `run`); their URIs are
+        // known now. Extra files (plots) are small and written here.
+        let outcome = outputs.and_then(|outputs| {
             let mut uris = BTreeMap::new();
             for (output, artifact) in step.outputs.iter().zip(outputs) {
-                let bytes = match &artifact {
-                    Artifact::Frame(frame) => frame::to_parquet(frame)?,
-                    Artifact::Json(value) => serde_json::to_vec_pretty(value)?,
-                };
                 let file = format!("{output}.{}", artifact.extension());
                 uris.insert(
                     output.clone(),
-                    self.storage
-                        .put(&self.options.run_id, name, &file, &bytes)?,
+                    self.storage.uri(&self.options.run_id, name, &file),
                 );
                 produced.push((output.clone(), artifact));
             }
@@ -180,6 +189,25 @@ impl<'a> Runner<'a> {
                 .filter(|help| !help.is_empty()),
         };
         (result, produced)
+    }
+
+    /// Writes a step's outputs to storage (atomically, each under the URI `execute` reported).
+    fn store(&self, step: &str, produced: &[(String, Artifact)]) -> anyhow::Result<()> {
+        for (output, artifact) in produced {
+            let file = format!("{output}.{}", artifact.extension());
+            self.storage
+                .put_with(
+                    &self.options.run_id,
+                    step,
+                    &file,
+                    &mut |out| match artifact {
+                        Artifact::Frame(frame) => frame::write_parquet(frame, out),
+                        Artifact::Json(value) => Ok(serde_json::to_writer_pretty(out, value)?),
+                    },
+                )
+                .with_context(|| format!("cannot store output `{output}` of step `{step}`"))?;
+        }
+        Ok(())
     }
 
     /// Reads stored outputs back (`mbt retry`, `mbt exec`).
@@ -240,62 +268,119 @@ pub fn run(
     // Each artifact is dropped from memory after the last batch that reads it (its stored copy
     // stays for `mbt retry` / `mbt exec`): a run holds what is still needed, not every table.
     let last_use = last_uses(manifest);
-    for (batch_index, batch) in manifest.dag.execution_batches.iter().enumerate() {
-        let mut pending = Vec::new();
-        for name in batch {
-            let step = &manifest.steps[name];
-            let Some(previous) = reusable(options.resume, name, step, runner.storage.as_ref())
-            else {
-                pending.push(name.as_str());
-                continue;
-            };
-            progress.step_started(position(name), total, name);
-            artifacts.extend(runner.load(&previous.outputs)?);
-            let skipped = StepResult {
-                status: "skipped".into(),
-                duration_s: 0.0,
-                ..previous.clone()
-            };
-            progress.step_finished(name, &skipped);
-            if name == "evaluate" {
-                results.metrics = previous.metrics.clone();
+    std::thread::scope(|scope| {
+        // The previous batch's outputs are written on a background thread while this batch
+        // runs: at most one batch of writes is in flight, so memory holds no outputs beyond
+        // those a running step reads anyway. `run_results.json` may name an output that is
+        // not written yet; `mbt retry` checks that each output exists before it skips a step.
+        let mut writing: Option<std::thread::ScopedJoinHandle<'_, Vec<(String, anyhow::Error)>>> =
+            None;
+        for (batch_index, batch) in manifest.dag.execution_batches.iter().enumerate() {
+            let mut pending = Vec::new();
+            for name in batch {
+                let step = &manifest.steps[name];
+                let Some(previous) = reusable(options.resume, name, step, runner.storage.as_ref())
+                else {
+                    pending.push(name.as_str());
+                    continue;
+                };
+                progress.step_started(position(name), total, name);
+                artifacts.extend(runner.load(&previous.outputs)?);
+                let skipped = StepResult {
+                    status: "skipped".into(),
+                    duration_s: 0.0,
+                    ..previous.clone()
+                };
+                progress.step_finished(name, &skipped);
+                if name == "evaluate" {
+                    results.metrics = previous.metrics.clone();
+                }
+                results.steps.insert(name.clone(), skipped);
             }
-            results.steps.insert(name.clone(), skipped);
-        }
-        for name in &pending {
-            progress.step_started(position(name), total, name);
-        }
-        let jobs: Vec<Job<'_, StepOutcome>> = pending
-            .iter()
-            .map(|name| {
-                let (runner, artifacts) = (&runner, &artifacts);
-                Box::new(move || runner.execute(name, artifacts)) as Job<'_, StepOutcome>
-            })
-            .collect();
-        let finished = runner.executor.run_batch(jobs);
-        let mut failed = false;
-        for (name, (result, produced)) in pending.iter().zip(finished) {
-            progress.step_finished(name, &result);
-            artifacts.extend(produced);
-            if *name == "evaluate" {
-                results.metrics = result.metrics.clone();
+            for name in &pending {
+                progress.step_started(position(name), total, name);
             }
-            failed |= result.error.is_some();
-            results.steps.insert(name.to_string(), result);
-        }
-        artifacts.retain(|name, _| last_use.get(name).is_some_and(|last| *last > batch_index));
-        if failed {
-            results.status = "failed".into();
-            results.finished = Some(timestamp());
+            let jobs: Vec<Job<'_, StepOutcome>> = pending
+                .iter()
+                .map(|name| {
+                    let (runner, inputs) = (&runner, runner.inputs_of(name, &artifacts));
+                    Box::new(move || runner.execute(name, inputs)) as Job<'_, StepOutcome>
+                })
+                .collect();
+            // The steps now hold what this batch is the last to read: they free it when done.
+            artifacts.retain(|name, _| last_use.get(name).is_some_and(|last| *last > batch_index));
+            let finished = runner.executor.run_batch(jobs);
+            let mut failed = false;
+            let mut outputs = Vec::new();
+            for (name, (result, produced)) in pending.iter().zip(finished) {
+                progress.step_finished(name, &result);
+                outputs.push((name.to_string(), produced.clone()));
+                artifacts.extend(produced);
+                if *name == "evaluate" {
+                    results.metrics = result.metrics.clone();
+                }
+                failed |= result.error.is_some();
+                results.steps.insert(name.to_string(), result);
+            }
+            artifacts.retain(|name, _| last_use.get(name).is_some_and(|last| *last > batch_index));
+            failed |= record_store_failures(writing.take(), &mut results);
+            let runner = &runner;
+            writing = Some(scope.spawn(move || {
+                outputs
+                    .into_iter()
+                    .filter_map(|(step, produced)| {
+                        runner
+                            .store(&step, &produced)
+                            .err()
+                            .map(|error| (step, error))
+                    })
+                    .collect()
+            }));
+            if failed {
+                record_store_failures(writing.take(), &mut results);
+                results.status = "failed".into();
+                results.finished = Some(timestamp());
+                write_results(&options.results_path, &results)?;
+                return Ok(results);
+            }
             write_results(&options.results_path, &results)?;
-            return Ok(results);
         }
+        let failed = record_store_failures(writing.take(), &mut results);
+        results.status = if failed { "failed" } else { "success" }.into();
+        results.finished = Some(timestamp());
         write_results(&options.results_path, &results)?;
+        Ok(results)
+    })
+}
+
+/// Waits for a batch's output writes; a step whose outputs could not be written has failed
+/// (its record says why). True when one did.
+fn record_store_failures(
+    writing: Option<std::thread::ScopedJoinHandle<'_, Vec<(String, anyhow::Error)>>>,
+    results: &mut RunResults,
+) -> bool {
+    let failures = writing.map_or_else(Vec::new, |handle| {
+        handle
+            .join()
+            .unwrap_or_else(|_| vec![(String::new(), anyhow::anyhow!("writing outputs panicked"))])
+    });
+    for (step, error) in &failures {
+        if let Some(result) = results.steps.get_mut(step) {
+            let coded = code_of(error);
+            result.status = "failed".into();
+            result.error = Some(format!("{error:#}"));
+            result.code = Some(
+                coded
+                    .map_or(Code::InternalRuntimeError, |(code, _)| code)
+                    .as_str()
+                    .to_string(),
+            );
+            result.help = coded
+                .map(|(_, help)| help.to_string())
+                .filter(|help| !help.is_empty());
+        }
     }
-    results.status = "success".into();
-    results.finished = Some(timestamp());
-    write_results(&options.results_path, &results)?;
-    Ok(results)
+    !failures.is_empty()
 }
 
 /// Artifact name → index of the last execution batch with a step that reads it.
@@ -370,7 +455,12 @@ pub fn exec(
         uris.insert(input.clone(), uri);
     }
     let artifacts: BTreeMap<String, Artifact> = runner.load(&uris)?.into_iter().collect();
-    let (result, _) = runner.execute(name, &artifacts);
+    let (mut result, produced) = runner.execute(name, runner.inputs_of(name, &artifacts));
+    if let Err(error) = runner.store(name, &produced) {
+        result.status = "failed".into();
+        result.error = Some(format!("{error:#}"));
+        result.code = Some(Code::InternalRuntimeError.as_str().to_string());
+    }
     Ok(result)
 }
 

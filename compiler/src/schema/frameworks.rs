@@ -132,6 +132,14 @@ pub struct GbmConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0))]
     pub min_leaf_weight: Option<f64>,
+    /// Minimum rows in a leaf (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_samples_leaf: Option<u32>,
+    /// Bins per feature for split finding (default 255).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 255))]
+    pub max_bins: Option<u32>,
     /// L2 regularization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0))]

@@ -17,13 +17,29 @@ use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::features::Matrix;
+use crate::features::{Columns, Matrix};
+
+/// Produces an artifact's bytes into a writer (a large frame is encoded straight to storage).
+pub type Writing<'a> = dyn FnMut(&mut dyn std::io::Write) -> anyhow::Result<()> + 'a;
 
 /// Where artifacts live: `put` returns a URI that `get` and `exists` accept.
 pub trait Storage: Send + Sync {
     /// Where `put(run_id, step, name, ..)` stores its bytes (`mbt exec` finds inputs by it).
     fn uri(&self, run_id: &str, step: &str, name: &str) -> String;
     fn put(&self, run_id: &str, step: &str, name: &str, data: &[u8]) -> anyhow::Result<String>;
+    /// Like `put`, with the bytes written by `write`. Storage that can stream (local files)
+    /// overrides this; the default collects the bytes first.
+    fn put_with(
+        &self,
+        run_id: &str,
+        step: &str,
+        name: &str,
+        write: &mut Writing<'_>,
+    ) -> anyhow::Result<String> {
+        let mut bytes = Vec::new();
+        write(&mut bytes)?;
+        self.put(run_id, step, name, &bytes)
+    }
     fn get(&self, uri: &str) -> anyhow::Result<Vec<u8>>;
     fn exists(&self, uri: &str) -> bool;
 }
@@ -147,9 +163,11 @@ pub trait Framework: Send + Sync {
         Ok(())
     }
 
+    /// Trains on the feature columns `x` (read one at a time; [`Matrix::gather`] builds the
+    /// whole matrix for a framework that needs it) with labels `y`.
     fn train(
         &self,
-        x: &Matrix,
+        x: &dyn Columns,
         y: &[f64],
         task: Task,
         config: &Value,

@@ -63,7 +63,7 @@ use smartcore::tree::decision_tree_regressor::{
 };
 
 use super::{Framework, SerializedModel, Task};
-use crate::features::Matrix;
+use crate::features::{Columns, Matrix};
 
 pub struct Smartcore;
 
@@ -194,11 +194,12 @@ struct Settings<'a> {
 impl Framework for Smartcore {
     fn train(
         &self,
-        x: &Matrix,
+        x: &dyn Columns,
         y: &[f64],
         task: Task,
         config: &Value,
     ) -> anyhow::Result<SerializedModel> {
+        let x = &*Matrix::gather(x)?;
         let name = config
             .get("model")
             .and_then(Value::as_str)

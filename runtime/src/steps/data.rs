@@ -311,13 +311,16 @@ pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
     // Rows grouped by label value when stratifying, else one group.
     let groups: Vec<Vec<usize>> = match (&label, stratify) {
         (Some(label), true) => {
-            let values = frame::texts(frame, label)?;
+            let values = frame::text_view(frame, label)?;
             let mut groups = std::collections::BTreeMap::<String, Vec<usize>>::new();
-            for (row, value) in values.into_iter().enumerate() {
-                groups
-                    .entry(value.unwrap_or_default())
-                    .or_default()
-                    .push(row);
+            for (row, value) in values.iter().enumerate() {
+                let value = value.unwrap_or_default();
+                match groups.get_mut(value) {
+                    Some(rows) => rows.push(row),
+                    None => {
+                        groups.insert(value.to_string(), vec![row]);
+                    }
+                }
             }
             groups.into_values().collect()
         }

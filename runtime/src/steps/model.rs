@@ -10,7 +10,7 @@ use super::transforms::positive_class;
 use super::{Artifact, StepContext};
 use crate::adapters::{RunRecord, SerializedModel, Task};
 use crate::error::{coded, Code, Coded};
-use crate::features::{class_indices, class_names, labels, FeatureLayout};
+use crate::features::{class_indices, class_names, labels, Columns, FeatureLayout};
 use crate::{frame, metrics};
 
 /// The model artifact: the framework's model plus what is needed to feed it.
@@ -57,7 +57,7 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     };
     let positive = positive_class(context);
     let layout = FeatureLayout::fit(train, &context.non_features())?;
-    let x = layout.matrix(train)?;
+    let x = layout.columns_of(train);
     let y = match &classes {
         Some(names) => class_indices(train, &label, names)
             .code(
@@ -103,8 +103,8 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         Code::UntrainableData,
         "check the framework config and the training data",
     )?;
-    context.metrics.insert("train_rows".into(), x.rows as f64);
-    context.metrics.insert("features".into(), x.columns as f64);
+    context.metrics.insert("train_rows".into(), x.rows() as f64);
+    context.metrics.insert("features".into(), x.width() as f64);
     let primary_key = context
         .training_schema()
         .pointer("/identifiers/primary_key")

@@ -135,10 +135,9 @@ pub fn encode(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let columns = feature_columns(context, train, |dtype| *dtype == DataType::String);
     let mut fitted = Vec::new();
     for column in &columns {
-        let mut categories: Vec<String> =
-            frame::texts(train, column)?.into_iter().flatten().collect();
-        categories.sort();
-        categories.dedup();
+        let values = frame::text_view(train, column)?;
+        let distinct: std::collections::BTreeSet<&str> = values.iter().flatten().collect();
+        let categories: Vec<String> = distinct.into_iter().map(str::to_string).collect();
         fitted.push(json!({"column": column, "categories": categories}));
     }
     let fitted = json!({"method": method, "columns": fitted});
@@ -160,14 +159,13 @@ pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Dat
     for column in fitted["columns"].as_array().into_iter().flatten() {
         let name = column["column"].as_str().unwrap_or_default();
         let categories: Vec<String> = super::strings(&column["categories"]);
-        let values = frame::texts(&frame, name)
+        let values = frame::text_view(&frame, name)
             .with_context(|| format!("cannot encode `{name}` as in training"))?;
         if ordinal {
             let codes = values
                 .iter()
                 .map(|v| {
-                    v.as_ref()
-                        .and_then(|v| categories.binary_search(v).ok())
+                    v.and_then(|v| categories.binary_search_by(|c| c.as_str().cmp(v)).ok())
                         .map_or(f64::NAN, |c| c as f64)
                 })
                 .collect();
@@ -178,7 +176,7 @@ pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Dat
             for category in &categories {
                 let indicator: Vec<bool> = values
                     .iter()
-                    .map(|v| v.as_deref() == Some(category.as_str()))
+                    .map(|v| v == Some(category.as_str()))
                     .collect();
                 frame.with_column(Column::new(format!("{name}={category}").into(), indicator))?;
             }
