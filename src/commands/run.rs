@@ -155,13 +155,14 @@ impl Progress for JsonLog {
 }
 
 /// mimalloc 3 keeps freed pages for a second before returning them to the OS. A run frees
-/// large frames step after step; returning them at once keeps the peak resident memory near
-/// what is live (-100 MB on the training benchmark). Option 15 is `mi_option_purge_delay` in
-/// mimalloc 3's `mi_option_e` (libmimalloc-sys exports no constant for it).
+/// large frames step after step; returning them within 100 ms keeps the peak resident memory
+/// near what is live (-100 MB on the training benchmark). 0 ms would cost a second of page
+/// faults there: training frees and reallocates its histograms tree after tree. Option 15 is
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (libmimalloc-sys has no constant).
 fn return_freed_memory_promptly() {
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: setting an option is thread-safe and takes effect at the next purge.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 100) };
 }
 
 pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
