@@ -111,6 +111,38 @@ fn a_corrupt_table_fails_load_data_with_a_clear_error() {
 }
 
 #[test]
+fn outputs_that_cannot_be_stored_fail_their_step_with_a_code() {
+    // Outputs are written on a background thread while the next step runs; a write that fails
+    // must still fail the run and name the step whose output is missing.
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let profiles = project.join("profiles.yaml");
+    let text = std::fs::read_to_string(&profiles).unwrap();
+    assert!(text.contains("base_path: ./local_artifacts"));
+    std::fs::write(
+        &profiles,
+        text.replacen(
+            "base_path: ./local_artifacts",
+            "base_path: ./blocked/artifacts",
+            1,
+        ),
+    )
+    .unwrap();
+    // A file where the storage folder should be: no artifact can be written under it.
+    std::fs::write(project.join("blocked"), "not a folder").unwrap();
+    let output = run(&sandbox, &project, "churn_gbm_v1");
+    output.expect_code(1);
+    let results = results(&project, "churn_gbm_v1");
+    assert_eq!(results["status"], "failed");
+    let load = &results["steps"]["load_data"];
+    assert_eq!(load["status"], "failed", "{results:#}");
+    assert_eq!(load["code"], "MBT4013");
+    let error = load["error"].as_str().unwrap();
+    assert!(error.contains("cannot store output"), "{error}");
+    assert!(results["steps"].get("train_model").is_none(), "{results:#}");
+}
+
+#[test]
 fn a_single_class_label_fails_train_model() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);

@@ -70,12 +70,7 @@ impl Storage for LocalStorage {
     }
 
     fn put(&self, run_id: &str, step: &str, name: &str, data: &[u8]) -> anyhow::Result<String> {
-        let uri = self.uri(run_id, step, name);
-        write_atomic(Path::new(uri.trim_start_matches("file://")), data).code(
-            Code::StorageFailed,
-            "check that the storage base_path is writable and the disk has space",
-        )?;
-        Ok(uri)
+        self.put_with(run_id, step, name, &mut |file| Ok(file.write_all(data)?))
     }
 
     fn put_with(

@@ -40,34 +40,34 @@ impl Tree {
 
     /// The leaf value for one row's feature values.
     pub fn predict(&self, values: &[f64]) -> f64 {
-        let mut node = 0;
-        while self.feature[node] >= 0 {
+        self.walk(|node| {
             let value = values[self.feature[node] as usize];
-            let left = if value.is_nan() {
+            if value.is_nan() {
                 self.missing_left[node]
             } else {
                 value <= self.threshold[node]
-            };
-            node = if left {
-                self.left[node]
-            } else {
-                self.right[node]
-            } as usize;
-        }
-        self.value[node]
+            }
+        })
     }
 
+    /// The leaf value for a row of binned training data.
     pub fn predict_binned(&self, layout: &Layout, binned: &Binned, row: usize) -> f64 {
-        let mut node = 0;
-        while self.feature[node] >= 0 {
+        self.walk(|node| {
             let feature = self.feature[node] as usize;
             let bin = layout.feature_bin(binned, row, feature);
-            let left = if bin == layout.mappers[feature].missing() {
+            if bin == layout.mappers[feature].missing() {
                 self.missing_left[node]
             } else {
                 bin <= self.bin[node]
-            };
-            node = if left {
+            }
+        })
+    }
+
+    /// From the root to a leaf, going left where `goes_left(node)`; the leaf's value.
+    fn walk(&self, goes_left: impl Fn(usize) -> bool) -> f64 {
+        let mut node = 0;
+        while self.feature[node] >= 0 {
+            node = if goes_left(node) {
                 self.left[node]
             } else {
                 self.right[node]
