@@ -7,8 +7,11 @@ use rayon::prelude::*;
 
 use super::binning::{Binned, Layout};
 
-/// Rows per parallel chunk. Fixed (not derived from the thread count) for determinism.
-const CHUNK: usize = 16_384;
+/// Rows per parallel chunk: an eighth of the node's rows, between these bounds, so that small
+/// nodes use every core too. Derived from the node's size only (never from the thread count),
+/// so sums are added in the same order on any machine.
+const MIN_CHUNK: usize = 2_048;
+const MAX_CHUNK: usize = 16_384;
 
 /// Sums over the rows of one bin (or of a node). No row count: as in LightGBM, split finding
 /// estimates a side's rows from its share of the node's hessian (16 bytes per bin instead of
@@ -42,16 +45,17 @@ pub type Gradient = [f32; 2];
 
 /// The histogram of `rows` over every group of `layout`.
 pub fn build(layout: &Layout, binned: &Binned, rows: &[u32], gradients: &[Gradient]) -> Vec<Bin> {
-    if rows.len() <= CHUNK {
+    let chunk = (rows.len() / 8).clamp(MIN_CHUNK, MAX_CHUNK);
+    if rows.len() <= chunk {
         let mut histogram = vec![Bin::default(); layout.histogram_bins];
         accumulate(layout, binned, rows, gradients, &mut histogram);
         return histogram;
     }
     let parts: Vec<Vec<Bin>> = rows
-        .par_chunks(CHUNK)
-        .map(|chunk| {
+        .par_chunks(chunk)
+        .map(|rows| {
             let mut histogram = vec![Bin::default(); layout.histogram_bins];
-            accumulate(layout, binned, chunk, gradients, &mut histogram);
+            accumulate(layout, binned, rows, gradients, &mut histogram);
             histogram
         })
         .collect();

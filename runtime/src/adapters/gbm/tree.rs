@@ -379,7 +379,7 @@ fn partition(
 }
 
 /// Rows per parallel partition task.
-const PARTITION_CHUNK: usize = 8_192;
+const PARTITION_CHUNK: usize = 4_096;
 
 /// The split feature's group, and for each byte there whether the row goes left.
 fn goes_left(layout: &Layout, split: &Split) -> (usize, [bool; 256]) {
