@@ -116,18 +116,11 @@ fn outputs_that_cannot_be_stored_fail_their_step_with_a_code() {
     // must still fail the run and name the step whose output is missing.
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    let profiles = project.join("profiles.yaml");
-    let text = std::fs::read_to_string(&profiles).unwrap();
-    assert!(text.contains("base_path: ./local_artifacts"));
-    std::fs::write(
-        &profiles,
-        text.replacen(
-            "base_path: ./local_artifacts",
-            "base_path: ./blocked/artifacts",
-            1,
-        ),
-    )
-    .unwrap();
+    util::edit(
+        &project.join("profiles.yaml"),
+        "base_path: ./local_artifacts",
+        "base_path: ./blocked/artifacts",
+    );
     // A file where the storage folder should be: no artifact can be written under it.
     std::fs::write(project.join("blocked"), "not a folder").unwrap();
     let output = run(&sandbox, &project, "churn_gbm_v1");
@@ -707,9 +700,11 @@ fn sql_transforms_run_over_the_frame_and_bad_sql_is_coded() {
 fn a_missing_column_is_coded_with_a_suggestion() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    let path = project.join("sample_data/customer_churn_features.csv");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replacen("monthly_charges", "monthly_charge", 1)).unwrap();
+    util::edit(
+        &project.join("sample_data/customer_churn_features.csv"),
+        "monthly_charges",
+        "monthly_charge",
+    );
     let output = sandbox
         .mbt(&project)
         .env("MBT_PYTHON", util::python())

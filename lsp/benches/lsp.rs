@@ -133,14 +133,7 @@ fn main() {
         mbt_lsp::run(
             server_side,
             mbt_lsp::Config {
-                options: mbt_lsp::workspace::CompileOptions {
-                    profiles_dir: None,
-                    profile: None,
-                    target: None,
-                    vars: Default::default(),
-                    env: Default::default(),
-                    home: None,
-                },
+                options: mbt_lsp::workspace::CompileOptions::default(),
                 roots: Vec::new(),
                 debug_requests: false,
             },

@@ -12,7 +12,8 @@ use mbt_compiler::project::{
 use mbt_compiler::{Database, Settings};
 
 /// How the server compiles, chosen by `mbt lsp` flags (the same meaning as for `mbt check`).
-#[derive(Clone, Debug)]
+/// The default: no flags, an empty environment.
+#[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     /// `--profiles-dir` or `$MBT_PROFILES_DIR`.
     pub profiles_dir: Option<PathBuf>,

@@ -31,14 +31,7 @@ fn host() -> (tempfile::TempDir, ProjectHost) {
     for file in ["profiles.yaml", "pyproject.toml"] {
         std::fs::copy(example.join(file), root.join(file)).unwrap();
     }
-    let options = CompileOptions {
-        profiles_dir: None,
-        profile: None,
-        target: None,
-        vars: Default::default(),
-        env: Default::default(),
-        home: None,
-    };
+    let options = CompileOptions::default();
     let host = ProjectHost::load(root, options);
     (dir, host)
 }

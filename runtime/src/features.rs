@@ -50,10 +50,7 @@ impl FeatureLayout {
             if frame::is_numeric(column.dtype()) {
                 columns.push(FeatureColumn::Numeric { name });
             } else {
-                let mut categories: Vec<String> =
-                    frame::texts(frame, &name)?.into_iter().flatten().collect();
-                categories.sort();
-                categories.dedup();
+                let categories = frame::distinct_texts(frame, &name)?;
                 columns.push(FeatureColumn::Ordinal { name, categories });
             }
         }
@@ -115,10 +112,11 @@ impl Columns for FrameColumns<'_> {
     fn column(&self, index: usize) -> anyhow::Result<std::borrow::Cow<'_, [f64]>> {
         let values = match &self.layout.columns[index] {
             FeatureColumn::Numeric { name } => frame::numbers(self.frame, name)?,
-            FeatureColumn::Ordinal { name, categories } => frame::texts(self.frame, name)?
-                .into_iter()
+            FeatureColumn::Ordinal { name, categories } => frame::text_view(self.frame, name)?
+                .iter()
                 .map(|value| {
-                    let code = value.and_then(|v| categories.binary_search(&v).ok());
+                    let code =
+                        value.and_then(|v| categories.binary_search_by(|c| c.as_str().cmp(v)).ok());
                     code.map_or(f64::NAN, |code| code as f64)
                 })
                 .collect(),
@@ -174,20 +172,6 @@ impl Matrix {
         &self.values[index * self.rows..(index + 1) * self.rows]
     }
 
-    /// The rows at `indices`, in that order.
-    pub fn select_rows(&self, indices: &[usize]) -> Matrix {
-        let mut values = Vec::with_capacity(indices.len() * self.columns);
-        for column in 0..self.columns {
-            let data = self.column(column);
-            values.extend(indices.iter().map(|row| data[*row]));
-        }
-        Matrix {
-            values,
-            rows: indices.len(),
-            columns: self.columns,
-        }
-    }
-
     /// Row-major copy with missing values replaced by `fill[column]`.
     pub fn row_major_filled(&self, fill: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; self.rows * self.columns];
@@ -214,10 +198,7 @@ pub fn class_names(
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             .collect());
     }
-    let mut names: Vec<String> = frame::texts(frame, label)?.into_iter().flatten().collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
+    frame::distinct_texts(frame, label)
 }
 
 /// Multiclass labels as indices into `classes`; a value outside them is an error.

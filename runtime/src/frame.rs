@@ -34,6 +34,13 @@ pub fn text_view(frame: &DataFrame, name: &str) -> anyhow::Result<StringChunked>
     Ok(column.cast(&DataType::String)?.str()?.clone())
 }
 
+/// The distinct non-null values of a column as text, sorted (fitted categories, classes).
+pub fn distinct_texts(frame: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
+    let values = text_view(frame, name)?;
+    let distinct: std::collections::BTreeSet<&str> = values.iter().flatten().collect();
+    Ok(distinct.into_iter().map(str::to_string).collect())
+}
+
 pub fn column<'a>(frame: &'a DataFrame, name: &str) -> anyhow::Result<&'a Column> {
     frame.column(name).map_err(|_| {
         let available: Vec<String> = frame

@@ -53,6 +53,25 @@ pub struct StepResult {
     pub help: Option<String>,
 }
 
+impl StepResult {
+    /// Marks the step failed with `error`: its message, and its code and help (MBT9002, an
+    /// internal error, when it carries no code).
+    fn fail(&mut self, error: &anyhow::Error) {
+        let coded = code_of(error);
+        self.status = "failed".into();
+        self.error = Some(format!("{error:#}"));
+        self.code = Some(
+            coded
+                .map_or(Code::InternalRuntimeError, |(code, _)| code)
+                .as_str()
+                .to_string(),
+        );
+        self.help = coded
+            .map(|(_, help)| help.to_string())
+            .filter(|help| !help.is_empty());
+    }
+}
+
 /// Reports progress as steps start and finish.
 pub trait Progress {
     fn step_started(&mut self, index: usize, total: usize, step: &str);
@@ -166,28 +185,20 @@ impl<'a> Runner<'a> {
             }
             Ok(uris)
         });
-        let coded = outcome.as_ref().err().and_then(code_of);
-        let result = StepResult {
-            status: if outcome.is_ok() {
-                "success".into()
-            } else {
-                "failed".into()
-            },
+        let mut result = StepResult {
+            status: "success".into(),
             duration_s: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-            outputs: outcome.as_ref().cloned().unwrap_or_default(),
+            outputs: BTreeMap::new(),
             metrics,
             warnings,
-            error: outcome.as_ref().err().map(|error| format!("{error:#}")),
-            code: outcome.as_ref().err().map(|_| {
-                coded
-                    .map_or(Code::InternalRuntimeError, |(code, _)| code)
-                    .as_str()
-                    .to_string()
-            }),
-            help: coded
-                .map(|(_, help)| help.to_string())
-                .filter(|help| !help.is_empty()),
+            error: None,
+            code: None,
+            help: None,
         };
+        match outcome {
+            Ok(uris) => result.outputs = uris,
+            Err(error) => result.fail(&error),
+        }
         (result, produced)
     }
 
@@ -366,18 +377,7 @@ fn record_store_failures(
     });
     for (step, error) in &failures {
         if let Some(result) = results.steps.get_mut(step) {
-            let coded = code_of(error);
-            result.status = "failed".into();
-            result.error = Some(format!("{error:#}"));
-            result.code = Some(
-                coded
-                    .map_or(Code::InternalRuntimeError, |(code, _)| code)
-                    .as_str()
-                    .to_string(),
-            );
-            result.help = coded
-                .map(|(_, help)| help.to_string())
-                .filter(|help| !help.is_empty());
+            result.fail(error);
         }
     }
     !failures.is_empty()
@@ -457,9 +457,7 @@ pub fn exec(
     let artifacts: BTreeMap<String, Artifact> = runner.load(&uris)?.into_iter().collect();
     let (mut result, produced) = runner.execute(name, runner.inputs_of(name, &artifacts));
     if let Err(error) = runner.store(name, &produced) {
-        result.status = "failed".into();
-        result.error = Some(format!("{error:#}"));
-        result.code = Some(Code::InternalRuntimeError.as_str().to_string());
+        result.fail(&error);
     }
     Ok(result)
 }

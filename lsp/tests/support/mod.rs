@@ -55,12 +55,8 @@ fn copy_tree(from: &Path, to: &Path) {
 
 pub fn options() -> CompileOptions {
     CompileOptions {
-        profiles_dir: None,
-        profile: None,
-        target: None,
         vars: [("run_id".to_string(), "abc123".to_string())].into(),
-        env: Default::default(),
-        home: None,
+        ..CompileOptions::default()
     }
 }
 

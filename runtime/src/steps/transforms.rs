@@ -135,9 +135,7 @@ pub fn encode(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     let columns = feature_columns(context, train, |dtype| *dtype == DataType::String);
     let mut fitted = Vec::new();
     for column in &columns {
-        let values = frame::text_view(train, column)?;
-        let distinct: std::collections::BTreeSet<&str> = values.iter().flatten().collect();
-        let categories: Vec<String> = distinct.into_iter().map(str::to_string).collect();
+        let categories = frame::distinct_texts(train, column)?;
         fitted.push(json!({"column": column, "categories": categories}));
     }
     let fitted = json!({"method": method, "columns": fitted});
