@@ -82,18 +82,8 @@ pub fn train(
     let mut random = SplitMix(params.seed);
     let mut best = (f64::INFINITY, 0usize);
     for round in 0..params.rounds {
-        // Softmax: every class's tree of a round fits the probabilities before the round, so
-        // they are computed once per round, not once per class.
-        let probabilities = (loss == Loss::Softmax).then(|| {
-            let mut probabilities = scores.clone();
-            probabilities
-                .par_chunks_mut(outputs)
-                .for_each(|row| row.copy_from_slice(&softmax(row)));
-            probabilities
-        });
         for output in 0..outputs {
-            let source = probabilities.as_deref().unwrap_or(&scores);
-            fill_gradients(loss, outputs, output, source, y, &mut gradients);
+            fill_gradients(loss, outputs, output, &scores, y, &mut gradients);
             sample(&fit, params.subsample, &mut random, &mut rows);
             let grown = tree::grow(
                 &layout,
@@ -197,7 +187,6 @@ fn base_score(loss: Loss, outputs: usize, fit: &[u32], y: &[f64]) -> Vec<f64> {
     }
 }
 
-/// The gradients of every row for `output`, from `scores` (for softmax: the probabilities).
 fn fill_gradients(
     loss: Loss,
     outputs: usize,
@@ -222,7 +211,7 @@ fn fill_gradients(
                         (p - y[row], (p * (1.0 - p)).max(1e-16))
                     }
                     Loss::Softmax => {
-                        let p = scores[row * outputs + output];
+                        let p = softmax(&scores[row * outputs..(row + 1) * outputs])[output];
                         let target = f64::from(u8::from(y[row] as usize == output));
                         (p - target, (p * (1.0 - p)).max(1e-16))
                     }
