@@ -6,7 +6,7 @@ Usage: generate_project.py DIR N
 Writes DIR/pyproject.toml, profiles.yaml, includes/schema.yaml, lib/__init__.py,
 lib/custom_validators.py, pipelines/_base.yaml (a shared base that includes the schema) and
 N derived training pipelines pipelines/p0001.yaml ... (about 60 lines each), varied
-deterministically (frameworks gbm / smartcore / automl, thresholds, metrics, ...).
+deterministically (gbm, smartcore forests and logistic regressions, thresholds, metrics, ...).
 
 Every generated pipeline is valid: `mbt check --project-dir DIR` reports 0 errors.
 
@@ -102,7 +102,7 @@ training:
     additional_metrics: [accuracy, f1]
 """
 
-FRAMEWORKS = ["gbm", "smartcore", "automl"]
+FRAMEWORKS = ["gbm", "smartcore", "linear"]
 ON_FAILURE = ["fail", "warn", "skip_row"]
 SCALERS = ["standard_scaler", "min_max_scaler", "robust_scaler"]
 ENCODINGS = ["one_hot", "ordinal"]
@@ -137,13 +137,10 @@ def model_config(i):
             f"      seed: {i}",
         ]
     return [
-        "    framework: automl",
+        "    framework: smartcore",
         "    config:",
-        f"      max_runtime_secs: {60 + (i % 10) * 30}",
-        f"      max_models: {5 + i % 15}",
-        "      include: [gbm, random_forest, linear]",
-        f"      nfolds: {3 + i % 5}",
-        f"      seed: {i}",
+        "      model: LogisticRegression",
+        f"      alpha: 0.{1 + i % 9}",
     ]
 
 

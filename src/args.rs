@@ -43,7 +43,7 @@ pub enum Command {
     /// Run one step of a run, reading its inputs from storage (what an orchestrator schedules).
     #[cfg(feature = "runtime")]
     Exec(ExecArgs),
-    /// List the installed adapters by kind.
+    /// List the adapters this build runs, by kind, with what each needs.
     #[cfg(feature = "runtime")]
     Deps(DepsArgs),
     /// Run the DAG assertions in tests/*.test.yaml.
@@ -178,8 +178,18 @@ pub struct DepsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DepsCommand {
-    /// Print the installed adapters by kind.
-    List,
+    /// Print the adapters this build runs: kind, name, version and what each needs.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DepsFormat::Human)]
+        format: DepsFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DepsFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "runtime")]
         args::Command::Deps(args) => commands::deps::run(args),
         #[cfg(feature = "runtime")]
-        args::Command::Retry(args) => commands::run::retry(args),
+        args::Command::Retry(args) => commands::run::retry(args, color),
         #[cfg(feature = "runtime")]
         args::Command::Exec(args) => commands::run::exec(args, color),
         args::Command::Explain(args) => commands::explain::run(args),

@@ -48,26 +48,11 @@ pub fn summary_line(summary: Summary) -> String {
     )
 }
 
-/// Writes `contents` to `path` atomically: a temporary file in the same directory, then rename.
+/// Writes `contents` to `path` atomically, through the one implementation every writer of MBT
+/// shares (`mbt_contract::fs`: temporary file in the folder, fsync, rename).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let directory = path.parent().context("path has no parent directory")?;
-    std::fs::create_dir_all(directory)
-        .with_context(|| format!("cannot create {}", directory.display()))?;
-    let file_name = path
-        .file_name()
-        .context("path has no file name")?
-        .to_string_lossy();
-    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    mbt_compiler::contract::fs::write_atomic(path, contents)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Prints to stdout, turning a closed pipe into a quiet exit.

@@ -9,7 +9,7 @@ mod util;
 
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use util::{edit, env_flag, execution_order, read_manifest, repo_root, Sandbox};
 
 const EXAMPLE: &str = "telecom-churn";
@@ -64,7 +64,7 @@ fn init_creates_a_project_that_checks_compiles_and_tests() {
         "{compile}"
     );
     let manifest = read_manifest(&project, "training_v1");
-    assert_eq!(manifest["manifest_version"], 1);
+    assert_eq!(manifest["manifest_version"], 2);
     assert_eq!(manifest["metadata"]["pipeline_name"], "training_v1");
     assert_eq!(manifest["metadata"]["profile"], "demo");
 
@@ -138,7 +138,7 @@ fn compile_training_prints_the_order_and_writes_the_manifest() {
     ----- stderr -----
     ");
     let manifest = read_manifest(&project, "churn_training_v1");
-    assert_eq!(manifest["manifest_version"], 1);
+    assert_eq!(manifest["manifest_version"], 2);
     assert_eq!(execution_order(&manifest), TRAINING_STEPS);
     let mut steps: Vec<&str> = manifest["steps"]
         .as_object()
@@ -151,7 +151,11 @@ fn compile_training_prints_the_order_and_writes_the_manifest() {
     expected.sort_unstable();
     assert_eq!(steps, expected);
     assert_eq!(manifest["profile"]["target"], "dev");
-    assert_eq!(manifest["profile"]["config"]["executor"]["type"], "local");
+    assert_eq!(manifest["profile"]["settings"]["executor"]["type"], "local");
+    assert_eq!(
+        manifest["steps"]["train_model"]["config"]["model"]["framework"],
+        "gbm"
+    );
 }
 
 #[test]
@@ -179,13 +183,12 @@ fn disabling_feature_selection_removes_its_step() {
 }
 
 #[test]
-fn staging_target_changes_the_profile_and_keeps_secrets_as_references() {
+fn staging_target_changes_the_settings_and_step_resources() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
     let output = sandbox
         .mbt(&project)
         .args(["compile", "churn_training_v1", "--target", "staging"])
-        .env("SNOWFLAKE_ACCOUNT", "supersecretvalue")
         .run();
     output.success();
     assert!(
@@ -194,28 +197,30 @@ fn staging_target_changes_the_profile_and_keeps_secrets_as_references() {
             .starts_with("compiled churn_training_v1 (target staging)"),
         "{output}"
     );
-    assert!(
-        !format!("{}{}", output.stdout, output.stderr).contains("supersecretvalue"),
-        "a secret value was printed:\n{output}"
-    );
-
-    let path = project.join("target/churn_training_v1/manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        !text.contains("supersecretvalue"),
-        "the manifest holds a secret value"
-    );
-    assert!(text.contains("{{ secret('SNOWFLAKE_ACCOUNT') }}"));
-
-    let manifest: Value = serde_json::from_str(&text).unwrap();
+    let manifest = read_manifest(&project, "churn_training_v1");
     assert_eq!(manifest["metadata"]["target"], "staging");
-    assert_eq!(manifest["profile"]["target"], "staging");
-    let config = &manifest["profile"]["config"];
-    assert_eq!(config["executor"]["type"], "kubernetes");
-    assert_eq!(config["storage"]["type"], "s3");
+    let settings = &manifest["profile"]["settings"];
     assert_eq!(
-        config["data_connector"]["config"]["account"],
-        "{{ secret('SNOWFLAKE_ACCOUNT') }}"
+        settings["storage"],
+        json!({"type": "local", "config": {"base_path": "./local_artifacts/staging"}})
+    );
+    // Defaults are filled in: the target sets no output writer or secrets provider.
+    assert_eq!(
+        settings["output_writer"],
+        json!({"type": "local_file", "config": {"output_path": "predictions"}})
+    );
+    assert_eq!(
+        settings["secrets"],
+        json!({"provider": "env", "config": {}})
+    );
+    // Each step asks for its resources, else the `default` ones.
+    assert_eq!(
+        manifest["steps"]["train_model"]["resources"],
+        json!({"memory": "32Gi", "cpu": 8.0})
+    );
+    assert_eq!(
+        manifest["steps"]["load_data"]["resources"],
+        json!({"memory": "8Gi", "cpu": 2.0})
     );
 }
 
@@ -259,30 +264,30 @@ fn validate_show_resolved_prints_merged_yaml_with_origins() {
     let project = sandbox.copy_example(EXAMPLE);
     let output = sandbox
         .mbt(&project)
-        .args(["validate", "churn_h2o_v1", "--show-resolved"])
+        .args(["validate", "churn_forest_v1", "--show-resolved"])
         .run();
     output.success();
     for needle in [
         "# pipelines/_base_churn.yaml:",
         "# includes/telecom_schema.yaml:",
-        "# pipelines/churn_h2o_v1.yaml:",
-        "framework: h2o_automl",
+        "# pipelines/churn_forest_v1.yaml:",
+        "framework: smartcore",
     ] {
         assert!(
             output.stdout.contains(needle),
             "missing `{needle}`:\n{output}"
         );
     }
-    insta::assert_snapshot!("validate_show_resolved_h2o", output);
+    insta::assert_snapshot!("validate_show_resolved_forest", output);
 
     let output = sandbox
         .mbt(&project)
-        .args(["validate", "churn_h2o_v1"])
+        .args(["validate", "churn_forest_v1"])
         .run();
     insta::assert_snapshot!(output.success(), @r"
     exit code: 0
     ----- stdout -----
-    churn_h2o_v1 is valid (0 errors, 0 warnings)
+    churn_forest_v1 is valid (0 errors, 0 warnings)
     ----- stderr -----
     ");
 }
@@ -486,7 +491,7 @@ fn check_paths_of_a_base_reports_its_derived_pipelines() {
         .run();
     output.expect_code(1);
     // The base lost a required key: each derived pipeline is now missing it.
-    for pipeline in ["churn_gbm_v1", "churn_h2o_v1", "churn_training_v1"] {
+    for pipeline in ["churn_forest_v1", "churn_gbm_v1", "churn_training_v1"] {
         assert!(
             output
                 .stderr
@@ -525,7 +530,7 @@ fn check_paths_of_an_include_checks_only_its_includers() {
         .mbt(&project)
         .args(["check", "includes/telecom_schema.yaml"])
         .run();
-    // _base_churn includes it; churn_gbm_v1, churn_h2o_v1 and churn_training_v1 derive from it.
+    // _base_churn includes it; churn_forest_v1, churn_gbm_v1 and churn_training_v1 derive from it.
     // churn_simple_v1 and churn_serving_v1 (whose warnings would show) are not checked.
     insta::assert_snapshot!(output.success(), @r"
     exit code: 0
@@ -606,8 +611,8 @@ fn profiles_dir_is_read_from_outside_the_project() {
     output.success();
     let manifest = read_manifest(&project, "churn_simple_v1");
     assert_eq!(
-        manifest["profile"]["config"]["executor"]["type"],
-        "kubernetes"
+        manifest["profile"]["settings"]["storage"]["config"]["base_path"],
+        "./local_artifacts/staging"
     );
 
     // Without it, ~/.mbt/profiles.yaml is the fallback.
@@ -670,8 +675,8 @@ fn mbt_target_env_selects_the_target() {
     let manifest = read_manifest(&project, "churn_training_v1");
     assert_eq!(manifest["profile"]["target"], "staging");
     assert_eq!(
-        manifest["profile"]["config"]["executor"]["type"],
-        "kubernetes"
+        manifest["profile"]["settings"]["model_registry"]["config"]["base_path"],
+        "./local_registry/staging"
     );
 
     // --target wins over MBT_TARGET.
@@ -963,7 +968,7 @@ fn compiling_a_base_pipeline_is_mbt1011_naming_its_dependents() {
     let output = sandbox.mbt(&project).args(["compile", "_base_churn"]).run();
     output.expect_code(1);
     assert!(output.stderr.contains("[MBT1011]"), "{output}");
-    assert!(output.stderr.contains("churn_h2o_v1"), "{output}");
+    assert!(output.stderr.contains("churn_forest_v1"), "{output}");
     // Validating a base checks it as a partial pipeline instead.
     let output = sandbox
         .mbt(&project)

@@ -102,7 +102,8 @@ training:
     additional_metrics: [accuracy, f1]
 ";
 
-const FRAMEWORKS: [&str; 3] = ["gbm", "smartcore", "automl"];
+/// Model families of the generated pipelines (all run by this build).
+const FRAMEWORKS: [&str; 3] = ["gbm", "smartcore", "linear"];
 const ON_FAILURE: [&str; 3] = ["fail", "warn", "skip_row"];
 const SCALERS: [&str; 3] = ["standard_scaler", "min_max_scaler", "robust_scaler"];
 const ENCODINGS: [&str; 2] = ["one_hot", "ordinal"];
@@ -134,13 +135,10 @@ fn model_config(i: usize) -> Vec<String> {
             format!("      seed: {i}"),
         ],
         _ => vec![
-            "    framework: automl".into(),
+            "    framework: smartcore".into(),
             "    config:".into(),
-            format!("      max_runtime_secs: {}", 60 + (i % 10) * 30),
-            format!("      max_models: {}", 5 + i % 15),
-            "      include: [gbm, random_forest, linear]".into(),
-            format!("      nfolds: {}", 3 + i % 5),
-            format!("      seed: {i}"),
+            "      model: LogisticRegression".into(),
+            format!("      alpha: 0.{}", 1 + i % 9),
         ],
     }
 }

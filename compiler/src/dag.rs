@@ -8,35 +8,24 @@
 use std::collections::BTreeMap;
 
 use petgraph::graphmap::DiGraphMap;
-use serde_json::{json, Value};
 
-use crate::schema::pipeline::{Check, Metric, Pipeline, SelectionMethod, Serving, Training};
-
-/// Every step name MBT knows, training then serving.
-pub const ALL_STEPS: &[&str] = &[
-    "load_data",
-    "join_tables",
-    "validate_data",
-    "transform",
-    "split_data",
-    "normalize",
-    "encode",
-    "select_features",
-    "train_model",
-    "evaluate",
-    "log_run",
-    "load_model",
-    "load_scoring_data",
-    "apply_transforms",
-    "predict",
-    "publish",
-];
+use mbt_contract::frameworks::FrameworkConfig;
+pub use mbt_contract::manifest::ALL_STEPS;
+use mbt_contract::manifest::{
+    ApplyTransforms, Encode, Evaluate, Join, JoinTables, LoadData, LoadModel, LoadScoringData,
+    LogRun, Normalize, Predict, Publish, Roles, RunParams, SelectFeatures, Selection, SplitData,
+    StepConfig, TrainModel, Transform, ValidateData,
+};
+use mbt_contract::pipeline::{
+    default_seed, default_test_size, Metric, OutputColumns, Pipeline, SelectionMethod, Serving,
+    Split, Training,
+};
 
 /// One step of a pipeline's DAG.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepNode {
     pub name: &'static str,
-    pub config: Value,
+    pub config: StepConfig,
     /// Artifact names read, each produced by an earlier step.
     pub inputs: Vec<String>,
     /// Artifact names written.
@@ -170,21 +159,23 @@ fn flow(name: &str) -> Flow {
     }
 }
 
-/// Builds the DAG of a validated pipeline.
-pub fn build(pipeline: &Pipeline) -> Dag {
-    let steps: Vec<(&'static str, Value)> = match (&pipeline.training, &pipeline.serving) {
-        (Some(training), _) => training_steps(pipeline, training),
+/// Builds the DAG of a validated pipeline. `Err` says why a pipeline that validation accepted
+/// cannot be typed: a bug in MBT.
+pub fn build(pipeline: &Pipeline) -> Result<Dag, String> {
+    let steps = match (&pipeline.training, &pipeline.serving) {
+        (Some(training), _) => training_steps(pipeline, training)?,
         (None, Some(serving)) => serving_steps(pipeline, serving),
         (None, None) => Vec::new(),
     };
-    wire(steps)
+    Ok(wire(steps))
 }
 
-fn wire(steps: Vec<(&'static str, Value)>) -> Dag {
+fn wire(steps: Vec<StepConfig>) -> Dag {
     let mut producers: BTreeMap<&str, (&'static str, &'static str)> = BTreeMap::new();
     let mut nodes = Vec::new();
     let mut graph: DiGraphMap<&'static str, ()> = DiGraphMap::new();
-    for (name, config) in steps {
+    for config in steps {
+        let name = config.name();
         let flow = flow(name);
         let mut inputs = Vec::new();
         let mut depends_on: Vec<String> = Vec::new();
@@ -267,14 +258,25 @@ fn wire(steps: Vec<(&'static str, Value)>) -> Dag {
     }
 }
 
-fn training_steps(pipeline: &Pipeline, training: &Training) -> Vec<(&'static str, Value)> {
+/// The framework's typed config. Validation checked the name against the table and the config
+/// against the framework's schema, so this only fails on a bug.
+fn framework_config(training: &Training) -> Result<FrameworkConfig, String> {
+    let model = &training.model_training;
+    serde_json::from_value(serde_json::json!({
+        "framework": model.framework,
+        "config": model.config,
+    }))
+    .map_err(|error| format!("framework `{}`: {error}", model.framework))
+}
+
+fn training_steps(pipeline: &Pipeline, training: &Training) -> Result<Vec<StepConfig>, String> {
     let problem_type = pipeline.project.problem_type;
     let source = &training.data_source;
     let schema = &training.schema;
     let target = schema.target.as_ref();
     let label = target.map(|t| t.label_column.clone());
-    let identifiers = schema.identifiers.clone();
-    let partition_key = identifiers.as_ref().and_then(|i| i.partition_key.clone());
+    let roles = Roles::of(schema);
+    let partition_key = roles.partition_key.clone();
     let mut steps = Vec::new();
     let mut tables = vec![source.label_table.clone()];
     tables.extend(
@@ -284,120 +286,115 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Vec<(&'static str
             .map(|t| t.table.clone())
             .filter(|t| *t != source.label_table),
     );
-    steps.push((
-        "load_data",
-        json!({"label_table": source.label_table, "tables": tables, "data_windows": source.data_windows, "partition_key": partition_key}),
-    ));
-    let joins: Vec<Value> = source
+    steps.push(StepConfig::LoadData(LoadData {
+        label_table: source.label_table.clone(),
+        tables,
+        data_windows: source.data_windows.clone(),
+        partition_key: partition_key.clone(),
+    }));
+    let joins: Vec<Join> = source
         .feature_tables
         .iter()
         .filter(|table| table.table != source.label_table)
-        .map(|table| {
-            json!({
-                "table": table.table,
-                "join_key": table.join_key.as_ref().map(|k| k.columns()).unwrap_or_default(),
-                "join_type": table.join_type,
-                "fan_out_check": table.fan_out_check,
-            })
+        .map(|table| Join {
+            table: table.table.clone(),
+            join_key: table
+                .join_key
+                .as_ref()
+                .map(|k| k.columns())
+                .unwrap_or_default(),
+            join_type: table.join_type,
+            fan_out_check: table.fan_out_check,
         })
         .collect();
     if !joins.is_empty() {
-        steps.push((
-            "join_tables",
-            json!({"label_table": source.label_table, "joins": joins}),
-        ));
+        steps.push(StepConfig::JoinTables(JoinTables {
+            label_table: source.label_table.clone(),
+            joins: joins.clone(),
+        }));
     }
     if let Some(validation) = &training.validation {
-        let custom: Vec<&str> = validation
-            .checks
-            .iter()
-            .filter_map(|check| match check {
-                Check::Custom { function } => Some(function.as_str()),
-                _ => None,
-            })
-            .collect();
-        steps.push((
-            "validate_data",
-            json!({"on_failure": validation.on_failure, "checks": validation.checks, "custom_functions": custom, "label_column": label}),
-        ));
+        steps.push(StepConfig::ValidateData(ValidateData {
+            on_failure: validation.on_failure,
+            checks: validation.checks.clone(),
+            label_column: label.clone(),
+        }));
     }
     let transformations = training.transformations.as_ref();
-    if let Some(transforms) = transformations.filter(|t| !t.custom_transforms.is_empty()) {
-        steps.push((
-            "transform",
-            json!({"custom_transforms": transforms.custom_transforms}),
-        ));
+    let custom_transforms = transformations
+        .map(|t| t.custom_transforms.clone())
+        .unwrap_or_default();
+    if !custom_transforms.is_empty() {
+        steps.push(StepConfig::Transform(Transform {
+            custom_transforms: custom_transforms.clone(),
+            schema: schema.clone(),
+        }));
     }
-    let split = training
-        .split
-        .clone()
-        .unwrap_or(crate::schema::pipeline::Split {
-            test_size: crate::schema::pipeline::default_test_size(),
-            stratify: true,
-            seed: crate::schema::pipeline::default_seed(),
-        });
-    steps.push((
-        "split_data",
-        json!({
-            "test_size": split.test_size,
-            "stratify": split.stratify && problem_type.is_classification(),
-            "seed": split.seed,
-            "label_column": label,
-            "partition_key": partition_key,
-            "data_windows": source.data_windows,
-        }),
-    ));
+    let split = training.split.clone().unwrap_or(Split {
+        test_size: default_test_size(),
+        stratify: true,
+        seed: default_seed(),
+    });
+    let stratify = split.stratify && problem_type.is_classification();
+    steps.push(StepConfig::SplitData(SplitData {
+        test_size: split.test_size,
+        stratify,
+        seed: split.seed,
+        roles: roles.clone(),
+        data_windows: source.data_windows.clone(),
+    }));
     if let Some(normalization) = transformations
         .and_then(|t| t.normalization.as_ref())
         .filter(|n| n.enabled)
     {
-        steps.push((
-            "normalize",
-            json!({"method": normalization.method, "columns": normalization.columns}),
-        ));
+        steps.push(StepConfig::Normalize(Normalize {
+            method: normalization.method,
+            columns: normalization.columns.clone(),
+            roles: roles.clone(),
+        }));
     }
     if let Some(encoding) = transformations
         .and_then(|t| t.encoding.as_ref())
         .filter(|e| e.enabled)
     {
-        steps.push((
-            "encode",
-            json!({"method": encoding.method, "columns": encoding.columns}),
-        ));
+        steps.push(StepConfig::Encode(Encode {
+            method: encoding.method,
+            columns: encoding.columns.clone(),
+            roles: roles.clone(),
+        }));
     }
     if let Some(selection) = training.feature_selection.as_ref().filter(|s| s.enabled) {
-        let methods: Vec<Value> = selection
+        let methods = selection
             .methods
             .iter()
             .map(|method| match method {
                 SelectionMethod::GbmImportance { threshold }
-                | SelectionMethod::LgbmImportance { threshold } => {
-                    json!({"name": "gbm_importance", "threshold": threshold})
-                }
-                SelectionMethod::Correlation { threshold } => {
-                    json!({"name": "correlation", "threshold": threshold})
-                }
+                | SelectionMethod::LgbmImportance { threshold } => Selection::GbmImportance {
+                    threshold: *threshold,
+                },
+                SelectionMethod::Correlation { threshold } => Selection::Correlation {
+                    threshold: *threshold,
+                },
             })
             .collect();
-        steps.push((
-            "select_features",
-            json!({"methods": methods, "label_column": label}),
-        ));
+        steps.push(StepConfig::SelectFeatures(SelectFeatures {
+            methods,
+            problem_type,
+            positive_class: target.and_then(|t| t.positive_class.clone()),
+            roles: roles.clone(),
+        }));
     }
-    let training_config = &training.model_training;
-    steps.push((
-        "train_model",
-        json!({
-            "framework": training_config.framework,
-            "config": training_config.config,
-            "problem_type": problem_type,
-            "label_column": label,
-            "classes": target.and_then(|t| t.classes.clone()),
-            "positive_class": target.and_then(|t| t.positive_class.clone()),
-            "identifiers": identifiers,
-            "ignored_columns": schema.ignored_columns,
-        }),
-    ));
+    let model = framework_config(training)?;
+    let label_column = label.ok_or("a training pipeline without a label column validated")?;
+    steps.push(StepConfig::TrainModel(TrainModel {
+        model: model.clone(),
+        problem_type,
+        label_column,
+        classes: target.and_then(|t| t.classes.clone()),
+        positive_class: target.and_then(|t| t.positive_class.clone()),
+        identifiers: schema.identifiers.clone(),
+        ignored_columns: schema.ignored_columns.clone(),
+    }));
     let evaluation = training.evaluation.as_ref();
     let primary = evaluation
         .map(|e| e.primary_metric)
@@ -411,69 +408,62 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Vec<(&'static str
             metrics.push(metric);
         }
     }
-    steps.push((
-        "evaluate",
-        json!({
-            "primary_metric": primary,
-            "metrics": metrics,
-            "generate_plots": evaluation.is_some_and(|e| e.generate_plots),
-            "custom_metrics": evaluation.map(|e| e.custom_metrics.clone()).unwrap_or_default(),
-            "problem_type": problem_type,
-            "label_column": label,
-            "positive_class": target.and_then(|t| t.positive_class.clone()),
-        }),
-    ));
-    steps.push((
-        "log_run",
-        json!({
-            "experiment_name": pipeline.project.experiment_name,
-            "tags": pipeline.project.tags,
-            "owner": pipeline.project.owner,
-        }),
-    ));
-    steps
+    steps.push(StepConfig::Evaluate(Evaluate {
+        primary_metric: primary,
+        metrics,
+        generate_plots: evaluation.is_some_and(|e| e.generate_plots),
+        custom_metrics: evaluation
+            .map(|e| e.custom_metrics.clone())
+            .unwrap_or_default(),
+        problem_type,
+    }));
+    steps.push(StepConfig::LogRun(LogRun {
+        experiment_name: pipeline.project.experiment_name.clone(),
+        tags: pipeline.project.tags.clone(),
+        owner: pipeline.project.owner.clone(),
+        joins,
+        custom_transforms,
+        params: RunParams {
+            model,
+            schema: schema.clone(),
+            test_size: split.test_size,
+            stratify,
+            seed: split.seed,
+        },
+    }));
+    Ok(steps)
 }
 
-fn serving_steps(pipeline: &Pipeline, serving: &Serving) -> Vec<(&'static str, Value)> {
-    let columns =
-        serving
-            .output
-            .columns
-            .clone()
-            .unwrap_or(crate::schema::pipeline::OutputColumns {
-                prediction: "prediction".into(),
-                label: None,
-                threshold: 0.5,
-            });
+fn serving_steps(pipeline: &Pipeline, serving: &Serving) -> Vec<StepConfig> {
+    let columns = serving.output.columns.clone().unwrap_or(OutputColumns {
+        prediction: "prediction".into(),
+        label: None,
+        threshold: 0.5,
+    });
+    let source = &serving.model_source;
     vec![
-        (
-            "load_model",
-            json!({
-                "registry": serving.model_source.registry,
-                "run_id": serving.model_source.run_id,
-                "fallback_run_id": serving.model_source.fallback_run_id,
-                "artifact_snapshot": serving.model_source.artifact_snapshot,
-            }),
-        ),
-        (
-            "load_scoring_data",
-            json!({
-                "scoring_table": serving.data_source.scoring_table,
-                "lookback_window": serving.data_source.data_windows.as_ref().and_then(|w| w.lookback_window.clone()),
-            }),
-        ),
-        ("apply_transforms", json!({})),
-        (
-            "predict",
-            json!({"problem_type": pipeline.project.problem_type, "threshold": columns.threshold}),
-        ),
-        (
-            "publish",
-            json!({
-                "destination": serving.output.destination,
-                "table": serving.output.table,
-                "columns": columns,
-            }),
-        ),
+        StepConfig::LoadModel(LoadModel {
+            registry: source.registry.clone(),
+            run_id: source.run_id.clone(),
+            fallback_run_id: source.fallback_run_id.clone(),
+        }),
+        StepConfig::LoadScoringData(LoadScoringData {
+            scoring_table: serving.data_source.scoring_table.clone(),
+            lookback_window: serving
+                .data_source
+                .data_windows
+                .as_ref()
+                .and_then(|w| w.lookback_window.clone()),
+        }),
+        StepConfig::ApplyTransforms(ApplyTransforms {}),
+        StepConfig::Predict(Predict {
+            problem_type: pipeline.project.problem_type,
+            threshold: columns.threshold,
+        }),
+        StepConfig::Publish(Publish {
+            destination: serving.output.destination.clone(),
+            table: serving.output.table.clone(),
+            columns,
+        }),
     ]
 }

@@ -10,7 +10,6 @@ pub mod assertions;
 pub mod dag;
 pub mod db;
 pub mod diagnostics;
-pub mod manifest;
 pub mod project;
 pub mod queries;
 pub mod schema;
@@ -20,3 +19,6 @@ pub mod yaml;
 
 pub use db::{Database, Db, Project, Settings, SourceFile};
 pub use diagnostics::{Code, Diagnostic, Severity};
+/// The contract shared with the runtime: manifest, pipeline types, adapter table, codes.
+pub use mbt_contract as contract;
+pub use mbt_contract::manifest;

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use mbt_contract::secret::SecretRef;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use rustc_hash::FxHashSet;
 
@@ -123,11 +124,23 @@ fn environment<'a>(context: &TemplateContext<'_>, state: &Arc<Mutex<State>>) -> 
         },
     );
     let secret_state = state.clone();
-    environment.add_function("secret", move |name: String| -> Value {
-        let mut state = secret_state.lock().expect("template state");
-        state.secrets.insert(name.clone());
-        Value::from(format!("{{{{ secret('{name}') }}}}"))
-    });
+    environment.add_function(
+        "secret",
+        move |name: String| -> Result<Value, minijinja::Error> {
+            let reference = SecretRef::new(name.clone()).to_string();
+            if SecretRef::parse(&reference).is_none() {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!(
+                        "`{name}` is not a secret name: use letters, digits, `_`, `-`, `.` or `/`"
+                    ),
+                ));
+            }
+            let mut state = secret_state.lock().expect("template state");
+            state.secrets.insert(name);
+            Ok(Value::from(reference))
+        },
+    );
     environment
 }
 
@@ -176,7 +189,7 @@ fn render_node(
                     if deferred {
                         out.deferred.insert(node.span);
                         node.kind = NodeKind::String(output);
-                    } else if failed || output.contains("{{ secret(") {
+                    } else if failed || SecretRef::appears_in(&output) {
                         node.kind = NodeKind::String(output);
                     } else {
                         node.kind = match resolve_plain_scalar(&output) {

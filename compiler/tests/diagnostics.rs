@@ -11,6 +11,7 @@
 //! # profile: name                            (optional: --profile)
 //! # profiles-required: true                  (optional: --profiles-dir was given)
 //! # allow: MBT2102                           (valid fixtures only: warnings that may appear)
+//! # never-shown: s3cr3t                      (a value no diagnostic may print, e.g. a password)
 //! #--- pipelines/p.yaml
 //! schema_version: 1
 //! ...
@@ -59,6 +60,22 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
     ),
     ("MBT4014", "runtime: an unbound run_id; tests/run.rs"),
     (
+        "MBT4015",
+        "runtime: serving a model of a framework the runtime lacks; runtime/tests/steps.rs",
+    ),
+    (
+        "MBT4016",
+        "runtime: retrying from a manifest of another version; tests/run.rs",
+    ),
+    (
+        "MBT4017",
+        "runtime: a secret the provider does not have; runtime/src/adapters/registry.rs",
+    ),
+    (
+        "MBT4018",
+        "runtime: a connector that cannot start; runtime/tests/steps.rs",
+    ),
+    (
         "MBT1011",
         "compiling a base pipeline is a CLI argument error; tests/cli.rs",
     ),
@@ -103,6 +120,8 @@ struct Expectation {
 struct Fixture {
     expectations: Vec<Expectation>,
     allow: BTreeSet<String>,
+    /// Values no rendered diagnostic may contain (credentials).
+    never_shown: Vec<String>,
     settings: Settings,
     /// Project files in the order written.
     files: Vec<(String, String)>,
@@ -215,6 +234,7 @@ fn parse_fixture(text: &str) -> Fixture {
             "allow" => fixture
                 .allow
                 .extend(value.split(',').map(|c| c.trim().to_string())),
+            "never-shown" => fixture.never_shown.push(value.to_string()),
             _ => {} // a comment that happens to contain a colon
         }
     }
@@ -322,6 +342,16 @@ fn check_invalid(name: &str, path: &Path) -> Result<(), String> {
     }
     let (db, diagnostics) = check(&fixture);
     let rendered = render_all(&diagnostics, &db, RenderConfig { color: false });
+    let messages: String = diagnostics
+        .iter()
+        .map(|d| format!("{} {:?} {:?}\n", d.message, d.label, d.help))
+        .collect();
+    for value in &fixture.never_shown {
+        // The source line itself may hold it (a literal the user wrote); no message may.
+        if messages.contains(value.as_str()) {
+            return Err(format!("{name}: a diagnostic shows `{value}`:\n{rendered}"));
+        }
+    }
     let found: Vec<Expectation> = diagnostics
         .iter()
         .map(|diagnostic| Expectation {

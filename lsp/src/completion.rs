@@ -6,11 +6,11 @@ use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionParams, CompletionResponse, CompletionTextEdit,
     Documentation, MarkupContent, MarkupKind, Range, TextEdit,
 };
+use mbt_compiler::contract::adapters::{self, AdapterKind};
 use mbt_compiler::dag::ALL_STEPS;
 use mbt_compiler::queries::compose::{relative_from, resolved};
 use mbt_compiler::queries::parse::{is_base_name, pipeline_index, pipeline_name};
 use mbt_compiler::queries::python::python_functions;
-use mbt_compiler::schema::frameworks::FRAMEWORKS;
 use mbt_compiler::schema::pipeline::{Metric, ProblemType};
 use mbt_compiler::{Db, SourceFile};
 
@@ -125,11 +125,11 @@ impl Completer<'_> {
         }) {
             let Some(framework) = self
                 .effective(&["training", "model_training", "framework"], "framework")
-                .and_then(|name| mbt_compiler::schema::frameworks::framework(&name))
+                .and_then(|name| adapters::adapter(AdapterKind::Framework, &name))
             else {
                 return Vec::new();
             };
-            let root = (framework.schema)();
+            let root = framework.config_schema();
             return schema_nav::at_path(root, &path[position + 2..]);
         }
         match root_schema(self.kind) {
@@ -241,17 +241,31 @@ impl Completer<'_> {
                 items.sort_by(|a, b| a.sort_text.cmp(&b.sort_text));
                 return items;
             }
-            (FileKind::Pipeline | FileKind::Fragment, "framework") => {
-                return FRAMEWORKS
-                    .iter()
-                    .map(|spec| {
-                        value(
-                            spec.name,
-                            Some("framework".into()),
-                            Some(spec.description.to_string()),
-                        )
-                    })
-                    .collect()
+            // Adapters: only what this build runs (the adapter table's available entries).
+            (FileKind::Pipeline | FileKind::Fragment, "framework" | "registry" | "destination")
+            | (FileKind::Profiles, "type" | "provider") => {
+                let kind = match key {
+                    "framework" => Some(AdapterKind::Framework),
+                    "registry" => Some(AdapterKind::ModelRegistry),
+                    "destination" => Some(AdapterKind::OutputWriter),
+                    "provider" => Some(AdapterKind::Secrets),
+                    _ => path.iter().rev().nth(1).and_then(|segment| match segment {
+                        Segment::Key(parent) => AdapterKind::from_target_key(parent),
+                        Segment::Item => None,
+                    }),
+                };
+                if let Some(kind) = kind {
+                    return adapters::of_kind(kind)
+                        .filter(|spec| spec.available)
+                        .map(|spec| {
+                            value(
+                                spec.name,
+                                Some(kind.describe().into()),
+                                Some(format!("{} Needs: {}.", spec.description, spec.needs)),
+                            )
+                        })
+                        .collect();
+                }
             }
             (FileKind::Pipeline | FileKind::Fragment, "primary_metric" | "additional_metrics") => {
                 let problem_type = self

@@ -94,7 +94,12 @@ fn docs_at(db: &Database, file: SourceFile, kind: FileKind, path: &[Segment]) ->
             .as_ref()
             .and_then(|root| root.get_path(&["training", "model_training", "framework"]))
             .and_then(Node::as_str)
-            .and_then(mbt_compiler::schema::frameworks::framework)?;
+            .and_then(|name| {
+                mbt_compiler::contract::adapters::adapter(
+                    mbt_compiler::contract::adapters::AdapterKind::Framework,
+                    name,
+                )
+            })?;
         let rest = &path[position + 2..];
         if rest.is_empty() {
             return Some(format!(
@@ -102,7 +107,7 @@ fn docs_at(db: &Database, file: SourceFile, kind: FileKind, path: &[Segment]) ->
                 framework.name, framework.description
             ));
         }
-        return schema_nav::description(&schema_nav::at_path((framework.schema)(), rest));
+        return schema_nav::description(&schema_nav::at_path(framework.config_schema(), rest));
     }
     let root = root_schema(kind)?;
     schema_nav::description(&schema_nav::at_path(root, path))

@@ -61,7 +61,7 @@ fn standalone_pipelines_get_the_full_pass_diagnostics() {
     );
     edit(
         &mut host,
-        "pipelines/churn_h2o_v1.yaml",
+        "pipelines/churn_forest_v1.yaml",
         "base_pipeline: _base_churn",
         "base_pipeline: churn_training_v1",
     );

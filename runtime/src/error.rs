@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-pub use mbt_compiler::diagnostics::Code;
+pub use mbt_contract::codes::Code;
 
 /// A coded failure: the leaf of an error chain.
 #[derive(Debug)]

@@ -5,6 +5,7 @@
 //! ordinal codes (unseen values become missing, which gradient boosting handles).
 
 use anyhow::{bail, Context};
+use mbt_contract::pipeline::ClassLabel;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -190,13 +191,10 @@ impl Matrix {
 pub fn class_names(
     frame: &DataFrame,
     label: &str,
-    configured: &serde_json::Value,
+    configured: Option<&[ClassLabel]>,
 ) -> anyhow::Result<Vec<String>> {
-    if let Some(list) = configured.as_array().filter(|l| !l.is_empty()) {
-        return Ok(list
-            .iter()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-            .collect());
+    if let Some(list) = configured.filter(|l| !l.is_empty()) {
+        return Ok(list.iter().map(ClassLabel::text).collect());
     }
     frame::distinct_texts(frame, label)
 }

@@ -55,7 +55,7 @@ pub fn column<'a>(frame: &'a DataFrame, name: &str) -> anyhow::Result<&'a Column
                 "column `{name}` not found (columns: {})",
                 available.join(", ")
             ),
-            mbt_compiler::diagnostics::did_you_mean(name, &names),
+            mbt_contract::suggest::did_you_mean(name, &names),
         )
     })
 }

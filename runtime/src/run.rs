@@ -1,22 +1,24 @@
-//! The runner: executes a manifest's steps in order, stores every output, and keeps
-//! `run_results.json` up to date after each step so a failure leaves an accurate record.
+//! The runner: executes a manifest's steps batch by batch on the run's adapters, stores every
+//! output, and keeps `run_results.json` up to date after each batch so a failure leaves an
+//! accurate record. The adapters are given ([`run`] takes them built), so tests run manifests
+//! on in-memory adapters; the runner sets them up once per run and tears them down at its end.
 
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::Context;
 use indexmap::IndexMap;
-use mbt_compiler::manifest::Manifest;
+use mbt_contract::fs::write_atomic;
+use mbt_contract::manifest::{Manifest, Step};
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::local::write_atomic;
-use crate::adapters::{
-    resolve_secrets, DataConnector, Executor, Job, ModelRegistry, Registry, Storage,
-};
+use crate::adapters::{Adapters, Job, Storage};
 use crate::error::{code_of, coded, Code};
 use crate::frame;
-use crate::steps::{self, Artifact, StepContext};
+use crate::steps::{self, Artifact, ModelArtifact, StepContext};
 
 /// `target/<pipeline>/run_results.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +36,9 @@ pub struct RunResults {
     pub steps: IndexMap<String, StepResult>,
     /// The evaluation metrics.
     pub metrics: BTreeMap<String, f64>,
+    /// Problems around the run that failed no step (an adapter that did not tear down).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,41 +95,20 @@ pub struct RunOptions<'a> {
     pub execution_date: Option<chrono::NaiveDate>,
 }
 
-/// The adapters of one run, shared by every step (and by the threads of a parallel batch).
-struct Runner<'a> {
-    manifest: &'a Manifest,
-    options: &'a RunOptions<'a>,
-    registry: Registry,
-    storage: Box<dyn Storage>,
-    connector: Box<dyn DataConnector>,
-    model_registry: Box<dyn ModelRegistry>,
-    executor: Box<dyn Executor>,
-}
-
 /// What running one step gives: its result and the artifacts it produced.
 pub type StepOutcome = (StepResult, Vec<(String, Artifact)>);
 
+/// One run's manifest, options and adapters, shared by every step (and by the threads of a
+/// parallel batch).
+struct Runner<'a> {
+    manifest: &'a Manifest,
+    options: &'a RunOptions<'a>,
+    adapters: &'a Adapters,
+}
+
 impl<'a> Runner<'a> {
-    fn new(manifest: &'a Manifest, options: &'a RunOptions<'a>) -> anyhow::Result<Runner<'a>> {
-        let registry = Registry::builtin();
-        let project = options.project;
-        let settings = &manifest.profile.config;
-        // Adapter configs may hold `{{ secret('NAME') }}`: resolved here, in memory only.
-        let secrets = registry.secrets(&settings["secrets"], project)?;
-        let resolved = |key: &str| resolve_secrets(&settings[key], secrets.as_ref());
-        let storage = registry.storage(&resolved("storage")?, project)?;
-        let connector = registry.connector(&resolved("data_connector")?, project)?;
-        let model_registry = registry.model_registry(&resolved("model_registry")?, project)?;
-        let executor = registry.executor(&resolved("executor")?, project)?;
-        Ok(Runner {
-            manifest,
-            options,
-            registry,
-            storage,
-            connector,
-            model_registry,
-            executor,
-        })
+    fn storage(&self) -> &dyn Storage {
+        self.adapters.storage.as_ref()
     }
 
     /// The artifacts step `name` reads.
@@ -153,10 +137,8 @@ impl<'a> Runner<'a> {
             manifest: self.manifest,
             name,
             step,
-            registry: &self.registry,
+            adapters: self.adapters,
             project: self.options.project,
-            connector: self.connector.as_ref(),
-            model_registry: self.model_registry.as_ref(),
             run_id: &self.options.run_id,
             execution_date: self.options.execution_date,
             inputs: &inputs,
@@ -175,12 +157,14 @@ impl<'a> Runner<'a> {
                 let file = format!("{output}.{}", artifact.extension());
                 uris.insert(
                     output.clone(),
-                    self.storage.uri(&self.options.run_id, name, &file),
+                    self.storage().uri(&self.options.run_id, name, &file),
                 );
                 produced.push((output.clone(), artifact));
             }
             for (file, bytes) in &files {
-                let uri = self.storage.put(&self.options.run_id, name, file, bytes)?;
+                let uri = self
+                    .storage()
+                    .put(&self.options.run_id, name, file, bytes)?;
                 uris.insert(file.clone(), uri);
             }
             Ok(uris)
@@ -203,20 +187,27 @@ impl<'a> Runner<'a> {
     }
 
     /// Writes a step's outputs to storage (atomically, each under the URI `execute` reported).
+    /// A model's binary part goes beside its JSON, as `<output>.model.bin`.
     fn store(&self, step: &str, produced: &[(String, Artifact)]) -> anyhow::Result<()> {
+        let run_id = &self.options.run_id;
         for (output, artifact) in produced {
             let file = format!("{output}.{}", artifact.extension());
-            self.storage
-                .put_with(
-                    &self.options.run_id,
-                    step,
-                    &file,
-                    &mut |out| match artifact {
-                        Artifact::Frame(frame) => frame::write_parquet(frame, out),
-                        Artifact::Json(value) => Ok(serde_json::to_writer_pretty(out, value)?),
-                    },
-                )
+            self.storage()
+                .put_with(run_id, step, &file, &mut |out| match artifact {
+                    Artifact::Frame(frame) => frame::write_parquet(frame, out),
+                    Artifact::Json(value) => Ok(serde_json::to_writer_pretty(out, value)?),
+                    Artifact::Model(model) => Ok(serde_json::to_writer_pretty(out, &**model)?),
+                })
                 .with_context(|| format!("cannot store output `{output}` of step `{step}`"))?;
+            if let Artifact::Model(model) = artifact {
+                if let Some(binary) = &model.model.binary {
+                    self.storage()
+                        .put(run_id, step, &format!("{output}.model.bin"), binary)
+                        .with_context(|| {
+                            format!("cannot store output `{output}` of step `{step}`")
+                        })?;
+                }
+            }
         }
         Ok(())
     }
@@ -228,9 +219,17 @@ impl<'a> Runner<'a> {
             if !(uri.ends_with(".parquet") || uri.ends_with(".json")) {
                 continue; // an extra file (a plot), not an artifact steps read
             }
-            let bytes = self.storage.get(uri)?;
+            let bytes = self.storage().get(uri)?;
             let artifact = if uri.ends_with(".parquet") {
                 Artifact::Frame(frame::from_parquet(bytes)?)
+            } else if let Some(stem) = uri.strip_suffix(".model.json") {
+                let mut model: ModelArtifact = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{uri} is not a model artifact"))?;
+                if model.model.binary_len.is_some() {
+                    let binary = self.storage().get(&format!("{stem}.model.bin"))?;
+                    model.model.binary = Some(Arc::new(binary));
+                }
+                Artifact::Model(Arc::new(model))
             } else {
                 Artifact::Json(
                     serde_json::from_slice(&bytes).with_context(|| format!("{uri} is not JSON"))?,
@@ -249,9 +248,33 @@ impl<'a> Runner<'a> {
 pub fn run(
     manifest: &Manifest,
     options: &RunOptions<'_>,
+    adapters: &Adapters,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<RunResults> {
-    let runner = Runner::new(manifest, options)?;
+    adapters.setup()?;
+    let outcome = run_steps(manifest, options, adapters, progress);
+    let problems = adapters.teardown();
+    let mut results = outcome?;
+    if !problems.is_empty() {
+        results
+            .warnings
+            .extend(problems.iter().map(|error| format!("teardown: {error:#}")));
+        write_results(&options.results_path, &results)?;
+    }
+    Ok(results)
+}
+
+fn run_steps(
+    manifest: &Manifest,
+    options: &RunOptions<'_>,
+    adapters: &Adapters,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<RunResults> {
+    let runner = Runner {
+        manifest,
+        options,
+        adapters,
+    };
     let mut results = RunResults {
         run_id: options.run_id.clone(),
         pipeline: manifest.metadata.pipeline_name.clone(),
@@ -264,6 +287,7 @@ pub fn run(
         execution_date: options.execution_date.map(|d| d.to_string()),
         steps: IndexMap::new(),
         metrics: BTreeMap::new(),
+        warnings: Vec::new(),
     };
     write_results(&options.results_path, &results)?;
     let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
@@ -290,8 +314,7 @@ pub fn run(
             let mut pending = Vec::new();
             for name in batch {
                 let step = &manifest.steps[name];
-                let Some(previous) = reusable(options.resume, name, step, runner.storage.as_ref())
-                else {
+                let Some(previous) = reusable(options.resume, name, step, runner.storage()) else {
                     pending.push(name.as_str());
                     continue;
                 };
@@ -311,16 +334,33 @@ pub fn run(
             for name in &pending {
                 progress.step_started(position(name), total, name);
             }
-            let jobs: Vec<Job<'_, StepOutcome>> = pending
+            // Each job puts its outcome in its slot; a step that panics is a failed step.
+            let slots: Vec<Mutex<Option<StepOutcome>>> =
+                pending.iter().map(|_| Mutex::new(None)).collect();
+            let jobs: Vec<Job<'_>> = pending
                 .iter()
-                .map(|name| {
+                .zip(&slots)
+                .map(|(name, slot)| {
                     let (runner, inputs) = (&runner, runner.inputs_of(name, &artifacts));
-                    Box::new(move || runner.execute(name, inputs)) as Job<'_, StepOutcome>
+                    Box::new(move || {
+                        let outcome =
+                            catch_unwind(AssertUnwindSafe(|| runner.execute(name, inputs)))
+                                .unwrap_or_else(|_| panicked());
+                        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                    }) as Job<'_>
                 })
                 .collect();
             // The steps now hold what this batch is the last to read: they free it when done.
             artifacts.retain(|name, _| last_use.get(name).is_some_and(|last| *last > batch_index));
-            let finished = runner.executor.run_batch(jobs);
+            adapters.executor.run_batch(jobs);
+            let finished: Vec<StepOutcome> = slots
+                .into_iter()
+                .map(|slot| {
+                    slot.into_inner()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(not_run)
+                })
+                .collect();
             let mut failed = false;
             let mut outputs = Vec::new();
             for (name, (result, produced)) in pending.iter().zip(finished) {
@@ -396,8 +436,16 @@ fn last_uses(manifest: &Manifest) -> BTreeMap<String, usize> {
     last
 }
 
-/// The outcome of a step whose thread panicked.
-pub fn panicked() -> StepOutcome {
+/// The outcome of a step the executor never ran (an executor that broke its contract).
+fn not_run() -> StepOutcome {
+    let (mut result, produced) = panicked();
+    result.error =
+        Some("the executor did not run the step (a bug in MBT: please report it)".into());
+    (result, produced)
+}
+
+/// The outcome of a step that panicked.
+fn panicked() -> StepOutcome {
     let result = StepResult {
         status: "failed".into(),
         duration_s: 0.0,
@@ -416,6 +464,7 @@ pub fn panicked() -> StepOutcome {
 pub fn exec(
     manifest: &Manifest,
     options: &RunOptions<'_>,
+    adapters: &Adapters,
     name: &str,
 ) -> anyhow::Result<StepResult> {
     let Some(step) = manifest.steps.get(name) else {
@@ -426,7 +475,28 @@ pub fn exec(
             names.join(", ")
         );
     };
-    let runner = Runner::new(manifest, options)?;
+    adapters.setup()?;
+    let result = exec_step(manifest, options, adapters, name, step);
+    let problems = adapters.teardown();
+    let mut result = result?;
+    result
+        .warnings
+        .extend(problems.iter().map(|error| format!("teardown: {error:#}")));
+    Ok(result)
+}
+
+fn exec_step(
+    manifest: &Manifest,
+    options: &RunOptions<'_>,
+    adapters: &Adapters,
+    name: &str,
+    step: &Step,
+) -> anyhow::Result<StepResult> {
+    let runner = Runner {
+        manifest,
+        options,
+        adapters,
+    };
     let mut uris = BTreeMap::new();
     for input in &step.inputs {
         let producer = manifest
@@ -435,10 +505,10 @@ pub fn exec(
             .find(|(_, s)| s.outputs.contains(input))
             .map(|(n, _)| n.clone())
             .with_context(|| format!("no step of the manifest produces `{input}`"))?;
-        let uri = ["parquet", "json"]
+        let uri = ["parquet", "model.json", "json"]
             .iter()
-            .map(|ext| runner.storage.uri(&options.run_id, &producer, &format!("{input}.{ext}")))
-            .find(|uri| runner.storage.exists(uri))
+            .map(|ext| runner.storage().uri(&options.run_id, &producer, &format!("{input}.{ext}")))
+            .find(|uri| runner.storage().exists(uri))
             .ok_or_else(|| {
                 coded(
                     Code::StorageFailed,
@@ -467,7 +537,7 @@ pub fn exec(
 fn reusable<'a>(
     resume: Option<&'a RunResults>,
     name: &str,
-    step: &mbt_compiler::manifest::Step,
+    step: &Step,
     storage: &dyn Storage,
 ) -> Option<&'a StepResult> {
     let previous = resume?.steps.get(name)?;
@@ -483,62 +553,34 @@ fn reusable<'a>(
 
 fn write_results(path: &Path, results: &RunResults) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(results)? + "\n";
-    write_atomic(path, text.as_bytes()).context("cannot write run_results.json")
+    write_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+        .context("cannot write run_results.json")
 }
 
-/// A new run id: UTC time plus process id, unique per machine and sortable.
+/// A new run id: UTC time, process id and milliseconds; unique per machine and sortable.
 pub fn new_run_id() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let (date, time) = civil(now.as_secs());
+    let now = chrono::Utc::now();
     format!(
-        "run_{}{}_{:04x}{:03}",
-        date.replace('-', ""),
-        time.replace(':', ""),
+        "run_{}_{:04x}{:03}",
+        now.format("%Y%m%d%H%M%S"),
         std::process::id() & 0xffff,
-        now.subsec_millis()
+        now.timestamp_subsec_millis()
     )
 }
 
-/// RFC 3339 UTC timestamp.
+/// RFC 3339 UTC timestamp with milliseconds.
 pub fn timestamp() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let (date, time) = civil(now.as_secs());
-    format!("{date}T{time}.{:03}Z", now.subsec_millis())
-}
-
-/// (YYYY-MM-DD, HH:MM:SS) of Unix seconds (proleptic Gregorian, Howard Hinnant's algorithm).
-fn civil(seconds: u64) -> (String, String) {
-    let days = (seconds / 86_400) as i64;
-    let rest = seconds % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        format!(
-            "{:02}:{:02}:{:02}",
-            rest / 3600,
-            rest % 3600 / 60,
-            rest % 60
-        ),
-    )
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn artifacts_are_kept_until_their_last_reader() {
-        let manifest = crate::parse_manifest(include_str!(
+        let manifest = mbt_contract::manifest::parse_manifest(include_str!(
             "../../examples/telecom-churn/golden/churn_gbm_v1.manifest.json"
         ))
         .unwrap();
@@ -561,11 +603,13 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(super::civil(0), ("1970-01-01".into(), "00:00:00".into()));
-        assert_eq!(
-            super::civil(1_772_323_200),
-            ("2026-03-01".into(), "00:00:00".into())
+    fn run_ids_and_timestamps_sort_by_time() {
+        let id = super::new_run_id();
+        assert!(id.starts_with("run_20") && id.len() == 26, "{id}");
+        let stamp = super::timestamp();
+        assert!(
+            stamp.len() == 24 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+            "{stamp}"
         );
     }
 }

@@ -7,11 +7,11 @@
 //! Without `--vars execution_date=YYYY-MM-DD` the execution date is the latest partition in the
 //! data, so a run over a static extract is deterministic.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 pub use chrono::NaiveDate;
 use chrono::{Days, Months};
+use mbt_contract::pipeline::{DataWindows, TimeUnit, Window};
 use polars::prelude::*;
-use serde_json::Value;
 
 use crate::error::{coded, Code};
 use crate::frame;
@@ -49,56 +49,56 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
-/// `date` moved by `amount` units (`day`, `week`, `month`, `year`).
-pub fn shift(date: NaiveDate, amount: i64, unit: &str) -> anyhow::Result<NaiveDate> {
+/// `date` moved by `amount` units.
+pub fn shift(date: NaiveDate, amount: i64, unit: TimeUnit) -> anyhow::Result<NaiveDate> {
     let magnitude = amount.unsigned_abs();
     let shifted = match unit {
-        "day" | "week" => {
-            let days = Days::new(if unit == "week" {
-                magnitude * 7
-            } else {
-                magnitude
-            });
-            if amount < 0 {
-                date.checked_sub_days(days)
-            } else {
-                date.checked_add_days(days)
-            }
+        TimeUnit::Day | TimeUnit::Week => {
+            let factor = if unit == TimeUnit::Week { 7 } else { 1 };
+            magnitude
+                .checked_mul(factor)
+                .map(Days::new)
+                .and_then(|days| {
+                    if amount < 0 {
+                        date.checked_sub_days(days)
+                    } else {
+                        date.checked_add_days(days)
+                    }
+                })
         }
-        "month" | "year" => {
-            let months = if unit == "year" {
-                magnitude * 12
-            } else {
-                magnitude
-            };
-            let months = Months::new(u32::try_from(months).context("window too long")?);
-            if amount < 0 {
-                date.checked_sub_months(months)
-            } else {
-                date.checked_add_months(months)
-            }
+        TimeUnit::Month | TimeUnit::Year => {
+            let factor = if unit == TimeUnit::Year { 12 } else { 1 };
+            magnitude
+                .checked_mul(factor)
+                .and_then(|months| u32::try_from(months).ok())
+                .map(Months::new)
+                .and_then(|months| {
+                    if amount < 0 {
+                        date.checked_sub_months(months)
+                    } else {
+                        date.checked_add_months(months)
+                    }
+                })
         }
-        other => bail!("unknown window unit `{other}` (day, week, month or year)"),
     };
-    shifted.with_context(|| format!("{date} moved by {amount} {unit}(s) is out of range"))
+    shifted.with_context(|| format!("{date} moved by {amount} {unit:?}(s) is out of range"))
 }
 
 /// The training range of `data_windows`, or `None` when it sets no window.
-pub fn training_range(windows: &Value, execution_date: NaiveDate) -> anyhow::Result<Option<Range>> {
-    let (label, train) = (&windows["label_window"], &windows["train_window"]);
-    if label.is_null() && train.is_null() {
+pub fn training_range(
+    windows: &DataWindows,
+    execution_date: NaiveDate,
+) -> anyhow::Result<Option<Range>> {
+    let (label, train) = (&windows.label_window, &windows.train_window);
+    if label.is_none() && train.is_none() {
         return Ok(None);
     }
-    let end = match label.is_null() {
-        true => execution_date,
-        false => shift(
-            execution_date,
-            label["offset"].as_i64().unwrap_or(0),
-            unit(label),
-        )?,
+    let end = match label {
+        None => execution_date,
+        Some(label) => shift(execution_date, label.offset.unwrap_or(0), label.unit)?,
     };
-    let start = match train["duration"].as_i64() {
-        Some(duration) => Some(shift(end, -duration, unit(train))?),
+    let start = match train.as_ref().and_then(|t| t.duration.map(|d| (d, t.unit))) {
+        Some((duration, unit)) => Some(shift(end, -i64::from(duration), unit)?),
         None => None,
     };
     Ok(Some(Range {
@@ -110,25 +110,21 @@ pub fn training_range(windows: &Value, execution_date: NaiveDate) -> anyhow::Res
 
 /// The scoring range of a `lookback_window`, or `None` without one.
 pub fn lookback_range(
-    lookback: &Value,
+    lookback: Option<&Window>,
     execution_date: NaiveDate,
 ) -> anyhow::Result<Option<Range>> {
-    if lookback.is_null() {
+    let Some(lookback) = lookback else {
         return Ok(None);
-    }
-    let offset = lookback["offset"]
-        .as_i64()
-        .or_else(|| lookback["duration"].as_i64().map(|d| -d))
+    };
+    let offset = lookback
+        .offset
+        .or_else(|| lookback.duration.map(|d| -i64::from(d)))
         .unwrap_or(0);
     Ok(Some(Range {
-        start: Some(shift(execution_date, offset.min(0), unit(lookback))?),
+        start: Some(shift(execution_date, offset.min(0), lookback.unit)?),
         end: execution_date,
         inclusive_end: true,
     }))
-}
-
-fn unit(window: &Value) -> &str {
-    window["unit"].as_str().unwrap_or("day")
 }
 
 /// The partition dates of `frame[key]`; a value that is not a date is an error naming it.
@@ -195,13 +191,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+        serde_json::from_value(value).unwrap()
+    }
+
     fn date(text: &str) -> NaiveDate {
         parse_date(text).unwrap()
     }
 
     #[test]
     fn the_plans_windows_end_a_month_before_the_execution_date() {
-        let windows = json!({"label_window": {"offset": -1, "unit": "month"}, "train_window": {"duration": 12, "unit": "month"}});
+        let windows: DataWindows = typed(
+            json!({"label_window": {"offset": -1, "unit": "month"}, "train_window": {"duration": 12, "unit": "month"}}),
+        );
         let range = training_range(&windows, date("2026-03-01"))
             .unwrap()
             .unwrap();
@@ -215,7 +217,8 @@ mod tests {
 
     #[test]
     fn lookback_includes_the_execution_date() {
-        let range = lookback_range(&json!({"offset": -1, "unit": "day"}), date("2026-03-01"))
+        let window: Window = typed(json!({"offset": -1, "unit": "day"}));
+        let range = lookback_range(Some(&window), date("2026-03-01"))
             .unwrap()
             .unwrap();
         assert!(range.contains(date("2026-02-28")));
@@ -227,18 +230,18 @@ mod tests {
     #[test]
     fn units_and_month_ends() {
         assert_eq!(
-            shift(date("2026-03-31"), -1, "month").unwrap(),
+            shift(date("2026-03-31"), -1, TimeUnit::Month).unwrap(),
             date("2026-02-28")
         );
         assert_eq!(
-            shift(date("2026-03-01"), -2, "week").unwrap(),
+            shift(date("2026-03-01"), -2, TimeUnit::Week).unwrap(),
             date("2026-02-15")
         );
         assert_eq!(
-            shift(date("2026-03-01"), 1, "year").unwrap(),
+            shift(date("2026-03-01"), 1, TimeUnit::Year).unwrap(),
             date("2027-03-01")
         );
-        assert!(shift(date("2026-03-01"), 1, "fortnight").is_err());
+        assert!(shift(date("2026-03-01"), i64::MAX, TimeUnit::Year).is_err());
         assert_eq!(parse_date("2026-03-01 00:00:00"), Some(date("2026-03-01")));
         assert_eq!(parse_date("03/01/2026"), None);
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use mbt_compiler::diagnostics::{did_you_mean, Code, Diagnostic};
 use mbt_compiler::manifest::Manifest;
+use mbt_runtime::adapters::{Adapters, Registry};
 use mbt_runtime::error::code_of;
 use mbt_runtime::load_manifest;
 use mbt_runtime::run::{
@@ -178,6 +179,10 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
         Err(diagnostic) => return refuse(&host, *diagnostic, color),
     };
     let folder = store_manifest(&host, manifest)?;
+    let adapters = match adapters_of(manifest, &host.root) {
+        Ok(adapters) => adapters,
+        Err(error) => return refuse_error(&host, error, color),
+    };
     let run_id = new_run_id();
     if args.log_format == LogFormat::Text {
         eprintln!(
@@ -193,7 +198,15 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
         resume: None,
         execution_date,
     };
-    finish(&execute(manifest, &options, progress.as_mut())?)
+    match execute(manifest, &options, &adapters, progress.as_mut()) {
+        Ok(results) => finish(&results),
+        Err(error) => refuse_error(&host, error, color),
+    }
+}
+
+/// The adapters of a run on the manifest's target, built by the registry.
+fn adapters_of(manifest: &Manifest, root: &std::path::Path) -> anyhow::Result<Adapters> {
+    Registry::builtin().build(&manifest.profile.settings, root)
 }
 
 /// Writes `target/<pipeline>/manifest.json` when it changed; returns that folder. Recompiled
@@ -251,6 +264,10 @@ pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
         Err(diagnostic) => return refuse(&host, *diagnostic, color),
     };
     let folder = store_manifest(&host, &manifest)?;
+    let adapters = match adapters_of(&manifest, &host.root) {
+        Ok(adapters) => adapters,
+        Err(error) => return refuse_error(&host, error, color),
+    };
     let mut progress = progress_for(args.log_format, &manifest, &args.run_id);
     let options = RunOptions {
         project: &host.root,
@@ -266,16 +283,10 @@ pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
         .position(|step| *step == args.step)
         .unwrap_or(0);
     progress.step_started(index, manifest.dag.execution_order.len(), &args.step);
-    let result = match exec_step(&manifest, &options, &args.step) {
+    let result = match exec_step(&manifest, &options, &adapters, &args.step) {
         Ok(result) => result,
         // A coded failure before the step could start (an input not in storage).
-        Err(error) => match code_of(&error) {
-            Some((code, help)) => {
-                let diagnostic = Diagnostic::new(code, None, format!("{error:#}")).with_help(help);
-                return refuse(&host, diagnostic, color);
-            }
-            None => return Err(error),
-        },
+        Err(error) => return refuse_error(&host, error, color),
     };
     progress.step_finished(&args.step, &result);
     let path = folder
@@ -317,6 +328,18 @@ fn refuse(host: &Host, diagnostic: Diagnostic, color: bool) -> anyhow::Result<Ex
     Ok(ExitCode::FAILURE)
 }
 
+/// A run that could not start: a coded error (an adapter, a secret, a manifest) is a
+/// diagnostic; anything else is a host failure (exit 2).
+fn refuse_error(host: &Host, error: anyhow::Error, color: bool) -> anyhow::Result<ExitCode> {
+    match code_of(&error) {
+        Some((code, help)) => {
+            let diagnostic = Diagnostic::new(code, None, format!("{error:#}")).with_help(help);
+            refuse(host, diagnostic, color)
+        }
+        None => Err(error),
+    }
+}
+
 fn finish(results: &RunResults) -> anyhow::Result<ExitCode> {
     for (metric, value) in &results.metrics {
         outln!("{metric}: {value:.4}");
@@ -336,7 +359,7 @@ fn finish(results: &RunResults) -> anyhow::Result<ExitCode> {
 
 /// `mbt retry PIPELINE`: re-runs the manifest of the last run from its failure point, with the
 /// same run id, skipping idempotent steps whose outputs exist.
-pub fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
+pub fn retry(args: RetryArgs, color: bool) -> anyhow::Result<ExitCode> {
     return_freed_memory_promptly();
     let host = Host::load(&args.project)?;
     let folder = host.root.join("target").join(&args.pipeline);
@@ -359,7 +382,14 @@ pub fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // The runtime reads the manifest the failed run used, not the YAML.
-    let manifest = load_manifest(&folder.join("manifest.json"))?;
+    let manifest = match load_manifest(&folder.join("manifest.json")) {
+        Ok(manifest) => manifest,
+        Err(error) => return refuse_error(&host, error, color),
+    };
+    let adapters = match adapters_of(&manifest, &host.root) {
+        Ok(adapters) => adapters,
+        Err(error) => return refuse_error(&host, error, color),
+    };
     eprintln!("retrying {} (run {})", args.pipeline, previous.run_id);
     let options = RunOptions {
         project: &host.root,
@@ -369,5 +399,8 @@ pub fn retry(args: RetryArgs) -> anyhow::Result<ExitCode> {
         // The failed run's date, so resumed steps see the same windows.
         execution_date: previous.execution_date.as_deref().and_then(parse_date),
     };
-    finish(&execute(&manifest, &options, &mut Console::new())?)
+    match execute(&manifest, &options, &adapters, &mut Console::new()) {
+        Ok(results) => finish(&results),
+        Err(error) => refuse_error(&host, error, color),
+    }
 }

@@ -3,26 +3,15 @@
 //! Diagnostics are data ([`Diagnostic`]); rendering is separate: [`render`] for terminals,
 //! [`json`] for tools and [`sarif`] for code-scanning. The LSP conversion lives in the `lsp` crate.
 
-mod codes;
 pub mod json;
 pub mod render;
 pub mod sarif;
-mod suggest;
 
+pub use mbt_contract::codes::{Code, Severity};
+pub use mbt_contract::suggest::{did_you_mean, suggest};
 use serde::Serialize;
 
-pub use codes::Code;
-pub use suggest::{did_you_mean, suggest};
-
 use crate::text::{FileId, LineColumn, Span};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Note,
-}
 
 /// A secondary location with a message, possibly in another file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

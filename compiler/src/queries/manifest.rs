@@ -3,19 +3,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::Value;
+use mbt_contract::adapters::{AdapterKind, ExecutorSettings, Named, TargetSettings};
+use mbt_contract::manifest::{
+    stable_hash, DagSection, Manifest, Metadata, PipelineType, ProfileSection, Resources, Step,
+    StepConfig, MANIFEST_VERSION,
+};
 
-use super::compose::resolved;
 use super::profiles::resolved_profile;
 use super::validate::validated;
 use crate::dag;
 use crate::db::{Db, SourceFile};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::manifest::{
-    stable_hash, DagSection, Manifest, Metadata, PipelineType, ProfileSection, Resources, Step,
-    MANIFEST_VERSION,
-};
 use crate::schema::pipeline::Pipeline;
+use crate::text::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManifestResult {
@@ -32,107 +32,50 @@ pub const MBT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
     let validated = validated(db, file);
     let profile = resolved_profile(db, db.project());
-    let (Some(root), true, false) = (
-        &validated.root,
-        validated.ok,
-        profile.diagnostics.iter().any(Diagnostic::is_error),
-    ) else {
+    let (Some(root), true, Some(settings)) = (&validated.root, validated.ok, &profile.settings)
+    else {
         return Arc::new(ManifestResult {
             manifest: None,
             diagnostics: Vec::new(),
         });
     };
-    // Validation accepted the tree, so it must deserialize; failing here is a bug in MBT.
-    let pipeline = match serde_json::from_value::<Pipeline>(root.to_json()) {
-        Ok(pipeline) => pipeline,
-        Err(error) => {
-            let diagnostic = Diagnostic::at(
+    let internal = |span: Span, what: String| {
+        Arc::new(ManifestResult {
+            manifest: None,
+            diagnostics: vec![Diagnostic::at(
                 Code::InternalError,
-                root.span,
-                format!("internal error: the validated pipeline did not deserialize: {error}"),
+                span,
+                format!("internal error: {what}"),
             )
             .with_help(format!(
                 "this is a bug in MBT {MBT_VERSION}; please report it at https://github.com/mbt-dev/mbt/issues with the pipeline"
-            ));
-            return Arc::new(ManifestResult {
-                manifest: None,
-                diagnostics: vec![diagnostic],
-            });
+            ))],
+        })
+    };
+    // Validation accepted the tree, so it must type; failing here is a bug in MBT.
+    let pipeline = match serde_json::from_value::<Pipeline>(root.to_json()) {
+        Ok(pipeline) => pipeline,
+        Err(error) => {
+            return internal(
+                root.span,
+                format!("the validated pipeline did not deserialize: {error}"),
+            )
         }
     };
-    let pipeline = &pipeline;
+    let dag = match dag::build(&pipeline) {
+        Ok(dag) => dag,
+        Err(error) => {
+            return internal(
+                root.span,
+                format!("the validated pipeline did not type: {error}"),
+            )
+        }
+    };
     let name = super::parse::pipeline_name(file.path(db))
         .unwrap_or_default()
         .to_string();
-    let dag = dag::build(pipeline);
-    let resolved = resolved(db, file);
-    let settings = db.project().settings(db);
-
-    let adapters_of = |step: &str| -> BTreeMap<String, String> {
-        let mut adapters = BTreeMap::new();
-        let setting = |kind: &str| {
-            profile
-                .config
-                .get(kind)
-                .and_then(|a| a.get("type"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        match step {
-            "load_data" | "load_scoring_data" => {
-                adapters
-                    .extend(setting("data_connector").map(|v| ("data_connector".to_string(), v)));
-            }
-            "train_model" => {
-                if let Some(training) = &pipeline.training {
-                    adapters.insert(
-                        "framework".into(),
-                        training.model_training.framework.clone(),
-                    );
-                }
-            }
-            "log_run" => {
-                adapters
-                    .extend(setting("model_registry").map(|v| ("model_registry".to_string(), v)));
-            }
-            "load_model" => {
-                if let Some(serving) = &pipeline.serving {
-                    let registry = serde_json::to_value(serving.model_source.registry)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string));
-                    adapters.extend(registry.map(|v| ("model_registry".to_string(), v)));
-                }
-            }
-            "publish" => {
-                if let Some(serving) = &pipeline.serving {
-                    adapters.insert("output_writer".into(), serving.output.destination.clone());
-                }
-            }
-            _ => {}
-        }
-        adapters.extend(setting("storage").map(|v| ("storage".to_string(), v)));
-        adapters
-    };
-    let resources_of = |step: &str| -> Resources {
-        let resources = profile
-            .config
-            .get("executor")
-            .and_then(|e| e.get("config"))
-            .and_then(|c| c.get("resources"));
-        let pick = |key: &str| {
-            resources
-                .and_then(|r| {
-                    r.get(step)
-                        .and_then(|s| s.get(key))
-                        .or_else(|| r.get("default").and_then(|d| d.get(key)))
-                })
-                .cloned()
-        };
-        Resources {
-            memory: pick("memory").and_then(|v| v.as_str().map(str::to_string)),
-            cpu: pick("cpu").and_then(|v| v.as_f64()),
-        }
-    };
+    let resolved = super::compose::resolved(db, file);
+    let project_settings = db.project().settings(db);
     let steps = dag
         .steps
         .iter()
@@ -140,14 +83,13 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
             (
                 step.name.to_string(),
                 Step {
-                    plugin: format!("mbt.steps.{}", step.name),
-                    adapters: adapters_of(step.name),
                     config: step.config.clone(),
+                    adapters: adapters_of(&step.config, settings),
                     inputs: step.inputs.clone(),
                     outputs: step.outputs.clone(),
                     depends_on: step.depends_on.clone(),
                     idempotent: step.idempotent,
-                    resources: resources_of(step.name),
+                    resources: resources_of(step.name, settings),
                 },
             )
         })
@@ -169,11 +111,11 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
     hash_parts.push(
         format!(
             "{:?}{:?}{:?}",
-            settings.vars, settings.target, settings.profile
+            project_settings.vars, project_settings.target, project_settings.profile
         )
         .into_bytes(),
     );
-    hash_parts.push(profile.config.to_string().into_bytes());
+    hash_parts.push(serde_json::to_vec(settings).expect("target settings serialize"));
     let parts: Vec<&[u8]> = hash_parts.iter().map(Vec::as_slice).collect();
 
     let mut secrets: Vec<String> = validated.secrets.clone();
@@ -189,7 +131,7 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
             } else {
                 PipelineType::Serving
             },
-            problem_type: pipeline.project.problem_type.as_str().to_string(),
+            problem_type: pipeline.project.problem_type,
             target: profile.target.clone(),
             profile: profile.profile.clone(),
             schema_version: pipeline.schema_version,
@@ -207,9 +149,9 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
         profile: ProfileSection {
             name: profile.profile.clone(),
             target: profile.target.clone(),
-            config: profile.config.clone(),
+            settings: settings.clone(),
         },
-        pipeline: serde_json::to_value(pipeline).unwrap_or(Value::Null),
+        pipeline,
         secrets,
         vars: validated.vars.iter().cloned().collect(),
     };
@@ -217,4 +159,39 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
         manifest: Some(manifest),
         diagnostics: Vec::new(),
     })
+}
+
+/// The adapters a step uses, by kind: every step stores its outputs.
+fn adapters_of(config: &StepConfig, settings: &TargetSettings) -> BTreeMap<AdapterKind, String> {
+    let mut adapters = BTreeMap::new();
+    let mut add = |kind: AdapterKind, name: &str| {
+        adapters.insert(kind, name.to_string());
+    };
+    match config {
+        StepConfig::LoadData(_) | StepConfig::JoinTables(_) | StepConfig::LoadScoringData(_) => {
+            add(AdapterKind::DataConnector, settings.data_connector.name())
+        }
+        StepConfig::TrainModel(train) => add(AdapterKind::Framework, train.model.name()),
+        StepConfig::LogRun(_) => add(AdapterKind::ModelRegistry, settings.model_registry.name()),
+        StepConfig::LoadModel(load) => add(AdapterKind::ModelRegistry, &load.registry),
+        StepConfig::Publish(publish) => add(AdapterKind::OutputWriter, &publish.destination),
+        _ => {}
+    }
+    add(AdapterKind::Storage, settings.storage.name());
+    adapters
+}
+
+/// What the executor's `resources` ask for `step` (its own entry, else `default`).
+fn resources_of(step: &str, settings: &TargetSettings) -> Resources {
+    let ExecutorSettings::Local(executor) = &settings.executor;
+    let own = executor.resources.get(step);
+    let default = executor.resources.get("default");
+    Resources {
+        memory: own
+            .and_then(|r| r.memory.clone())
+            .or_else(|| default.and_then(|r| r.memory.clone())),
+        cpu: own
+            .and_then(|r| r.cpu)
+            .or_else(|| default.and_then(|r| r.cpu)),
+    }
 }

@@ -6,4 +6,5 @@ pub mod manifest;
 pub mod parse;
 pub mod profiles;
 pub mod python;
+pub mod target;
 pub mod validate;

@@ -3,17 +3,20 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use mbt_contract::adapters::{
+    ConnectorSettings, ExecutorSettings, RegistrySettings, SecretsSettings, StorageSettings,
+    TargetSettings, WriterSettings,
+};
+use serde_json::Value;
 
-use super::compose::merge;
 use super::parse::parse_file;
+use super::target::{check_target, merge_target, normalize_mlflow};
 use crate::db::{Db, Project};
 use crate::diagnostics::{did_you_mean, Code, Diagnostic};
 use crate::schema::check::SchemaCheck;
 use crate::schema::profiles::Profile;
 use crate::schema::schema_of;
 use crate::template::{render_tree, TemplateContext};
-use crate::text::Span;
 use crate::yaml::{Entry, Mapping, Node, NodeKind};
 
 /// The profile and target a compile uses.
@@ -21,12 +24,11 @@ use crate::yaml::{Entry, Mapping, Node, NodeKind};
 pub struct ResolvedProfile {
     pub profile: String,
     pub target: String,
-    /// The target's settings (profile-level defaults merged under the target's own), rendered,
-    /// with the embedded defaults filled in.
-    pub config: Value,
+    /// The target's typed settings (profile-level defaults merged under the target's own,
+    /// rendered, checked against the adapter table, embedded defaults filled in); absent when
+    /// the profile has errors.
+    pub settings: Option<TargetSettings>,
     pub secrets: Vec<String>,
-    /// Where each top-level setting came from: `(key, span)`.
-    pub origins: Vec<(String, Span)>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -58,9 +60,8 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
         return Arc::new(ResolvedProfile {
             profile: BUILTIN_PROFILE.to_string(),
             target,
-            config: with_defaults(Value::Object(Default::default())),
+            settings: Some(embedded_defaults()),
             secrets: Vec::new(),
-            origins: Vec::new(),
             diagnostics,
         });
     };
@@ -69,9 +70,8 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
         Arc::new(ResolvedProfile {
             profile: String::new(),
             target: String::new(),
-            config: Value::Null,
+            settings: None,
             secrets: Vec::new(),
-            origins: Vec::new(),
             diagnostics,
         })
     };
@@ -205,7 +205,8 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
         }),
         span: chosen.value.span,
     };
-    let mut merged = merge(shared, target_node.clone());
+    let mut merged = merge_target(shared, target_node.clone());
+    normalize_mlflow(&mut merged, &mut diagnostics);
     let rendered = render_tree(
         &mut merged,
         &TemplateContext {
@@ -214,21 +215,12 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
         },
     );
     diagnostics.extend(rendered.diagnostics);
-    let origins = merged
-        .as_mapping()
-        .map(|m| {
-            m.entries
-                .iter()
-                .map(|e| (e.key.clone(), e.value.span))
-                .collect()
-        })
-        .unwrap_or_default();
+    let checked = check_target(&merged, file.text(db), &mut diagnostics);
     Arc::new(ResolvedProfile {
         profile: chosen.key.clone(),
         target,
-        config: with_defaults(merged.to_json()),
+        settings: checked.settings,
         secrets: rendered.secrets.into_iter().collect(),
-        origins,
         diagnostics,
     })
 }
@@ -239,19 +231,13 @@ fn profile_schema() -> &'static Value {
 }
 
 /// The embedded defaults: local executor, files and registry; nothing needs a server.
-fn with_defaults(mut config: Value) -> Value {
-    let defaults = json!({
-        "executor": {"type": "local"},
-        "storage": {"type": "local", "config": {"base_path": "local_artifacts"}},
-        "data_connector": {"type": "local_file", "config": {"data_path": "sample_data"}},
-        "model_registry": {"type": "local", "config": {"base_path": "local_registry"}},
-        "output_writer": {"type": "local_file", "config": {"output_path": "predictions"}},
-        "secrets": {"provider": "env"},
-    });
-    if let (Some(config), Some(defaults)) = (config.as_object_mut(), defaults.as_object()) {
-        for (key, value) in defaults {
-            config.entry(key.clone()).or_insert_with(|| value.clone());
-        }
+pub fn embedded_defaults() -> TargetSettings {
+    TargetSettings {
+        executor: ExecutorSettings::Local(Default::default()),
+        storage: StorageSettings::Local(Default::default()),
+        data_connector: ConnectorSettings::LocalFile(Default::default()),
+        model_registry: RegistrySettings::Local(Default::default()),
+        output_writer: WriterSettings::LocalFile(Default::default()),
+        secrets: SecretsSettings::Env(Default::default()),
     }
-    config
 }

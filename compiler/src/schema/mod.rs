@@ -2,22 +2,14 @@
 
 pub mod check;
 pub mod frameworks;
-pub mod pipeline;
 pub mod profiles;
 pub mod tests_file;
 
 use std::sync::OnceLock;
 
-use schemars::generate::SchemaSettings;
-use schemars::JsonSchema;
+pub use mbt_contract::pipeline;
+pub use mbt_contract::schema::schema_of;
 use serde_json::Value;
-
-/// The draft-07 JSON Schema of a type, as JSON.
-pub fn schema_of<T: JsonSchema>() -> Value {
-    let generator = SchemaSettings::draft07().into_generator();
-    let schema = generator.into_root_schema_for::<T>();
-    serde_json::to_value(schema).expect("schemas serialize")
-}
 
 /// The strict schema of a merged pipeline.
 pub fn pipeline_schema() -> &'static Value {

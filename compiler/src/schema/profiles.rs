@@ -1,4 +1,7 @@
-//! `profiles.yaml`: where and how pipelines run, owned by data engineers.
+//! `profiles.yaml` as written: where and how pipelines run, owned by data engineers. These
+//! types give the file's JSON Schema (editors, `mbt schema profiles`) and its structural check;
+//! each adapter's `config` is then checked against the adapter table's schema for its `type`,
+//! and the result is typed as [`mbt_contract::adapters::TargetSettings`].
 //!
 //! ```yaml
 //! telecom-churn:          # a profile, usually named after the project
@@ -41,49 +44,53 @@ pub struct Profile {
     /// Default secrets provider for every target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<SecretsSettings>,
-    /// Default MLflow server for every target.
+    /// Default `mlflow:` section for every target (see [`TargetSettings::mlflow`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mlflow: Option<MlflowSettings>,
-    /// Default H2O cluster for every target.
+    pub mlflow: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Default `h2o:` section for every target (see [`TargetSettings::h2o`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub h2o: Option<H2oSettings>,
+    pub h2o: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Settings of one target; the profile level holds defaults for every target.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSettings {
-    /// Where steps run (`local`; others are configuration for orchestrators).
+    /// Where steps run (`local`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executor: Option<AdapterSettings>,
-    /// Where artifacts are stored (`local`: `base_path`).
+    /// Where artifacts are stored (`local`: `base_path`, default `local_artifacts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<AdapterSettings>,
-    /// Where tables are read from (`local_file`: `data_path`).
+    /// Where tables are read from (`local_file`: `data_path`, default `sample_data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_connector: Option<AdapterSettings>,
-    /// The model registry (`local` when absent).
+    /// The model registry (`local`: `base_path`, default `local_registry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_registry: Option<AdapterSettings>,
-    /// Where serving pipelines write predictions (`local_file`).
+    /// Where serving pipelines write predictions (`local_file`: `output_path`, default
+    /// `predictions`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_writer: Option<AdapterSettings>,
     /// Secrets provider (`env` reads environment variables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<SecretsSettings>,
-    /// MLflow tracking server.
+    /// The plan's MLflow section (`tracking_uri`, ...): the `mlflow` model registry's config.
+    /// Without `model_registry`, it makes MLflow the registry (not available in this build).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mlflow: Option<MlflowSettings>,
-    /// H2O cluster for the `h2o_automl` framework.
+    pub mlflow: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The plan's H2O section (`url`): the cluster of the `h2o_automl` framework (not
+    /// available in this build).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub h2o: Option<H2oSettings>,
+    pub h2o: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// An adapter chosen by `type`, with adapter-specific `config`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdapterSettings {
-    /// The adapter's registered name, e.g. `local`, `local_file`, `s3`, `kubernetes`.
+    /// The adapter's name, e.g. `local` or `local_file`.
+    /// `mbt deps list` shows the adapters of each kind this build runs.
     #[serde(rename = "type")]
     pub kind: String,
     /// Adapter-specific options.
@@ -98,18 +105,4 @@ pub struct SecretsSettings {
     pub provider: String,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub config: serde_json::Map<String, serde_json::Value>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MlflowSettings {
-    /// e.g. `http://127.0.0.1:5000` or `sqlite:///mlruns.db`.
-    pub tracking_uri: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct H2oSettings {
-    /// e.g. `http://127.0.0.1:54321`.
-    pub url: String,
 }

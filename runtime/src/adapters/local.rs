@@ -1,65 +1,38 @@
-//! The embedded defaults: local files, local artifact storage, a file-based run registry and
-//! environment-variable secrets. Nothing here needs a server.
+//! The embedded defaults: local files, local artifact storage, a file-based run registry,
+//! environment-variable secrets and the in-process executor. Nothing here needs a server.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use mbt_contract::adapters::{
+    ConnectorSettings, CsvColumnType, ExecutorSettings, RegistrySettings, SecretsSettings,
+    StorageSettings, WriterSettings,
+};
+use mbt_contract::fs::{write_atomic, write_atomic_with};
 use polars::prelude::*;
-use serde_json::Value;
 
+use super::registry::BuildContext;
 use super::{
-    DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunRecord, SecretsProvider, Storage,
-    TableRequest, Writing,
+    Adapter, DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunRecord, SecretsProvider,
+    Storage, TableRequest, Writing,
 };
 use crate::error::{coded, Code, Coded};
-use crate::run::StepOutcome;
-
-/// Writes `bytes` to `path` atomically (a temporary file in the same folder, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_atomic_with(path, &mut |file| Ok(file.write_all(bytes)?))
-}
-
-/// Writes what `write` produces to `path` atomically, streaming it to a temporary file in the
-/// same folder (no copy in memory), then renaming that file.
-pub fn write_atomic_with(path: &Path, write: &mut Writing<'_>) -> anyhow::Result<()> {
-    let folder = path.parent().context("path has no folder")?;
-    std::fs::create_dir_all(folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
-    let name = path
-        .file_name()
-        .context("path has no file name")?
-        .to_string_lossy();
-    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&temporary)
-        .map_err(anyhow::Error::from)
-        .and_then(|file| {
-            let mut file = std::io::BufWriter::new(file);
-            write(&mut file)?;
-            file.into_inner().map_err(|error| error.into_error())?;
-            Ok(())
-        })
-        .and_then(|()| Ok(std::fs::rename(&temporary, path)?));
-    written
-        .with_context(|| format!("cannot write {}", path.display()))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&temporary);
-        })
-}
-
-fn path_setting(config: &Value, key: &str, default: &str, project: &Path) -> PathBuf {
-    let value = config.get(key).and_then(Value::as_str).unwrap_or(default);
-    project.join(value)
-}
 
 struct LocalStorage {
     base: PathBuf,
 }
 
-pub fn storage(config: &Value, project: &Path) -> anyhow::Result<Box<dyn Storage>> {
+pub fn storage(
+    settings: &StorageSettings,
+    context: &BuildContext<'_>,
+) -> anyhow::Result<Box<dyn Storage>> {
+    let StorageSettings::Local(config) = settings;
     Ok(Box::new(LocalStorage {
-        base: path_setting(config, "base_path", "local_artifacts", project),
+        base: context.project.join(&config.base_path),
     }))
 }
+
+impl Adapter for LocalStorage {}
 
 impl Storage for LocalStorage {
     fn uri(&self, run_id: &str, step: &str, name: &str) -> String {
@@ -81,7 +54,11 @@ impl Storage for LocalStorage {
         write: &mut Writing<'_>,
     ) -> anyhow::Result<String> {
         let uri = self.uri(run_id, step, name);
-        write_atomic_with(Path::new(uri.trim_start_matches("file://")), write).code(
+        write_atomic_with(Path::new(uri.trim_start_matches("file://")), |out| {
+            write(out)
+        })
+        .with_context(|| format!("cannot write {uri}"))
+        .code(
             Code::StorageFailed,
             "check that the storage base_path is writable and the disk has space",
         )?;
@@ -112,35 +89,32 @@ struct LocalFiles {
 /// `local_file`: `<data_path>/<table>.parquet` or `.csv`; CSV types are inferred, and
 /// `column_types: {column: string|integer|float|boolean}` overrides them (e.g. ids with leading
 /// zeros that must stay text).
-pub fn connector(config: &Value, project: &Path) -> anyhow::Result<Box<dyn DataConnector>> {
-    let mut overrides = Vec::new();
-    for (column, kind) in config
-        .get("column_types")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let dtype = match kind.as_str().unwrap_or_default() {
-            "string" => DataType::String,
-            "integer" => DataType::Int64,
-            "float" => DataType::Float64,
-            "boolean" => DataType::Boolean,
-            other => {
-                return Err(coded(
-                    Code::CorruptData,
-                    format!("local_file column_types: `{column}` has type `{other}`"),
-                    "use string, integer, float or boolean",
-                ))
-            }
-        };
-        overrides.push(Field::new(column.as_str().into(), dtype));
-    }
+pub fn connector(
+    settings: &ConnectorSettings,
+    context: &BuildContext<'_>,
+) -> anyhow::Result<Box<dyn DataConnector>> {
+    let ConnectorSettings::LocalFile(config) = settings;
+    let overrides: Vec<Field> = config
+        .column_types
+        .iter()
+        .map(|(column, kind)| {
+            let dtype = match kind {
+                CsvColumnType::String => DataType::String,
+                CsvColumnType::Integer => DataType::Int64,
+                CsvColumnType::Float => DataType::Float64,
+                CsvColumnType::Boolean => DataType::Boolean,
+            };
+            Field::new(column.as_str().into(), dtype)
+        })
+        .collect();
     Ok(Box::new(LocalFiles {
-        data_path: path_setting(config, "data_path", "sample_data", project),
+        data_path: context.project.join(&config.data_path),
         overrides: (!overrides.is_empty())
             .then(|| std::sync::Arc::new(Schema::from_iter(overrides))),
     }))
 }
+
+impl Adapter for LocalFiles {}
 
 impl DataConnector for LocalFiles {
     fn read(&self, request: &TableRequest<'_>) -> anyhow::Result<DataFrame> {
@@ -197,7 +171,7 @@ impl LocalFiles {
                         self.data_path.display()
                     )
                 } else {
-                    mbt_compiler::diagnostics::did_you_mean(table, &names)
+                    mbt_contract::suggest::did_you_mean(table, &names)
                 },
             ));
         }
@@ -258,11 +232,17 @@ struct LocalRegistry {
     base: PathBuf,
 }
 
-pub fn model_registry(config: &Value, project: &Path) -> anyhow::Result<Box<dyn ModelRegistry>> {
+pub fn model_registry(
+    settings: &RegistrySettings,
+    context: &BuildContext<'_>,
+) -> anyhow::Result<Box<dyn ModelRegistry>> {
+    let RegistrySettings::Local(config) = settings;
     Ok(Box::new(LocalRegistry {
-        base: path_setting(config, "base_path", "local_registry", project),
+        base: context.project.join(&config.base_path),
     }))
 }
+
+impl Adapter for LocalRegistry {}
 
 impl ModelRegistry for LocalRegistry {
     fn log_run(
@@ -274,13 +254,24 @@ impl ModelRegistry for LocalRegistry {
         let mut record = record.clone();
         for (name, bytes) in artifacts {
             let path = folder.join("artifacts").join(name);
-            write_atomic(&path, bytes)?;
+            write_atomic(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))
+                .code(
+                    Code::StorageFailed,
+                    "check that the registry's base_path is writable",
+                )?;
             record
                 .artifacts
                 .insert(name.clone(), format!("file://{}", path.display()));
         }
         let text = serde_json::to_string_pretty(&record)? + "\n";
-        write_atomic(&folder.join("run.json"), text.as_bytes())?;
+        let path = folder.join("run.json");
+        write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+            .code(
+                Code::StorageFailed,
+                "check that the registry's base_path is writable",
+            )?;
         Ok(record)
     }
 
@@ -310,11 +301,17 @@ struct LocalFileWriter {
 
 /// `local_file`: CSV or Parquet (by the table's extension) under `output_path` (default
 /// `predictions/`), written atomically.
-pub fn output_writer(config: &Value, project: &Path) -> anyhow::Result<Box<dyn OutputWriter>> {
+pub fn output_writer(
+    settings: &WriterSettings,
+    context: &BuildContext<'_>,
+) -> anyhow::Result<Box<dyn OutputWriter>> {
+    let WriterSettings::LocalFile(config) = settings;
     Ok(Box::new(LocalFileWriter {
-        output_path: path_setting(config, "output_path", "predictions", project),
+        output_path: context.project.join(&config.output_path),
     }))
 }
+
+impl Adapter for LocalFileWriter {}
 
 impl OutputWriter for LocalFileWriter {
     fn write(&self, table: &str, frame: &DataFrame) -> anyhow::Result<String> {
@@ -329,52 +326,74 @@ impl OutputWriter for LocalFileWriter {
                 .context("cannot write the table as CSV")?;
             bytes
         };
-        write_atomic(&path, &bytes).code(
-            Code::StorageFailed,
-            "check that the output_path is writable and the disk has space",
-        )?;
+        write_atomic(&path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))
+            .code(
+                Code::StorageFailed,
+                "check that the output_path is writable and the disk has space",
+            )?;
         Ok(format!("file://{}", path.display()))
     }
 }
 
 /// `local`: the steps of a batch on parallel threads of this process.
-struct LocalExecutor;
+pub struct LocalExecutor;
 
-pub fn executor(_config: &Value, _project: &Path) -> anyhow::Result<Box<dyn Executor>> {
+pub fn executor(
+    settings: &ExecutorSettings,
+    _context: &BuildContext<'_>,
+) -> anyhow::Result<Box<dyn Executor>> {
+    // `resources` are recorded in the manifest for orchestrators; threads do not limit them.
+    let ExecutorSettings::Local(_) = settings;
     Ok(Box::new(LocalExecutor))
 }
 
+impl Adapter for LocalExecutor {}
+
 impl Executor for LocalExecutor {
-    fn run_batch<'a>(&self, jobs: Vec<Job<'a, StepOutcome>>) -> Vec<StepOutcome> {
+    fn run_batch<'a>(&self, jobs: Vec<Job<'a>>) {
         if jobs.len() == 1 {
-            return jobs.into_iter().map(|job| job()).collect();
+            jobs.into_iter().for_each(|job| job());
+            return;
         }
         std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs.into_iter().map(|job| scope.spawn(job)).collect();
-            handles
-                .into_iter()
-                .map(|handle| handle.join().unwrap_or_else(|_| crate::run::panicked()))
-                .collect()
-        })
+            for job in jobs {
+                scope.spawn(job);
+            }
+        });
     }
 }
 
 struct EnvSecrets;
 
-pub fn secrets(_config: &Value, _project: &Path) -> anyhow::Result<Box<dyn SecretsProvider>> {
+pub fn secrets(
+    settings: &SecretsSettings,
+    _project: &Path,
+) -> anyhow::Result<Box<dyn SecretsProvider>> {
+    let SecretsSettings::Env(_) = settings;
     Ok(Box::new(EnvSecrets))
 }
 
 impl SecretsProvider for EnvSecrets {
     fn get_secret(&self, name: &str) -> anyhow::Result<String> {
-        std::env::var(name).with_context(|| format!("secret `{name}` is not set (the env provider reads the environment variable `{name}`)"))
+        std::env::var(name).ok().filter(|value| !value.is_empty()).with_context(|| {
+            format!("secret `{name}` is not set (the env provider reads the environment variable `{name}`)")
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use mbt_contract::adapters::LocalFileConfig;
+
+    struct NoSecrets;
+
+    impl SecretsProvider for NoSecrets {
+        fn get_secret(&self, name: &str) -> anyhow::Result<String> {
+            anyhow::bail!("no secret {name}")
+        }
+    }
 
     #[test]
     fn column_types_override_inference_and_requests_select_columns_and_dates() {
@@ -384,9 +403,12 @@ mod tests {
             "id,day,x\n007,2026-03-01,1\n008,2026-03-02,2\n009,2026-03-05,3\n",
         )
         .unwrap();
-        let config =
-            json!({"data_path": dir.path().to_str().unwrap(), "column_types": {"id": "string"}});
-        let connector = connector(&config, Path::new(".")).unwrap();
+        let settings = ConnectorSettings::LocalFile(LocalFileConfig {
+            data_path: ".".into(),
+            column_types: [("id".to_string(), CsvColumnType::String)].into(),
+        });
+        let context = BuildContext::new(dir.path(), &NoSecrets);
+        let connector = connector(&settings, &context).unwrap();
         let all = connector.read_table("t").unwrap();
         assert_eq!(
             crate::frame::texts(&all, "id").unwrap(),
@@ -407,15 +429,5 @@ mod tests {
             .unwrap();
         assert_eq!(crate::frame::names(&some), columns);
         assert_eq!(some.height(), 2);
-        let bad = json!({"column_types": {"id": "uuid"}});
-        let error = connector_error(&bad);
-        assert!(error.contains("`id` has type `uuid`"), "{error}");
-    }
-
-    fn connector_error(config: &Value) -> String {
-        match connector(config, Path::new(".")) {
-            Ok(_) => panic!("expected an error"),
-            Err(error) => error.to_string(),
-        }
     }
 }

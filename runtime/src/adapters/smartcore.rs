@@ -62,7 +62,9 @@ use smartcore::tree::decision_tree_regressor::{
     DecisionTreeRegressor, DecisionTreeRegressorParameters,
 };
 
-use super::{Framework, SerializedModel, Task};
+use mbt_contract::frameworks::FrameworkConfig;
+
+use super::{Adapter, Framework, SerializedModel, Task};
 use crate::features::{Columns, Matrix};
 
 pub struct Smartcore;
@@ -79,7 +81,7 @@ const CLASSIFIERS: &[&str] = &[
     "KNeighborsClassifier",
     "GaussianNB",
 ];
-use mbt_compiler::schema::frameworks::SMARTCORE_REGRESSORS as REGRESSORS;
+use mbt_contract::frameworks::SMARTCORE_REGRESSORS as REGRESSORS;
 
 type Dense = DenseMatrix<f64>;
 
@@ -191,8 +193,38 @@ struct Settings<'a> {
     trees: usize,
 }
 
+impl Adapter for Smartcore {}
+
 impl Framework for Smartcore {
     fn train(
+        &self,
+        x: &dyn Columns,
+        y: &[f64],
+        task: Task,
+        config: &FrameworkConfig,
+    ) -> anyhow::Result<SerializedModel> {
+        let FrameworkConfig::Smartcore(config) = config else {
+            bail!("smartcore cannot train with a `{}` config", config.name());
+        };
+        self.fit(x, y, task, &serde_json::to_value(config)?)
+    }
+
+    fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
+        self.score(model, x)
+    }
+
+    fn feature_importance(
+        &self,
+        model: &SerializedModel,
+        columns: usize,
+    ) -> anyhow::Result<Vec<f64>> {
+        self.importance(model, columns)
+    }
+}
+
+impl Smartcore {
+    /// Trains from the config as JSON (`model` plus its parameters).
+    fn fit(
         &self,
         x: &dyn Columns,
         y: &[f64],
@@ -245,19 +277,19 @@ impl Framework for Smartcore {
             }
         };
         let importance = normalized(importance, x.columns);
-        Ok(SerializedModel {
-            framework: "smartcore".into(),
-            format_version: FORMAT_VERSION,
-            payload: serde_json::to_string(&Payload {
+        Ok(SerializedModel::json(
+            "smartcore",
+            FORMAT_VERSION,
+            serde_json::to_string(&Payload {
                 fill,
                 output,
                 importance,
                 model,
             })?,
-        })
+        ))
     }
 
-    fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
+    fn score(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
         let payload = load(model)?;
         anyhow::ensure!(
             x.columns == payload.fill.len(),
@@ -279,11 +311,7 @@ impl Framework for Smartcore {
         })
     }
 
-    fn feature_importance(
-        &self,
-        model: &SerializedModel,
-        columns: usize,
-    ) -> anyhow::Result<Vec<f64>> {
+    fn importance(&self, model: &SerializedModel, columns: usize) -> anyhow::Result<Vec<f64>> {
         let payload = load(model)?;
         anyhow::ensure!(
             payload.importance.len() == columns,
@@ -983,16 +1011,16 @@ mod tests {
 
     /// Trains twice (same bytes), round-trips the serialized model and checks importances.
     fn train(config: &Value, x: &Matrix, y: &[f64], task: Task) -> SerializedModel {
-        let model = Smartcore.train(x, y, task, config).unwrap();
-        let again = Smartcore.train(x, y, task, config).unwrap();
+        let model = Smartcore.fit(x, y, task, config).unwrap();
+        let again = Smartcore.fit(x, y, task, config).unwrap();
         assert_eq!(model.payload, again.payload, "training is deterministic");
         let stored = serde_json::to_string(&model).unwrap();
         let loaded: SerializedModel = serde_json::from_str(&stored).unwrap();
         assert_eq!(
-            Smartcore.predict(&loaded, x).unwrap(),
-            Smartcore.predict(&model, x).unwrap()
+            Smartcore.score(&loaded, x).unwrap(),
+            Smartcore.score(&model, x).unwrap()
         );
-        let importance = Smartcore.feature_importance(&model, x.columns).unwrap();
+        let importance = Smartcore.importance(&model, x.columns).unwrap();
         assert_eq!(importance.len(), x.columns);
         assert!(
             importance.iter().all(|v| (0.0..=1.0).contains(v)),
@@ -1006,7 +1034,7 @@ mod tests {
     }
 
     fn importance(model: &SerializedModel) -> Vec<f64> {
-        Smartcore.feature_importance(model, COLUMNS).unwrap()
+        Smartcore.importance(model, COLUMNS).unwrap()
     }
 
     /// Binary and 3-class: probabilities, accuracy on fresh rows; returns the importances.
@@ -1022,7 +1050,7 @@ mod tests {
                 Task::Multiclass(classes)
             };
             let trained = train(&config, &x, &y, task);
-            let predicted = Smartcore.predict(&trained, &test_x).unwrap();
+            let predicted = Smartcore.score(&trained, &test_x).unwrap();
             assert!(
                 predicted.iter().all(|p| (0.0..=1.0).contains(p)),
                 "{model}: {predicted:?}"
@@ -1066,7 +1094,7 @@ mod tests {
         let (x, y) = regression_data(120, 5);
         let (test_x, test_y) = regression_data(60, 9);
         let trained = train(&config, &x, &y, Task::Regression);
-        let predicted = Smartcore.predict(&trained, &test_x).unwrap();
+        let predicted = Smartcore.score(&trained, &test_x).unwrap();
         assert_eq!(predicted.len(), test_y.len());
         let mean = test_y.iter().sum::<f64>() / test_y.len() as f64;
         let residual: f64 = predicted
@@ -1213,7 +1241,7 @@ mod tests {
             serde_json::json!({"max_depth": 1}),
         );
         let model = train(&config, &x, &y, Task::Multiclass(3));
-        let predicted = Smartcore.predict(&model, &x).unwrap();
+        let predicted = Smartcore.score(&model, &x).unwrap();
         assert!(
             predicted.iter().any(|p| *p > 0.0 && *p < 1.0),
             "{predicted:?}"
@@ -1226,10 +1254,8 @@ mod tests {
         let (x, y) = classification(3, 90, 11);
         for model in CLASSIFIERS {
             let config = config(model, serde_json::json!({"n_estimators": 5}));
-            let trained = Smartcore
-                .train(&x, &y, Task::Multiclass(4), &config)
-                .unwrap();
-            let predicted = Smartcore.predict(&trained, &x).unwrap();
+            let trained = Smartcore.fit(&x, &y, Task::Multiclass(4), &config).unwrap();
+            let predicted = Smartcore.score(&trained, &x).unwrap();
             for row in predicted.chunks(4) {
                 assert_eq!(row[3], 0.0, "{model}");
                 assert!(
@@ -1245,8 +1271,8 @@ mod tests {
         let (mut x, y) = classification(2, 60, 3);
         x.values[0] = f64::NAN;
         let config = config("LogisticRegression", serde_json::json!({}));
-        let model = Smartcore.train(&x, &y, Task::Binary, &config).unwrap();
-        let predicted = Smartcore.predict(&model, &x).unwrap();
+        let model = Smartcore.fit(&x, &y, Task::Binary, &config).unwrap();
+        let predicted = Smartcore.score(&model, &x).unwrap();
         assert!(predicted.iter().all(|p| p.is_finite()));
     }
 
@@ -1254,7 +1280,7 @@ mod tests {
     fn a_model_for_the_wrong_problem_type_is_an_error() {
         let (x, y) = classification(2, 30, 1);
         let error = Smartcore
-            .train(
+            .fit(
                 &x,
                 &y,
                 Task::Regression,
@@ -1267,7 +1293,7 @@ mod tests {
             "{error}"
         );
         let error = Smartcore
-            .train(
+            .fit(
                 &x,
                 &y,
                 Task::Multiclass(2),
@@ -1280,7 +1306,7 @@ mod tests {
             "{error}"
         );
         let error = Smartcore
-            .train(&x, &y, Task::Binary, &config("SVC", serde_json::json!({})))
+            .fit(&x, &y, Task::Binary, &config("SVC", serde_json::json!({})))
             .unwrap_err()
             .to_string();
         assert!(
@@ -1297,7 +1323,7 @@ mod tests {
             serde_json::json!({"weights": "far"}),
         );
         let error = Smartcore
-            .train(&x, &y, Task::Binary, &bad_weights)
+            .fit(&x, &y, Task::Binary, &bad_weights)
             .unwrap_err();
         assert!(
             error.to_string().contains("unknown weights `far`"),
@@ -1305,7 +1331,7 @@ mod tests {
         );
         y[0] = 2.0;
         let error = Smartcore
-            .train(
+            .fit(
                 &x,
                 &y,
                 Task::Binary,
@@ -1315,7 +1341,7 @@ mod tests {
         assert!(error.to_string().contains("label 2 at row 0"), "{error}");
         let single: Vec<f64> = vec![0.0; 30];
         let error = Smartcore
-            .train(
+            .fit(
                 &x,
                 &single,
                 Task::Binary,

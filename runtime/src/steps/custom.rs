@@ -2,6 +2,8 @@
 //! `data`), `lib.module.function` entries through the Python bridge. Training and serving both
 //! call [`apply_custom`], so scoring rows are transformed exactly as training rows were.
 
+use mbt_contract::manifest::Transform;
+use mbt_contract::pipeline::{CustomTransform, Schema};
 use polars::prelude::DataFrame;
 use polars_lazy::frame::IntoLazy;
 use serde_json::{json, Value};
@@ -11,15 +13,18 @@ use crate::error::{coded, Code};
 use crate::python::PythonBridge;
 
 /// The `transform` step.
-pub fn transform(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn transform(
+    context: &mut StepContext<'_>,
+    config: &Transform,
+) -> anyhow::Result<Vec<Artifact>> {
     let input = context.first_frame()?;
-    let entries = context
-        .config("custom_transforms")
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let hook_context = hook_context(context, "training", context.training_schema());
-    let output = apply_custom(input.clone(), &entries, context.project, &hook_context)?;
+    let hook_context = hook_context(context, "training", Some(&config.schema));
+    let output = apply_custom(
+        input.clone(),
+        &config.custom_transforms,
+        context.project,
+        &hook_context,
+    )?;
     context
         .metrics
         .insert("transformed_rows".into(), output.height() as f64);
@@ -32,7 +37,7 @@ pub fn transform(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>>
 /// What a Python hook receives as `context`: the training schema, the pipeline, run id,
 /// execution date and mode (`training` or `serving`). Built from the manifest and the training
 /// run's record, so it never holds a secret value.
-pub fn hook_context(context: &StepContext<'_>, mode: &str, schema: &Value) -> Value {
+pub fn hook_context(context: &StepContext<'_>, mode: &str, schema: Option<&Schema>) -> Value {
     json!({
         "mode": mode,
         "pipeline": context.manifest.metadata.pipeline_name,
@@ -47,23 +52,22 @@ pub fn hook_context(context: &StepContext<'_>, mode: &str, schema: &Value) -> Va
 /// Runs the transform entries in order; consecutive Python functions share one subprocess.
 pub fn apply_custom(
     mut frame: DataFrame,
-    entries: &[Value],
+    entries: &[CustomTransform],
     project: &std::path::Path,
     hook_context: &Value,
 ) -> anyhow::Result<DataFrame> {
     let mut python: Vec<String> = Vec::new();
     let bridge = PythonBridge::new(project);
     for entry in entries {
-        if let Some(function) = entry.as_str() {
-            python.push(function.to_string());
-            continue;
-        }
-        if !python.is_empty() {
-            frame = bridge.transform(&python, &frame, hook_context)?;
-            python.clear();
-        }
-        if let Some(sql) = entry["sql"].as_str() {
-            frame = run_sql(frame, sql)?;
+        match entry {
+            CustomTransform::Function(function) => python.push(function.clone()),
+            CustomTransform::Sql(sql) => {
+                if !python.is_empty() {
+                    frame = bridge.transform(&python, &frame, hook_context)?;
+                    python.clear();
+                }
+                frame = run_sql(frame, &sql.sql)?;
+            }
         }
     }
     if !python.is_empty() {
@@ -101,7 +105,7 @@ pub fn custom_check(
     let verdict = PythonBridge::new(context.project).validate(
         function,
         frame,
-        &hook_context(context, "training", context.training_schema()),
+        &hook_context(context, "training", context.manifest.training_schema()),
     )?;
     Ok((verdict.passed, verdict.message))
 }

@@ -1,20 +1,22 @@
 //! Data steps: load, join, validate and split.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use mbt_contract::manifest::{Join, JoinTables, LoadData, SplitData, ValidateData};
+use mbt_contract::pipeline::{Check, ColumnType, JoinType as PipelineJoin, OnFailure};
 use polars::prelude::*;
-use serde_json::{json, Value};
 
+use super::fitted::{self, CheckOutcome, ValidationReport};
 use super::{Artifact, StepContext};
 use crate::adapters::DataConnector;
 use crate::error::{coded, Code};
 use crate::{frame, windows};
 
-pub fn load_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let table = context
-        .config("label_table")
-        .as_str()
-        .context("load_data needs `label_table`")?;
-    let frame = context.connector.read_table(table)?;
+pub fn load_data(
+    context: &mut StepContext<'_>,
+    config: &LoadData,
+) -> anyhow::Result<Vec<Artifact>> {
+    let table = config.label_table.as_str();
+    let frame = context.adapters.connector.read_table(table)?;
     if frame.height() == 0 {
         return Err(coded(
             Code::UntrainableData,
@@ -25,16 +27,14 @@ pub fn load_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>>
     Ok(vec![Artifact::Frame(frame)])
 }
 
-pub fn join_tables(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let joins = context
-        .config("joins")
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+pub fn join_tables(
+    context: &mut StepContext<'_>,
+    config: &JoinTables,
+) -> anyhow::Result<Vec<Artifact>> {
     let joined = join_feature_tables(
         context.first_frame()?.clone(),
-        &joins,
-        context.connector,
+        &config.joins,
+        context.adapters.connector.as_ref(),
         false,
     )?;
     Ok(vec![Artifact::Frame(joined)])
@@ -45,7 +45,7 @@ pub fn join_tables(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact
 /// in input order.
 pub fn join_feature_tables(
     mut joined: DataFrame,
-    joins: &[Value],
+    joins: &[Join],
     connector: &dyn DataConnector,
     keep_rows: bool,
 ) -> anyhow::Result<DataFrame> {
@@ -54,18 +54,18 @@ pub fn join_feature_tables(
         joined = joined.with_row_index(ORDER.into(), None)?;
     }
     for join in joins {
-        let table = join["table"].as_str().context("a join needs `table`")?;
-        let keys: Vec<String> = super::strings(&join["join_key"]);
+        let table = join.table.as_str();
+        let keys = &join.join_key;
         let right = connector.read_table(table)?;
-        for key in &keys {
+        for key in keys {
             frame::column(&joined, key).with_context(|| {
                 format!("join key `{key}` is missing on the left of the join with `{table}`")
             })?;
             frame::column(&right, key)
                 .with_context(|| format!("join key `{key}` is missing in table `{table}`"))?;
         }
-        if keep_rows || join["fan_out_check"].as_bool().unwrap_or(true) {
-            let duplicated = duplicated_keys(&right, &keys)?;
+        if keep_rows || join.fan_out_check {
+            let duplicated = duplicated_keys(&right, keys)?;
             if !duplicated.is_empty() {
                 return Err(coded(
                     Code::JoinFanOut,
@@ -78,12 +78,12 @@ pub fn join_feature_tables(
                 ));
             }
         }
-        let how = match join["join_type"].as_str().unwrap_or("left") {
+        let how = match join.join_type {
             _ if keep_rows => JoinType::Left,
-            "inner" => JoinType::Inner,
-            "right" => JoinType::Right,
-            "outer" => JoinType::Full,
-            _ => JoinType::Left,
+            PipelineJoin::Inner => JoinType::Inner,
+            PipelineJoin::Right => JoinType::Right,
+            PipelineJoin::Outer => JoinType::Full,
+            PipelineJoin::Left => JoinType::Left,
         };
         joined = joined
             .join(
@@ -123,28 +123,23 @@ fn duplicated_keys(frame: &DataFrame, keys: &[String]) -> anyhow::Result<Vec<Str
         .collect())
 }
 
-pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn validate_data(
+    context: &mut StepContext<'_>,
+    config: &ValidateData,
+) -> anyhow::Result<Vec<Artifact>> {
     let mut frame = context.first_frame()?.clone();
-    let on_failure = context
-        .config("on_failure")
-        .as_str()
-        .unwrap_or("fail")
-        .to_string();
-    let checks = context
-        .config("checks")
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
     let mut report = Vec::new();
-    for check in &checks {
-        let kind = check["type"].as_str().unwrap_or_default();
+    for check in &config.checks {
         // Rows that fail the check (for skip_row), and the failure message.
-        let (bad_rows, message): (Vec<bool>, Option<String>) = match kind {
-            "null_threshold" => {
-                let max = check["max_null_pct"].as_f64().unwrap_or(0.0);
+        let (bad_rows, message): (Vec<bool>, Option<String>) = match check {
+            Check::NullThreshold {
+                columns,
+                max_null_pct,
+            } => {
+                let max = *max_null_pct;
                 let mut bad = vec![false; frame.height()];
                 let mut messages = Vec::new();
-                for column in super::str_items(&check["columns"]) {
+                for column in columns {
                     let values = frame::column(&frame, column)?;
                     let nulls = values.null_count();
                     let percent = 100.0 * nulls as f64 / frame.height().max(1) as f64;
@@ -157,10 +152,9 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                 }
                 (bad, (!messages.is_empty()).then(|| messages.join("; ")))
             }
-            "value_range" => {
-                let column = check["column"].as_str().unwrap_or_default();
+            Check::ValueRange { column, min, max } => {
                 let values = frame::numbers(&frame, column)?;
-                let (min, max) = (check["min"].as_f64(), check["max"].as_f64());
+                let (min, max) = (*min, *max);
                 let bad: Vec<bool> = values
                     .iter()
                     .map(|v| {
@@ -180,9 +174,11 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                     }),
                 )
             }
-            "expected_columns" => {
+            Check::ExpectedColumns { columns } => {
                 let present = frame::names(&frame);
-                let missing: Vec<&str> = super::str_items(&check["columns"])
+                let missing: Vec<&str> = columns
+                    .iter()
+                    .map(String::as_str)
                     .filter(|c| !present.iter().any(|p| p == c))
                     .collect();
                 (
@@ -192,37 +188,37 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                     }),
                 )
             }
-            "unique_key" => {
-                let keys: Vec<String> = super::strings(&check["columns"]);
-                let duplicated = duplicated_keys(&frame, &keys)?;
+            Check::UniqueKey { columns } => {
+                let duplicated = duplicated_keys(&frame, columns)?;
                 (
                     vec![false; frame.height()],
                     (!duplicated.is_empty()).then(|| {
                         format!(
                             "unique_key failed: {} duplicated value(s) of {}, e.g. {}",
                             duplicated.len(),
-                            keys.join(", "),
+                            columns.join(", "),
                             duplicated[0]
                         )
                     }),
                 )
             }
-            "type_check" => {
+            Check::TypeCheck { columns } => {
                 let mut messages = Vec::new();
-                for (column, expected) in check["columns"].as_object().into_iter().flatten() {
+                for (column, expected) in columns {
                     let dtype = frame::column(&frame, column)?.dtype().clone();
-                    let ok = match expected.as_str().unwrap_or_default() {
-                        "integer" => dtype.is_integer(),
-                        "float" => dtype.is_float() || dtype.is_integer(),
-                        "string" => dtype == DataType::String,
-                        "boolean" => dtype == DataType::Boolean,
-                        "date" | "datetime" => dtype.is_temporal() || dtype == DataType::String,
-                        _ => true,
+                    let ok = match expected {
+                        ColumnType::Integer => dtype.is_integer(),
+                        ColumnType::Float => dtype.is_float() || dtype.is_integer(),
+                        ColumnType::String => dtype == DataType::String,
+                        ColumnType::Boolean => dtype == DataType::Boolean,
+                        ColumnType::Date | ColumnType::Datetime => {
+                            dtype.is_temporal() || dtype == DataType::String
+                        }
                     };
                     if !ok {
                         messages.push(format!(
                             "type_check failed: {column} is {dtype}, expected {}",
-                            expected.as_str().unwrap_or_default()
+                            serde_json::to_value(expected)?.as_str().unwrap_or_default()
                         ));
                     }
                 }
@@ -231,27 +227,40 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
                     (!messages.is_empty()).then(|| messages.join("; ")),
                 )
             }
-            "custom" => {
-                let function = check["function"].as_str().unwrap_or_default();
+            Check::Custom { function } => {
                 let (passed, message) = super::custom::custom_check(context, function, &frame)?;
                 let message = format!(
                     "custom check {function} {}: {message}",
                     if passed { "passed" } else { "failed" }
                 );
                 if passed {
-                    report.push(json!({"type": kind, "function": function, "passed": true, "message": message, "failed_rows": 0}));
+                    report.push(CheckOutcome {
+                        kind: "custom".into(),
+                        function: Some(function.clone()),
+                        passed: true,
+                        message: Some(message),
+                        failed_rows: 0,
+                    });
                     continue;
                 }
                 (vec![false; frame.height()], Some(message))
             }
-            other => bail!("unknown validation check `{other}`"),
         };
         let failed_rows = bad_rows.iter().filter(|b| **b).count();
-        report.push(json!({"type": kind, "passed": message.is_none(), "message": message, "failed_rows": failed_rows}));
+        report.push(CheckOutcome {
+            kind: check_type(check),
+            function: match check {
+                Check::Custom { function } => Some(function.clone()),
+                _ => None,
+            },
+            passed: message.is_none(),
+            message: message.clone(),
+            failed_rows,
+        });
         if let Some(message) = message {
-            match on_failure.as_str() {
-                "warn" => context.warnings.push(message),
-                "skip_row" if failed_rows > 0 => {
+            match config.on_failure {
+                OnFailure::Warn => context.warnings.push(message),
+                OnFailure::SkipRow if failed_rows > 0 => {
                     let keep = BooleanChunked::from_iter(bad_rows.iter().map(|bad| Some(!bad)));
                     frame = frame.filter(&keep)?;
                     context
@@ -274,8 +283,19 @@ pub fn validate_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifa
         .insert("validated_rows".into(), frame.height() as f64);
     Ok(vec![
         Artifact::Frame(frame),
-        Artifact::Json(json!({"checks": report, "on_failure": on_failure})),
+        fitted::write(&ValidationReport {
+            checks: report,
+            on_failure: config.on_failure,
+        })?,
     ])
+}
+
+/// A check's `type`, as written in the pipeline.
+fn check_type(check: &Check) -> String {
+    serde_json::to_value(check)
+        .ok()
+        .and_then(|value| value.get("type")?.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// SplitMix64: a tiny, seedable generator with the same output on every machine.
@@ -298,16 +318,17 @@ impl SplitMix64 {
     }
 }
 
-pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let windowed = within_training_window(context)?;
+pub fn split_data(
+    context: &mut StepContext<'_>,
+    config: &SplitData,
+) -> anyhow::Result<Vec<Artifact>> {
+    let windowed = within_training_window(context, config)?;
     let frame = match &windowed {
         Some(frame) => frame,
         None => context.first_frame()?,
     };
-    let test_size = context.config("test_size").as_f64().unwrap_or(0.2);
-    let seed = context.config("seed").as_u64().unwrap_or(42);
-    let stratify = context.config("stratify").as_bool().unwrap_or(false);
-    let label = context.config("label_column").as_str().map(str::to_string);
+    let (test_size, seed, stratify) = (config.test_size, config.seed, config.stratify);
+    let label = config.roles.label_column.clone();
     // Rows grouped by label value when stratifying, else one group.
     let groups: Vec<Vec<usize>> = match (&label, stratify) {
         (Some(label), true) => {
@@ -346,7 +367,7 @@ pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
             "use more rows (widen the time window) or a test_size that leaves rows on both sides",
         ));
     }
-    let excluded = context.non_features();
+    let excluded = config.roles.non_features();
     let train_frame = frame::take(frame, &train)?;
     for column in train_frame.columns() {
         let name = column.name().as_str();
@@ -369,12 +390,14 @@ pub fn split_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
 }
 
 /// The rows inside `data_windows` over the partition key, or `None` without windows.
-fn within_training_window(context: &mut StepContext<'_>) -> anyhow::Result<Option<DataFrame>> {
-    let windows = context.config("data_windows");
-    if windows.is_null() {
+fn within_training_window(
+    context: &mut StepContext<'_>,
+    config: &SplitData,
+) -> anyhow::Result<Option<DataFrame>> {
+    let Some(windows) = &config.data_windows else {
         return Ok(None);
-    }
-    let key = context.config("partition_key").as_str().context(
+    };
+    let key = config.roles.partition_key.as_deref().context(
         "data_windows need `schema.identifiers.partition_key`, the date column the windows slice",
     )?;
     let frame = context.first_frame()?;

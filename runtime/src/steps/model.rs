@@ -2,10 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use std::sync::Arc;
 
+use anyhow::Context;
+use mbt_contract::manifest::{Evaluate, LogRun, TrainModel};
+use mbt_contract::pipeline::{Metric, ProblemType};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::fitted::{self, RecordedJoins, RecordedTransforms};
 use super::transforms::positive_class;
 use super::{Artifact, StepContext};
 use crate::adapters::{RunRecord, SerializedModel, Task};
@@ -29,34 +34,23 @@ pub struct ModelArtifact {
     pub model: SerializedModel,
 }
 
-pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn train(context: &mut StepContext<'_>, config: &TrainModel) -> anyhow::Result<Vec<Artifact>> {
     let train = context.first_frame()?;
-    let problem = context.manifest.metadata.problem_type.as_str();
-    let label = context
-        .config("label_column")
-        .as_str()
-        .context("train_model needs a label column")?
-        .to_string();
+    let label = config.label_column.clone();
     let mut classes = None;
-    let task = match problem {
-        "binary_classification" => Task::Binary,
-        "regression" => Task::Regression,
-        "multiclass_classification" => {
-            let names = class_names(train, &label, context.config("classes"))?;
+    let task = match config.problem_type {
+        ProblemType::BinaryClassification => Task::Binary,
+        ProblemType::Regression => Task::Regression,
+        ProblemType::MulticlassClassification => {
+            let names = class_names(train, &label, config.classes.as_deref())?;
             let k = names.len();
             classes = Some(names);
             Task::Multiclass(k)
         }
-        other => {
-            return Err(coded(
-                Code::UntrainableData,
-                format!("{other} is not supported by this runtime"),
-                "use binary_classification, multiclass_classification or regression",
-            ))
-        }
     };
-    let positive = positive_class(context);
-    let layout = FeatureLayout::fit(train, &context.non_features())?;
+    let positive = positive_class(config.problem_type, config.positive_class.as_ref());
+    let roles = config.roles();
+    let layout = FeatureLayout::fit(train, &roles.non_features())?;
     let x = layout.columns_of(train);
     let y = match &classes {
         Some(names) => class_indices(train, &label, names)
@@ -89,51 +83,42 @@ pub fn train(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
             ));
         }
     }
-    let framework_name = context.config("framework").as_str().unwrap_or_default();
-    let framework = context.registry.framework(framework_name)?;
-    let config = context.config("config");
+    let framework = context.adapters.frameworks.get(config.model.name())?;
+    framework.health_check().code(
+        Code::AdapterFailed,
+        format!(
+            "check what framework `{}` needs: `mbt deps list`",
+            config.model.name()
+        ),
+    )?;
     framework
-        .health_check()
-        .and_then(|()| framework.validate_config(config, task))
-        .and_then(|()| framework.setup())
+        .validate_config(&config.model, task)
         .code(Code::UntrainableData, "check the framework config")?;
-    let model = framework.train(&x, &y, task, config);
-    framework.teardown()?;
-    let model = model.code(
+    let model = framework.train(&x, &y, task, &config.model).code(
         Code::UntrainableData,
         "check the framework config and the training data",
     )?;
     context.metrics.insert("train_rows".into(), x.rows() as f64);
     context.metrics.insert("features".into(), x.width() as f64);
-    let primary_key = context
-        .training_schema()
-        .pointer("/identifiers/primary_key")
-        .and_then(Value::as_str)
-        .map(str::to_string);
     let artifact = ModelArtifact {
         layout,
         label_column: label,
         positive_class: positive,
-        primary_key,
+        primary_key: roles.primary_key,
         classes,
         model,
     };
-    Ok(vec![Artifact::Json(serde_json::to_value(artifact)?)])
+    Ok(vec![Artifact::Model(Arc::new(artifact))])
 }
 
-pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let [model_name, test_name] = context.step.inputs.as_slice() else {
-        bail!("evaluate expects a model and a test set");
-    };
-    let artifact: ModelArtifact =
-        serde_json::from_value(context.input(model_name)?.json()?.clone())
-            .context("invalid model artifact")?;
-    let test = context.input(test_name)?.frame()?;
-    let framework = context.registry.framework(&artifact.model.framework)?;
+pub fn evaluate(context: &mut StepContext<'_>, config: &Evaluate) -> anyhow::Result<Vec<Artifact>> {
+    let artifact = context.input_at(0)?.model()?;
+    let test = context.input_at(1)?.frame()?;
+    let framework = context.adapters.frameworks.get(&artifact.model.framework)?;
     let x = artifact.layout.matrix(test)?;
     let scores = framework.predict(&artifact.model, &x)?;
     if let Some(classes) = &artifact.classes {
-        return evaluate_multiclass(context, &artifact, classes, test, &scores);
+        return evaluate_multiclass(context, config, artifact, classes, test, &scores);
     }
     let y = labels(
         test,
@@ -142,47 +127,52 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
     )?;
     let mut values = BTreeMap::new();
     let threshold = 0.5;
-    for metric in super::str_items(context.config("metrics")) {
+    for metric in &config.metrics {
         let (accuracy, precision, recall, f1) = metrics::binary_counts(&y, &scores, threshold);
         let (rmse, mae, r2, mape) = metrics::regression(&y, &scores);
         let value = match metric {
-            "roc_auc" => metrics::roc_auc(&y, &scores)
+            Metric::RocAuc => metrics::roc_auc(&y, &scores)
                 .context("roc_auc needs both classes in the test set")
                 .code(
                     Code::UntrainableData,
                     "use more test rows or a stratified split",
                 )?,
-            "pr_auc" => metrics::pr_auc(&y, &scores)
+            Metric::PrAuc => metrics::pr_auc(&y, &scores)
                 .context("pr_auc needs positives in the test set")
                 .code(
                     Code::UntrainableData,
                     "use more test rows or a stratified split",
                 )?,
-            "accuracy" => accuracy,
-            "precision" => precision,
-            "recall" => recall,
-            "f1" => f1,
-            "log_loss" => metrics::log_loss(&y, &scores),
-            "rmse" => rmse,
-            "mae" => mae,
-            "r2" => r2,
-            "mape" => mape,
-            other => bail!("metric `{other}` is not supported by this runtime yet"),
+            Metric::Accuracy => accuracy,
+            Metric::Precision => precision,
+            Metric::Recall => recall,
+            Metric::F1 => f1,
+            Metric::LogLoss => metrics::log_loss(&y, &scores),
+            Metric::Rmse => rmse,
+            Metric::Mae => mae,
+            Metric::R2 => r2,
+            Metric::Mape => mape,
+            Metric::MacroF1 => {
+                return Err(coded(
+                    Code::UntrainableData,
+                    "metric `macro_f1` is defined for multiclass classification only",
+                    "use accuracy, precision, recall or f1",
+                ))
+            }
         };
-        values.insert(metric.to_string(), value);
+        values.insert(metric.as_str().to_string(), value);
     }
     // Custom metrics: `lib.module.function(y_true, y_score) -> float`, named by the function.
-    let custom: Vec<&str> = super::str_items(context.config("custom_metrics")).collect();
-    if !custom.is_empty() {
+    if !config.custom_metrics.is_empty() {
         let bridge = crate::python::PythonBridge::new(context.project);
-        for function in custom {
+        for function in &config.custom_metrics {
             let name = function.rsplit('.').next().unwrap_or(function);
             values.insert(name.to_string(), bridge.metric(function, &y, &scores)?);
         }
     }
     context.metrics.extend(values.clone());
-    if context.config("generate_plots").as_bool() == Some(true) {
-        plot(context, &artifact, &x, Some((&y, &scores)), None)?;
+    if config.generate_plots {
+        plot(context, artifact, &x, Some((&y, &scores)), None)?;
     }
     // The test set's scores, keyed by the primary key when there is one.
     let mut predictions = polars::prelude::DataFrame::default();
@@ -197,7 +187,7 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
     frame::with_column(&mut predictions, "score", scores)?;
     Ok(vec![
         Artifact::Json(
-            json!({"primary_metric": context.config("primary_metric"), "metrics": values}),
+            json!({"primary_metric": config.primary_metric.as_str(), "metrics": values}),
         ),
         Artifact::Frame(predictions),
     ])
@@ -206,6 +196,7 @@ pub fn evaluate(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> 
 /// Evaluate for multiclass: accuracy, macro F1 and log loss from every class's probability.
 fn evaluate_multiclass(
     context: &mut StepContext<'_>,
+    config: &Evaluate,
     artifact: &ModelArtifact,
     classes: &[String],
     test: &polars::prelude::DataFrame,
@@ -217,26 +208,25 @@ fn evaluate_multiclass(
     )?;
     let (accuracy, macro_f1, log_loss) = metrics::multiclass(&y, probabilities, classes.len());
     let mut values = BTreeMap::new();
-    for metric in super::str_items(context.config("metrics")) {
+    for metric in &config.metrics {
         let value = match metric {
-            "accuracy" => accuracy,
-            "macro_f1" => macro_f1,
-            "log_loss" => log_loss,
+            Metric::Accuracy => accuracy,
+            Metric::MacroF1 => macro_f1,
+            Metric::LogLoss => log_loss,
             other => {
                 return Err(coded(
                     Code::UntrainableData,
-                    format!("metric `{other}` is not defined for multiclass classification"),
+                    format!(
+                        "metric `{}` is not defined for multiclass classification",
+                        other.as_str()
+                    ),
                     "use accuracy, macro_f1 or log_loss",
                 ))
             }
         };
-        values.insert(metric.to_string(), value);
+        values.insert(metric.as_str().to_string(), value);
     }
-    if let Some(function) = context
-        .config("custom_metrics")
-        .as_array()
-        .and_then(|m| m.first())
-    {
+    if let Some(function) = config.custom_metrics.first() {
         return Err(coded(
             Code::PythonFunctionFailed,
             format!("custom metric {function} takes (y_true, y_score), which multiclass classification does not have"),
@@ -244,7 +234,7 @@ fn evaluate_multiclass(
         ));
     }
     context.metrics.extend(values.clone());
-    if context.config("generate_plots").as_bool() == Some(true) {
+    if config.generate_plots {
         let predicted = metrics::argmax_rows(probabilities, classes.len());
         let mut counts = vec![vec![0u64; classes.len()]; classes.len()];
         for (actual, predicted) in y.iter().zip(&predicted) {
@@ -258,7 +248,7 @@ fn evaluate_multiclass(
     predictions.with_column(polars::prelude::Column::new("label".into(), truth))?;
     Ok(vec![
         Artifact::Json(
-            json!({"primary_metric": context.config("primary_metric"), "metrics": values}),
+            json!({"primary_metric": config.primary_metric.as_str(), "metrics": values}),
         ),
         Artifact::Frame(predictions),
     ])
@@ -297,7 +287,7 @@ fn plot(
             plots::confusion_matrix(classes, counts)?,
         ));
     }
-    let framework = context.registry.framework(&artifact.model.framework)?;
+    let framework = context.adapters.frameworks.get(&artifact.model.framework)?;
     let importance = framework.feature_importance(&artifact.model, x.columns)?;
     context.files.push((
         "feature_importance.png".into(),
@@ -344,7 +334,7 @@ pub fn class_predictions(
     Ok(predictions)
 }
 
-pub fn log_run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result<Vec<Artifact>> {
     let metrics: BTreeMap<String, f64> = context
         .input("metrics")?
         .json()?
@@ -353,68 +343,70 @@ pub fn log_run(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
         .unwrap_or_default();
     let mut artifacts = Vec::new();
     for name in &context.step.inputs {
-        let artifact = context.input(name)?;
-        if let Artifact::Json(value) = artifact {
-            artifacts.push((format!("{name}.json"), serde_json::to_vec_pretty(value)?));
+        match context.input(name)? {
+            Artifact::Json(value) => {
+                artifacts.push((format!("{name}.json"), serde_json::to_vec_pretty(value)?))
+            }
+            Artifact::Model(model) => {
+                artifacts.push((format!("{name}.json"), serde_json::to_vec_pretty(&**model)?));
+                if let Some(binary) = &model.model.binary {
+                    artifacts.push((format!("{name}.bin"), binary.to_vec()));
+                }
+            }
+            Artifact::Frame(_) => {}
         }
     }
     // Serving replays the feature joins and custom transforms, so the run records them.
-    if let Some(step) = context.manifest.steps.get("join_tables") {
-        let joins = json!({"joins": step.config["joins"]});
+    if !config.joins.is_empty() {
+        let joins = RecordedJoins {
+            joins: config.joins.clone(),
+        };
         artifacts.push((
             "feature_joins.json".into(),
             serde_json::to_vec_pretty(&joins)?,
         ));
     }
-    if let Some(step) = context.manifest.steps.get("transform") {
-        let transforms = json!({"transforms": step.config["custom_transforms"]});
+    if !config.custom_transforms.is_empty() {
+        let transforms = RecordedTransforms {
+            transforms: config.custom_transforms.clone(),
+        };
         artifacts.push((
             "custom_transforms.json".into(),
             serde_json::to_vec_pretty(&transforms)?,
         ));
     }
-    let pipeline = &context.manifest.pipeline;
-    let mut params = BTreeMap::new();
-    if let Some(training) = pipeline.get("training") {
-        params.insert(
-            "model_training".into(),
-            training
-                .get("model_training")
-                .cloned()
-                .unwrap_or(Value::Null),
-        );
-        params.insert(
-            "schema".into(),
-            training.get("schema").cloned().unwrap_or(Value::Null),
-        );
-        params.insert(
-            "split".into(),
-            context
-                .manifest
-                .steps
-                .get("split_data")
-                .map(|s| s.config.clone())
-                .unwrap_or(Value::Null),
-        );
-    }
+    let params = &config.params;
+    let mut recorded = BTreeMap::new();
+    recorded.insert(
+        "model_training".into(),
+        serde_json::to_value(&params.model)?,
+    );
+    recorded.insert("schema".into(), serde_json::to_value(&params.schema)?);
+    recorded.insert(
+        "split".into(),
+        json!({"test_size": params.test_size, "stratify": params.stratify, "seed": params.seed}),
+    );
     let mut tags: BTreeMap<String, String> = BTreeMap::new();
-    for tag in super::str_items(context.config("tags")) {
-        tags.insert(tag.to_string(), "true".into());
+    for tag in &config.tags {
+        tags.insert(tag.clone(), "true".into());
     }
-    if let Some(owner) = context.config("owner").as_str() {
-        tags.insert("owner".into(), owner.into());
+    if let Some(owner) = &config.owner {
+        tags.insert("owner".into(), owner.clone());
     }
     let record = RunRecord {
         run_id: context.run_id.to_string(),
         pipeline: context.manifest.metadata.pipeline_name.clone(),
         target: context.manifest.metadata.target.clone(),
-        params,
+        params: recorded,
         metrics,
         tags,
         artifacts: BTreeMap::new(),
         manifest_hash: context.manifest.metadata.source_hash.clone(),
         mbt_version: context.manifest.metadata.mbt_version.clone(),
     };
-    let record = context.model_registry.log_run(&record, &artifacts)?;
-    Ok(vec![Artifact::Json(serde_json::to_value(record)?)])
+    let record = context
+        .adapters
+        .model_registry
+        .log_run(&record, &artifacts)?;
+    fitted::write(&record).map(|artifact| vec![artifact])
 }

@@ -1,36 +1,36 @@
 //! Serving steps: load a training run's model and fitted transforms, replay the transforms on
 //! the scoring table, predict, and publish one output row per input row, in input order.
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use mbt_contract::manifest::{ApplyTransforms, LoadModel, LoadScoringData, Predict, Publish};
 use polars::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::custom::{apply_custom, hook_context};
+use super::fitted::{
+    self, FittedEncoder, FittedScaler, FittedSelector, FittedTransforms, RecordedJoins,
+    RecordedTransforms,
+};
 use super::model::ModelArtifact;
 use super::transforms::{apply_encoder, apply_scaler, apply_selector};
 use super::{Artifact, StepContext};
-use crate::adapters::{ModelRegistry, TableRequest};
+use crate::adapters::TableRequest;
 use crate::error::{coded, Code, Coded};
 use crate::{frame, windows};
 
-/// The fitted artifacts a training run may have recorded, in the order training applied them.
-const FITTED: &[&str] = &[
-    "feature_joins",
-    "custom_transforms",
-    "scaler",
-    "encoder",
-    "feature_selector",
-];
-
-pub fn load_model(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let kind = context.config("registry").as_str().unwrap_or("local");
-    let registry = registry_for(context, kind)?;
-    let run_id = bound(context.config("run_id"), "run_id")?;
+pub fn load_model(
+    context: &mut StepContext<'_>,
+    config: &LoadModel,
+) -> anyhow::Result<Vec<Artifact>> {
+    let registry = context.adapters.registry_named(&config.registry)?;
+    let run_id = bound(&config.run_id, "run_id")?;
     let (run_id, record) = match registry.load_run(&run_id) {
         Ok(record) => (run_id, record),
-        Err(error) => match context
-            .config("fallback_run_id")
-            .as_str()
+        Err(error) => match config
+            .fallback_run_id
+            .as_deref()
             .filter(|f| !f.is_empty() && !f.contains("{{"))
         {
             Some(fallback) => {
@@ -42,35 +42,75 @@ pub fn load_model(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>
             None => return Err(error),
         },
     };
-    let model: Value = serde_json::from_slice(&registry.load_artifact(&run_id, "model.json")?)
-        .context("the run's model is not valid JSON")?;
-    let mut fitted = serde_json::Map::new();
-    for name in FITTED {
-        if let Ok(bytes) = registry.load_artifact(&run_id, &format!("{name}.json")) {
-            fitted.insert(
-                name.to_string(),
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("the run's {name} is not valid JSON"))?,
-            );
+    let mut model: ModelArtifact =
+        serde_json::from_slice(&registry.load_artifact(&run_id, "model.json")?)
+            .context("the run's model is not a model artifact")
+            .code(Code::RunNotFound, "the run is incomplete: train it again")?;
+    if let Some(length) = model.model.binary_len {
+        let bytes = registry.load_artifact(&run_id, "model.bin")?;
+        if bytes.len() as u64 != length {
+            return Err(coded(
+                Code::RunNotFound,
+                format!(
+                    "the run's model.bin has {} bytes, its model.json says {length}",
+                    bytes.len()
+                ),
+                "the run's artifacts were changed or truncated: train it again",
+            ));
         }
+        model.model.binary = Some(Arc::new(bytes));
     }
-    fitted.insert("run_id".into(), json!(run_id));
-    // The training schema: the partition key for lookback windows, and the hooks' context.
-    fitted.insert(
-        "schema".into(),
-        record.params.get("schema").cloned().unwrap_or(Value::Null),
-    );
+    let optional = |name: &str| -> anyhow::Result<Option<serde_json::Value>> {
+        match registry.load_artifact(&run_id, &format!("{name}.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("the run's {name} is not valid JSON"))
+                .map(Some),
+            Err(_) => Ok(None),
+        }
+    };
+    let joins: Option<RecordedJoins> = optional("feature_joins")?
+        .map(serde_json::from_value)
+        .transpose()
+        .context("the run's feature_joins are not valid")?;
+    let transforms: Option<RecordedTransforms> = optional("custom_transforms")?
+        .map(serde_json::from_value)
+        .transpose()
+        .context("the run's custom_transforms are not valid")?;
+    let scaler: Option<FittedScaler> = optional("scaler")?
+        .map(serde_json::from_value)
+        .transpose()
+        .context("the run's scaler is not valid")?;
+    let encoder: Option<FittedEncoder> = optional("encoder")?
+        .map(serde_json::from_value)
+        .transpose()
+        .context("the run's encoder is not valid")?;
+    let selector: Option<FittedSelector> = optional("feature_selector")?
+        .map(serde_json::from_value)
+        .transpose()
+        .context("the run's feature_selector is not valid")?;
+    let fitted = FittedTransforms {
+        run_id: run_id.clone(),
+        // The training schema: the partition key for lookback windows, and the hooks' context.
+        schema: record
+            .params
+            .get("schema")
+            .map(|schema| serde_json::from_value(schema.clone()))
+            .transpose()
+            .context("the run's recorded schema is not valid")?,
+        joins: joins.unwrap_or_default().joins,
+        custom_transforms: transforms.unwrap_or_default().transforms,
+        scaler,
+        encoder,
+        selector,
+    };
     Ok(vec![
-        Artifact::Json(model),
-        Artifact::Json(Value::Object(fitted)),
+        Artifact::Model(Arc::new(model)),
+        fitted::write(&fitted)?,
     ])
 }
 
 /// A value that may still hold an unbound `{{ var('NAME') }}` reference.
-fn bound(value: &Value, what: &str) -> anyhow::Result<String> {
-    let text = value
-        .as_str()
-        .with_context(|| format!("`{what}` is not set"))?;
+fn bound(text: &str, what: &str) -> anyhow::Result<String> {
     if text.contains("{{") {
         return Err(coded(
             Code::RunVarMissing,
@@ -81,41 +121,31 @@ fn bound(value: &Value, what: &str) -> anyhow::Result<String> {
     Ok(text.to_string())
 }
 
-fn registry_for(context: &StepContext<'_>, kind: &str) -> anyhow::Result<Box<dyn ModelRegistry>> {
-    let profile = context.adapter_settings("model_registry")?;
-    let settings = if profile["type"].as_str() == Some(kind) {
-        profile
-    } else {
-        json!({"type": kind})
-    };
-    context.registry.model_registry(&settings, context.project)
-}
-
-pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let table = context
-        .config("scoring_table")
-        .as_str()
-        .context("load_scoring_data needs `scoring_table`")?;
-    let fitted = context.input("fitted_transforms")?.json()?;
-    let lookback = context.config("lookback_window");
-    let key = if lookback.is_null() {
-        None
-    } else {
-        Some(
-            fitted
-                .pointer("/schema/identifiers/partition_key")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    coded(
-                        Code::EmptyWindow,
-                        format!(
-                            "lookback_window needs the partition key, and training run `{}` records none",
-                            fitted["run_id"].as_str().unwrap_or_default()
-                        ),
-                        "set schema.identifiers.partition_key in the training pipeline and train again",
-                    )
-                })?,
-        )
+pub fn load_scoring_data(
+    context: &mut StepContext<'_>,
+    config: &LoadScoringData,
+) -> anyhow::Result<Vec<Artifact>> {
+    let table = config.scoring_table.as_str();
+    let fitted: FittedTransforms =
+        fitted::read(context.input("fitted_transforms")?, "fitted transforms")?;
+    let lookback = config.lookback_window.as_ref();
+    let partition_key = fitted
+        .schema
+        .as_ref()
+        .and_then(|schema| schema.identifiers.as_ref())
+        .and_then(|identifiers| identifiers.partition_key.as_deref());
+    let key = match lookback {
+        None => None,
+        Some(_) => Some(partition_key.ok_or_else(|| {
+            coded(
+                Code::EmptyWindow,
+                format!(
+                    "lookback_window needs the partition key, and training run `{}` records none",
+                    fitted.run_id
+                ),
+                "set schema.identifiers.partition_key in the training pipeline and train again",
+            )
+        })?),
     };
     // With an execution date the connector reads only the window's rows; without one the date
     // is derived from the data, so every row is read and filtered below.
@@ -125,13 +155,11 @@ pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Ar
             request.date_range = Some((key, range));
         }
     }
-    let mut frame = context.connector.read(&request)?;
+    let connector = context.adapters.connector.as_ref();
+    let mut frame = connector.read(&request)?;
     // The feature tables training joined onto its label table.
-    if let Some(joins) = fitted
-        .pointer("/feature_joins/joins")
-        .and_then(Value::as_array)
-    {
-        frame = super::join_feature_tables(frame, joins, context.connector, true)?;
+    if !fitted.joins.is_empty() {
+        frame = super::join_feature_tables(frame, &fitted.joins, connector, true)?;
     }
     let Some(key) = key else {
         return Ok(vec![Artifact::Frame(frame)]);
@@ -151,32 +179,37 @@ pub fn load_scoring_data(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Ar
     Ok(vec![Artifact::Frame(kept)])
 }
 
-pub fn apply_transforms(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn apply_transforms(
+    context: &mut StepContext<'_>,
+    _config: &ApplyTransforms,
+) -> anyhow::Result<Vec<Artifact>> {
     let mut frame = context.input("scoring_data")?.frame()?.clone();
-    let fitted = context.input("fitted_transforms")?.json()?;
+    let fitted: FittedTransforms =
+        fitted::read(context.input("fitted_transforms")?, "fitted transforms")?;
     // The training order: custom transforms, normalize, encode, select.
-    if let Some(entries) = fitted
-        .pointer("/custom_transforms/transforms")
-        .and_then(Value::as_array)
-    {
-        let hook_context = hook_context(context, "serving", &fitted["schema"]);
-        frame = apply_custom(frame, entries, context.project, &hook_context)?;
+    if !fitted.custom_transforms.is_empty() {
+        let hook_context = hook_context(context, "serving", fitted.schema.as_ref());
+        frame = apply_custom(
+            frame,
+            &fitted.custom_transforms,
+            context.project,
+            &hook_context,
+        )?;
     }
-    if let Some(scaler) = fitted.get("scaler") {
+    if let Some(scaler) = &fitted.scaler {
         frame = apply_scaler(frame, scaler)?;
     }
-    if let Some(encoder) = fitted.get("encoder") {
+    if let Some(encoder) = &fitted.encoder {
         frame = apply_encoder(frame, encoder)?;
     }
-    if let Some(selector) = fitted.get("feature_selector") {
+    if let Some(selector) = &fitted.selector {
         frame = apply_selector(frame, selector)?;
     }
     Ok(vec![Artifact::Frame(frame)])
 }
 
-pub fn predict(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
-    let model: ModelArtifact = serde_json::from_value(context.input("model")?.json()?.clone())
-        .context("invalid model artifact")?;
+pub fn predict(context: &mut StepContext<'_>, _config: &Predict) -> anyhow::Result<Vec<Artifact>> {
+    let model = context.input("model")?.model()?;
     let features = context.input("features")?.frame()?;
     let x = model
         .layout
@@ -186,10 +219,10 @@ pub fn predict(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
             Code::ScoringMismatch,
             "score a table with the training table's columns and types",
         )?;
-    let framework = context.registry.framework(&model.model.framework)?;
+    let framework = context.adapters.frameworks.get(&model.model.framework)?;
     let scores = framework.predict(&model.model, &x)?;
     if model.classes.is_some() {
-        let predictions = super::model::class_predictions(features, &model, &scores)?;
+        let predictions = super::model::class_predictions(features, model, &scores)?;
         context.metrics.insert("scored_rows".into(), x.rows as f64);
         return Ok(vec![Artifact::Frame(predictions)]);
     }
@@ -206,18 +239,18 @@ pub fn predict(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     Ok(vec![Artifact::Frame(predictions)])
 }
 
-pub fn publish(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn publish(context: &mut StepContext<'_>, config: &Publish) -> anyhow::Result<Vec<Artifact>> {
     let predictions = context.input("predictions")?.frame()?;
-    let columns = context.config("columns");
-    let prediction_name = columns["prediction"].as_str().unwrap_or("prediction");
-    let threshold = columns["threshold"].as_f64().unwrap_or(0.5);
+    let columns = &config.columns;
+    let prediction_name = columns.prediction.as_str();
+    let threshold = columns.threshold;
     let scores = frame::numbers(predictions, "score")?;
     let mut output = predictions.drop("score")?;
     frame::with_column(&mut output, prediction_name, scores.clone())?;
     // Multiclass: the label is the most probable class (no threshold).
     if let Ok(class) = output.column("class").cloned() {
         output = output.drop("class")?;
-        let label = columns["label"].as_str().unwrap_or("predicted_class");
+        let label = columns.label.as_deref().unwrap_or("predicted_class");
         output.with_column(class.with_name(label.into()))?;
         // Key, probability and class first; the per-class probabilities after.
         let mut order: Vec<String> = frame::names(&output)
@@ -233,23 +266,13 @@ pub fn publish(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
                 .filter(|name| name.starts_with("probability_")),
         );
         output = output.select(order)?;
-    } else if let Some(label) = columns["label"].as_str() {
+    } else if let Some(label) = columns.label.as_deref() {
         let labels: Vec<i64> = scores.iter().map(|s| i64::from(*s >= threshold)).collect();
         output.with_column(Column::new(label.into(), labels))?;
     }
-    let table = context
-        .config("table")
-        .as_str()
-        .context("publish needs `table`")?;
-    // The target's output writer, else the one the pipeline names (`output.destination`).
-    let profile = context.adapter_settings("output_writer")?;
-    let settings = if profile.get("type").is_some() {
-        profile
-    } else {
-        json!({"type": context.config("destination").as_str().unwrap_or("local_file")})
-    };
-    let writer = context.registry.output_writer(&settings, context.project)?;
-    let uri = writer.write(table, &output)?;
+    // The writer the pipeline names, with the target's settings when the target sets it.
+    let writer = context.adapters.writer_named(&config.destination)?;
+    let uri = writer.write(&config.table, &output)?;
     context
         .metrics
         .insert("published_rows".into(), output.height() as f64);

@@ -1,36 +1,35 @@
 //! Feature steps, each fitted on the train set and applied to both sets: scaling, encoding and
 //! selection. Their fitted parameters are JSON artifacts that serving replays.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use mbt_contract::frameworks::{FrameworkConfig, GbmConfig};
+use mbt_contract::manifest::{Encode, Normalize, Roles, SelectFeatures, Selection};
+use mbt_contract::pipeline::{ClassLabel, EncodingMethod, ProblemType, ScalerMethod};
 use polars::prelude::*;
-use serde_json::{json, Value};
 
+use super::fitted::{
+    self, EncodedColumn, FittedEncoder, FittedScaler, FittedSelector, ScaledColumn,
+};
 use super::{Artifact, StepContext};
 use crate::adapters::Task;
 use crate::features::FeatureLayout;
 use crate::frame;
 
 fn train_test<'a>(context: &StepContext<'a>) -> anyhow::Result<(&'a DataFrame, &'a DataFrame)> {
-    let step: &'a mbt_compiler::manifest::Step = context.step;
-    let [train, test] = step.inputs.as_slice() else {
-        bail!("step `{}` expects a train and a test input", context.name);
-    };
-    Ok((
-        context.input(train)?.frame()?,
-        context.input(test)?.frame()?,
-    ))
+    Ok((context.input_at(0)?.frame()?, context.input_at(1)?.frame()?))
 }
 
 /// Feature columns of the train set whose type passes `keep`, or the configured columns.
 fn feature_columns(
-    context: &StepContext<'_>,
+    columns: Option<&[String]>,
+    roles: &Roles,
     train: &DataFrame,
     keep: impl Fn(&DataType) -> bool,
 ) -> Vec<String> {
-    if context.config("columns").is_array() {
-        return super::strings(context.config("columns"));
+    if let Some(columns) = columns {
+        return columns.to_vec();
     }
-    let excluded = context.non_features();
+    let excluded = roles.non_features();
     train
         .columns()
         .iter()
@@ -41,26 +40,30 @@ fn feature_columns(
         .collect()
 }
 
-pub fn normalize(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn normalize(
+    context: &mut StepContext<'_>,
+    config: &Normalize,
+) -> anyhow::Result<Vec<Artifact>> {
     let (train, test) = train_test(context)?;
-    let method = context
-        .config("method")
-        .as_str()
-        .unwrap_or("standard_scaler")
-        .to_string();
-    let columns = feature_columns(context, train, |dtype| {
+    let columns = feature_columns(config.columns.as_deref(), &config.roles, train, |dtype| {
         dtype.is_float() || dtype.is_integer()
     });
-    let mut fitted = Vec::new();
+    let mut fitted = FittedScaler {
+        method: config.method,
+        columns: Vec::new(),
+    };
     for column in &columns {
         let values: Vec<f64> = frame::numbers(train, column)?
             .into_iter()
             .filter(|v| !v.is_nan())
             .collect();
-        let (center, scale) = scaler(&method, values);
-        fitted.push(json!({"column": column, "center": center, "scale": scale}));
+        let (center, scale) = scaler(config.method, values);
+        fitted.columns.push(ScaledColumn {
+            column: column.clone(),
+            center,
+            scale,
+        });
     }
-    let fitted = json!({"method": method, "columns": fitted});
     let (train, test) = (
         apply_scaler(train.clone(), &fitted)?,
         apply_scaler(test.clone(), &fitted)?,
@@ -68,19 +71,16 @@ pub fn normalize(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>>
     Ok(vec![
         Artifact::Frame(train),
         Artifact::Frame(test),
-        Artifact::Json(fitted),
+        fitted::write(&fitted)?,
     ])
 }
 
 /// Applies a fitted scaler (the `scaler` artifact). Training and serving both call this, so
 /// the served features are computed exactly as the trained ones.
-pub fn apply_scaler(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<DataFrame> {
-    for column in fitted["columns"].as_array().into_iter().flatten() {
-        let name = column["column"].as_str().unwrap_or_default();
-        let (center, scale) = (
-            column["center"].as_f64().unwrap_or(0.0),
-            column["scale"].as_f64().unwrap_or(1.0),
-        );
+pub fn apply_scaler(mut frame: DataFrame, fitted: &FittedScaler) -> anyhow::Result<DataFrame> {
+    for column in &fitted.columns {
+        let name = column.column.as_str();
+        let (center, scale) = (column.center, column.scale);
         let values = frame::numbers(&frame, name)
             .with_context(|| format!("cannot scale `{name}` as in training"))?;
         frame::with_column(
@@ -93,23 +93,23 @@ pub fn apply_scaler(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Data
 }
 
 /// (center, scale) of a scaler fitted on `values`; a constant column keeps scale 1.
-fn scaler(method: &str, mut values: Vec<f64>) -> (f64, f64) {
+fn scaler(method: ScalerMethod, mut values: Vec<f64>) -> (f64, f64) {
     if values.is_empty() {
         return (0.0, 1.0);
     }
     let n = values.len() as f64;
     let (center, scale) = match method {
-        "min_max_scaler" => {
+        ScalerMethod::MinMaxScaler => {
             let min = values.iter().copied().fold(f64::INFINITY, f64::min);
             let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             (min, max - min)
         }
-        "robust_scaler" => {
+        ScalerMethod::RobustScaler => {
             values.sort_by(f64::total_cmp);
             let quantile = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
             (quantile(0.5), quantile(0.75) - quantile(0.25))
         }
-        _ => {
+        ScalerMethod::StandardScaler => {
             let mean = values.iter().sum::<f64>() / n;
             let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
             (mean, variance.sqrt())
@@ -125,20 +125,21 @@ fn scaler(method: &str, mut values: Vec<f64>) -> (f64, f64) {
     )
 }
 
-pub fn encode(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn encode(context: &mut StepContext<'_>, config: &Encode) -> anyhow::Result<Vec<Artifact>> {
     let (train, test) = train_test(context)?;
-    let method = context
-        .config("method")
-        .as_str()
-        .unwrap_or("one_hot")
-        .to_string();
-    let columns = feature_columns(context, train, |dtype| *dtype == DataType::String);
-    let mut fitted = Vec::new();
+    let columns = feature_columns(config.columns.as_deref(), &config.roles, train, |dtype| {
+        *dtype == DataType::String
+    });
+    let mut fitted = FittedEncoder {
+        method: config.method,
+        columns: Vec::new(),
+    };
     for column in &columns {
-        let categories = frame::distinct_texts(train, column)?;
-        fitted.push(json!({"column": column, "categories": categories}));
+        fitted.columns.push(EncodedColumn {
+            column: column.clone(),
+            categories: frame::distinct_texts(train, column)?,
+        });
     }
-    let fitted = json!({"method": method, "columns": fitted});
     let (train, test) = (
         apply_encoder(train.clone(), &fitted)?,
         apply_encoder(test.clone(), &fitted)?,
@@ -146,17 +147,17 @@ pub fn encode(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
     Ok(vec![
         Artifact::Frame(train),
         Artifact::Frame(test),
-        Artifact::Json(fitted),
+        fitted::write(&fitted)?,
     ])
 }
 
 /// Applies a fitted encoder (the `encoder` artifact); unseen categories become all-zero
 /// indicators (one-hot) or missing (ordinal).
-pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<DataFrame> {
-    let ordinal = fitted["method"].as_str() == Some("ordinal");
-    for column in fitted["columns"].as_array().into_iter().flatten() {
-        let name = column["column"].as_str().unwrap_or_default();
-        let categories: Vec<String> = super::strings(&column["categories"]);
+pub fn apply_encoder(mut frame: DataFrame, fitted: &FittedEncoder) -> anyhow::Result<DataFrame> {
+    let ordinal = fitted.method == EncodingMethod::Ordinal;
+    for column in &fitted.columns {
+        let name = column.column.as_str();
+        let categories = &column.categories;
         let values = frame::text_view(&frame, name)
             .with_context(|| format!("cannot encode `{name}` as in training"))?;
         if ordinal {
@@ -171,7 +172,7 @@ pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Dat
         } else {
             // Boolean indicators (one bit each, read as 0/1 by the feature layout), not f64:
             // wide one-hot tables stay small.
-            for category in &categories {
+            for category in categories {
                 let indicator: Vec<bool> = values
                     .iter()
                     .map(|v| v == Some(category.as_str()))
@@ -185,8 +186,8 @@ pub fn apply_encoder(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Dat
 }
 
 /// Applies a fitted feature selection (the `feature_selector` artifact).
-pub fn apply_selector(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<DataFrame> {
-    for column in super::str_items(&fitted["dropped"]) {
+pub fn apply_selector(mut frame: DataFrame, fitted: &FittedSelector) -> anyhow::Result<DataFrame> {
+    for column in &fitted.dropped {
         if frame.column(column).is_ok() {
             frame = frame.drop(column)?;
         }
@@ -194,49 +195,53 @@ pub fn apply_selector(mut frame: DataFrame, fitted: &Value) -> anyhow::Result<Da
     Ok(frame)
 }
 
-pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Artifact>> {
+pub fn select_features(
+    context: &mut StepContext<'_>,
+    config: &SelectFeatures,
+) -> anyhow::Result<Vec<Artifact>> {
     let (train, test) = train_test(context)?;
-    let excluded = context.non_features();
-    let label = context
-        .label_column()
+    let excluded = config.roles.non_features();
+    let label = config
+        .roles
+        .label_column
+        .as_deref()
         .context("select_features needs a label column")?;
     let mut layout = FeatureLayout::fit(train, &excluded)?;
     let mut dropped: Vec<String> = Vec::new();
-    for method in context
-        .config("methods")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-    {
-        let threshold = method["threshold"].as_f64().unwrap_or(0.95);
-        let keep: Vec<bool> = match method["name"].as_str().unwrap_or_default() {
-            "gbm_importance" => {
+    for method in &config.methods {
+        let keep: Vec<bool> = match method {
+            Selection::GbmImportance { threshold } => {
                 let x = layout.matrix(train)?;
-                let positive = positive_class(context);
-                let (y, task) =
-                    if context.manifest.metadata.problem_type == "multiclass_classification" {
-                        let classes = crate::features::class_names(train, &label, &Value::Null)?;
-                        let y = crate::features::class_indices(train, &label, &classes)?;
+                let (y, task) = match config.problem_type {
+                    ProblemType::MulticlassClassification => {
+                        let classes = crate::features::class_names(train, label, None)?;
+                        let y = crate::features::class_indices(train, label, &classes)?;
                         (
                             y.into_iter().map(|c| c as f64).collect(),
                             Task::Multiclass(classes.len()),
                         )
-                    } else {
-                        let y = crate::features::labels(train, &label, positive.as_deref())?;
-                        let task = if positive.is_some() {
-                            Task::Binary
-                        } else {
-                            Task::Regression
-                        };
-                        (y, task)
-                    };
-                let gbm = context.registry.framework("gbm")?;
-                let model = gbm.train(
-                    &x,
-                    &y,
-                    task,
-                    &json!({"n_estimators": 50, "learning_rate": 0.1, "max_depth": 4, "seed": 42}),
-                )?;
+                    }
+                    ProblemType::BinaryClassification => {
+                        let positive =
+                            positive_class(config.problem_type, config.positive_class.as_ref());
+                        let y = crate::features::labels(train, label, positive.as_deref())?;
+                        (y, Task::Binary)
+                    }
+                    ProblemType::Regression => (
+                        crate::features::labels(train, label, None)?,
+                        Task::Regression,
+                    ),
+                };
+                let gbm = context.adapters.frameworks.get("gbm")?;
+                // A quick fit: only the ranking of the features matters.
+                let quick = FrameworkConfig::Gbm(GbmConfig {
+                    n_estimators: Some(50),
+                    learning_rate: Some(0.1),
+                    max_depth: Some(4),
+                    seed: Some(42),
+                    ..GbmConfig::default()
+                });
+                let model = gbm.train(&x, &y, task, &quick)?;
                 let importance = gbm.feature_importance(&model, x.columns)?;
                 // Keep the most important features until their share reaches the threshold.
                 let mut order: Vec<usize> = (0..importance.len()).collect();
@@ -253,13 +258,13 @@ pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Arti
                 }
                 keep
             }
-            "correlation" => {
+            Selection::Correlation { threshold } => {
                 let x = layout.matrix(train)?;
                 let mut keep = vec![true; x.columns];
                 for later in 0..x.columns {
                     for earlier in 0..later {
                         if keep[earlier]
-                            && correlation(x.column(earlier), x.column(later)).abs() > threshold
+                            && correlation(x.column(earlier), x.column(later)).abs() > *threshold
                         {
                             keep[later] = false;
                             break;
@@ -268,7 +273,6 @@ pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Arti
                 }
                 keep
             }
-            other => bail!("unknown feature selection method `{other}`"),
         };
         let (kept, removed): (Vec<_>, Vec<_>) = layout
             .columns
@@ -282,7 +286,10 @@ pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Arti
         );
         layout.columns = kept.into_iter().map(|(column, _)| column).collect();
     }
-    let fitted = json!({"kept": layout.names(), "dropped": dropped});
+    let fitted = FittedSelector {
+        kept: layout.names(),
+        dropped,
+    };
     let (train, test) = (
         apply_selector(train.clone(), &fitted)?,
         apply_selector(test.clone(), &fitted)?,
@@ -293,20 +300,17 @@ pub fn select_features(context: &mut StepContext<'_>) -> anyhow::Result<Vec<Arti
     Ok(vec![
         Artifact::Frame(train),
         Artifact::Frame(test),
-        Artifact::Json(json!({"kept": layout.names(), "dropped": dropped})),
+        fitted::write(&fitted)?,
     ])
 }
 
-pub fn positive_class(context: &StepContext<'_>) -> Option<String> {
-    let problem = context.manifest.metadata.problem_type.as_str();
-    if problem != "binary_classification" {
-        return None;
-    }
-    match context.training_schema().pointer("/target/positive_class") {
-        Some(Value::String(text)) => Some(text.clone()),
-        Some(Value::Null) | None => Some("1".into()),
-        Some(other) => Some(other.to_string()),
-    }
+/// The positive class of a binary problem as the data's text (`1` unless set), else none.
+pub fn positive_class(
+    problem_type: ProblemType,
+    configured: Option<&ClassLabel>,
+) -> Option<String> {
+    (problem_type == ProblemType::BinaryClassification)
+        .then(|| configured.map_or_else(|| "1".to_string(), ClassLabel::text))
 }
 
 fn correlation(a: &[f64], b: &[f64]) -> f64 {

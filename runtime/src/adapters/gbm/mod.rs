@@ -12,9 +12,9 @@ mod histogram;
 mod tree;
 
 use anyhow::Context;
-use serde_json::Value;
+use mbt_contract::frameworks::{FrameworkConfig, GbmConfig};
 
-use super::{Framework, SerializedModel, Task};
+use super::{Adapter, Framework, SerializedModel, Task};
 use crate::features::{Columns, Matrix};
 use booster::{Booster, Loss, Params};
 use tree::GrowParams;
@@ -24,69 +24,71 @@ pub struct Gbm;
 /// 2: this crate's own booster (1 was forust-ml's JSON).
 const FORMAT_VERSION: u32 = 2;
 
-fn setting<T>(config: &Value, key: &str, read: impl Fn(&Value) -> Option<T>, default: T) -> T {
-    config.get(key).and_then(read).unwrap_or(default)
-}
-
 /// The booster settings of a config (defaults for what it leaves out).
-fn params(config: &Value) -> Params {
-    let max_depth = setting(config, "max_depth", Value::as_u64, 5).clamp(1, 64) as usize;
+fn params(config: &GbmConfig) -> Params {
+    let max_depth = config.max_depth.unwrap_or(5).clamp(1, 64) as usize;
     let full_tree = 1usize << max_depth.min(20);
     Params {
-        rounds: setting(config, "n_estimators", Value::as_u64, 200) as usize,
+        rounds: config.n_estimators.unwrap_or(200) as usize,
         grow: GrowParams {
             max_depth,
-            max_leaves: setting(config, "max_leaves", Value::as_u64, full_tree as u64).max(2)
-                as usize,
-            l2: setting(config, "l2", Value::as_f64, 1.0),
-            min_leaf_weight: setting(config, "min_leaf_weight", Value::as_f64, 1e-3),
-            min_samples_leaf: setting(config, "min_samples_leaf", Value::as_u64, 20) as usize,
-            learning_rate: setting(config, "learning_rate", Value::as_f64, 0.1),
+            max_leaves: config
+                .max_leaves
+                .map_or(full_tree, |leaves| leaves as usize)
+                .max(2),
+            l2: config.l2.unwrap_or(1.0),
+            min_leaf_weight: config.min_leaf_weight.unwrap_or(1e-3),
+            min_samples_leaf: config.min_samples_leaf.unwrap_or(20) as usize,
+            learning_rate: config.learning_rate.unwrap_or(0.1),
         },
-        max_bins: setting(config, "max_bins", Value::as_u64, 255) as usize,
-        subsample: setting(config, "subsample", Value::as_f64, 1.0),
-        seed: setting(config, "seed", Value::as_u64, 42),
-        early_stopping: config
-            .get("early_stopping_rounds")
-            .and_then(Value::as_u64)
-            .map(|patience| {
-                (
-                    patience as usize,
-                    setting(config, "validation_fraction", Value::as_f64, 0.15),
-                )
-            }),
+        max_bins: config.max_bins.unwrap_or(255) as usize,
+        subsample: config.subsample.unwrap_or(1.0),
+        seed: config.seed.unwrap_or(42),
+        early_stopping: config.early_stopping_rounds.map(|patience| {
+            (
+                patience as usize,
+                config.validation_fraction.unwrap_or(0.15),
+            )
+        }),
         bundle: true,
     }
 }
 
+/// The gbm config of a framework config.
+fn gbm_config(config: &FrameworkConfig) -> anyhow::Result<&GbmConfig> {
+    match config {
+        FrameworkConfig::Gbm(config) => Ok(config),
+        other => anyhow::bail!("gbm cannot train with a `{}` config", other.name()),
+    }
+}
+
+impl Adapter for Gbm {}
+
 impl Framework for Gbm {
-    fn validate_config(&self, config: &Value, _task: Task) -> anyhow::Result<()> {
-        let positive = |key: &str| {
-            config
-                .get(key)
-                .and_then(Value::as_f64)
-                .is_none_or(|v| v > 0.0)
-        };
-        for key in [
-            "n_estimators",
-            "learning_rate",
-            "max_depth",
-            "early_stopping_rounds",
+    fn validate_config(&self, config: &FrameworkConfig, _task: Task) -> anyhow::Result<()> {
+        let config = gbm_config(config)?;
+        let positive = |value: Option<f64>| value.is_none_or(|v| v > 0.0);
+        for (key, value) in [
+            ("n_estimators", config.n_estimators.map(f64::from)),
+            ("learning_rate", config.learning_rate),
+            ("max_depth", config.max_depth.map(f64::from)),
+            (
+                "early_stopping_rounds",
+                config.early_stopping_rounds.map(f64::from),
+            ),
         ] {
-            anyhow::ensure!(positive(key), "gbm `{key}` must be greater than 0");
+            anyhow::ensure!(positive(value), "gbm `{key}` must be greater than 0");
         }
-        let fraction = |key: &str| {
-            config
-                .get(key)
-                .and_then(Value::as_f64)
-                .is_none_or(|v| v > 0.0 && v <= 1.0)
-        };
-        for key in ["subsample", "validation_fraction", "learning_rate"] {
-            anyhow::ensure!(fraction(key), "gbm `{key}` must be in (0, 1]");
+        let fraction = |value: Option<f64>| value.is_none_or(|v| v > 0.0 && v <= 1.0);
+        for (key, value) in [
+            ("subsample", config.subsample),
+            ("validation_fraction", config.validation_fraction),
+            ("learning_rate", config.learning_rate),
+        ] {
+            anyhow::ensure!(fraction(value), "gbm `{key}` must be in (0, 1]");
         }
-        let bins = config.get("max_bins").and_then(Value::as_u64);
         anyhow::ensure!(
-            bins.is_none_or(|bins| (2..=255).contains(&bins)),
+            config.max_bins.is_none_or(|bins| (2..=255).contains(&bins)),
             "gbm `max_bins` must be between 2 and 255"
         );
         Ok(())
@@ -97,8 +99,9 @@ impl Framework for Gbm {
         x: &dyn Columns,
         y: &[f64],
         task: Task,
-        config: &Value,
+        config: &FrameworkConfig,
     ) -> anyhow::Result<SerializedModel> {
+        let config = gbm_config(config)?;
         let (loss, outputs) = match task {
             Task::Binary => (Loss::Logistic, 1),
             Task::Multiclass(classes) => (Loss::Softmax, classes),
@@ -106,11 +109,11 @@ impl Framework for Gbm {
         };
         anyhow::ensure!(x.rows() > 0, "there are no rows to train on");
         let booster = booster::train(x, y, loss, outputs, &params(config))?;
-        Ok(SerializedModel {
-            framework: "gbm".into(),
-            format_version: FORMAT_VERSION,
-            payload: serde_json::to_string(&booster)?,
-        })
+        Ok(SerializedModel::json(
+            "gbm",
+            FORMAT_VERSION,
+            serde_json::to_string(&booster)?,
+        ))
     }
 
     fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
@@ -145,6 +148,12 @@ fn load(model: &SerializedModel) -> anyhow::Result<Booster> {
     serde_json::from_str(&model.payload).context("cannot load the gbm model")
 }
 
+/// The gbm config of a JSON `config`, as a pipeline would write it.
+#[cfg(test)]
+pub fn test_config(value: serde_json::Value) -> FrameworkConfig {
+    serde_json::from_value(serde_json::json!({"framework": "gbm", "config": value})).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,16 +163,16 @@ mod tests {
     fn configs_outside_their_range_are_refused() {
         assert!(Gbm
             .validate_config(
-                &json!({"n_estimators": 10, "learning_rate": 0.1}),
+                &test_config(json!({"n_estimators": 10, "learning_rate": 0.1})),
                 Task::Binary
             )
             .is_ok());
         let error = Gbm
-            .validate_config(&json!({"learning_rate": 1.5}), Task::Binary)
+            .validate_config(&test_config(json!({"learning_rate": 1.5})), Task::Binary)
             .unwrap_err();
         assert_eq!(error.to_string(), "gbm `learning_rate` must be in (0, 1]");
         assert!(Gbm
-            .validate_config(&json!({"n_estimators": 0}), Task::Regression)
+            .validate_config(&test_config(json!({"n_estimators": 0})), Task::Regression)
             .is_err());
     }
 
@@ -180,7 +189,7 @@ mod tests {
             rows,
             columns: 1,
         };
-        let config = json!({"n_estimators": 20, "learning_rate": 0.3, "max_depth": 2});
+        let config = test_config(json!({"n_estimators": 20, "learning_rate": 0.3, "max_depth": 2}));
         let model = Gbm.train(&x, &y, Task::Multiclass(3), &config).unwrap();
         let p = Gbm.predict(&model, &x).unwrap();
         assert_eq!(p.len(), rows * 3);
@@ -239,7 +248,7 @@ mod tests {
     #[test]
     fn binary_models_learn_interactions_and_missing_values() {
         let (x, y) = dataset(4_000);
-        let config = json!({"n_estimators": 60, "learning_rate": 0.3, "max_depth": 4});
+        let config = test_config(json!({"n_estimators": 60, "learning_rate": 0.3, "max_depth": 4}));
         let model = Gbm.train(&x, &y, Task::Binary, &config).unwrap();
         let p = Gbm.predict(&model, &x).unwrap();
         assert!(accuracy(&p, &y) > 0.97, "accuracy {}", accuracy(&p, &y));
@@ -255,11 +264,11 @@ mod tests {
     #[test]
     fn the_same_data_and_seed_give_the_same_model_bytes() {
         let (x, y) = dataset(3_000);
-        let config = json!({"n_estimators": 20, "subsample": 0.7, "seed": 3});
+        let config = test_config(json!({"n_estimators": 20, "subsample": 0.7, "seed": 3}));
         let first = Gbm.train(&x, &y, Task::Binary, &config).unwrap();
         let second = Gbm.train(&x, &y, Task::Binary, &config).unwrap();
         assert!(first.payload == second.payload, "two trainings differ");
-        let other_seed = json!({"n_estimators": 20, "subsample": 0.7, "seed": 4});
+        let other_seed = test_config(json!({"n_estimators": 20, "subsample": 0.7, "seed": 4}));
         let other = Gbm.train(&x, &y, Task::Binary, &other_seed).unwrap();
         assert!(first.payload != other.payload, "the seed changed nothing");
     }
@@ -268,7 +277,12 @@ mod tests {
     fn a_saved_model_predicts_what_the_trained_one_did() {
         let (x, y) = dataset(2_000);
         let model = Gbm
-            .train(&x, &y, Task::Binary, &json!({"n_estimators": 15}))
+            .train(
+                &x,
+                &y,
+                Task::Binary,
+                &test_config(json!({"n_estimators": 15})),
+            )
             .unwrap();
         let booster: Booster = serde_json::from_str(&model.payload).unwrap();
         let again = serde_json::to_string(&booster).unwrap();
@@ -308,7 +322,7 @@ mod tests {
                 &x,
                 &y,
                 Task::Regression,
-                &json!({"n_estimators": 50, "learning_rate": 0.5}),
+                &test_config(json!({"n_estimators": 50, "learning_rate": 0.5})),
             )
             .unwrap();
         let p = Gbm.predict(&model, &x).unwrap();
@@ -318,7 +332,9 @@ mod tests {
 
         let (x, _) = dataset(3_000);
         let noise: Vec<f64> = (0..x.rows).map(|row| ((row * 7_919) % 13) as f64).collect();
-        let config = json!({"n_estimators": 300, "early_stopping_rounds": 5, "learning_rate": 0.3});
+        let config = test_config(
+            json!({"n_estimators": 300, "early_stopping_rounds": 5, "learning_rate": 0.3}),
+        );
         let model = Gbm.train(&x, &noise, Task::Regression, &config).unwrap();
         let booster: Booster = serde_json::from_str(&model.payload).unwrap();
         assert!(

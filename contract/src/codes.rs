@@ -5,7 +5,16 @@
 //! Each code's doc comment is what `mbt explain CODE` prints: trigger, why it matters, a bad
 //! example and the fix.
 
-use super::Severity;
+use serde::Serialize;
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
 
 macro_rules! codes {
     ($(
@@ -411,8 +420,8 @@ codes! {
 
     /// Unknown framework.
     ///
-    /// `model_training.framework` names no known framework. Known: automl, smartcore, gbm,
-    /// sklearn, h2o_automl.
+    /// `model_training.framework` names no framework MBT knows (`mbt deps list` shows the ones
+    /// this build runs; MBT2024 is a known framework this build does not run).
     ///
     /// Bad:
     ///     framework: h2o_automls
@@ -504,6 +513,21 @@ codes! {
     /// Fix: `memory_max: 64Gi`.
     InvalidQuantity = "MBT2023", Error, "invalid-quantity";
 
+    /// Not available in this build.
+    ///
+    /// The pipeline or target uses an adapter (framework, storage, data connector, model
+    /// registry, output writer, executor) or a feature that MBT knows but this build does not
+    /// run. `mbt check` refuses it so that what compiles also runs: without this, the run would
+    /// stop at the step that needs it, after loading and preparing the data.
+    ///
+    /// Bad:
+    ///     model_training:
+    ///       framework: h2o_automl      # in a build without H2O
+    ///
+    /// Fix: use one of the available adapters the help line lists (`mbt deps list` shows each
+    /// with what it needs), or a build of MBT that provides it.
+    NotAvailable = "MBT2024", Error, "not-available";
+
     /// Unknown template function or variable syntax error.
     ///
     /// Scalars may use `{{ var('k') }}`, `{{ var('k', default) }}`, `{{ env_var('K') }}`,
@@ -577,6 +601,59 @@ codes! {
     ///
     /// Fix: use one of the listed targets.
     TargetNotFound = "MBT2203", Error, "target-not-found";
+
+    /// Unknown adapter.
+    ///
+    /// A target's `type:` (or `provider:` for secrets) names no adapter MBT knows for that
+    /// kind. Known but unavailable adapters are MBT2024.
+    ///
+    /// Bad:
+    ///     storage:
+    ///       type: locla
+    ///
+    /// Fix: use one of the listed adapters (`mbt deps list`).
+    UnknownAdapter = "MBT2204", Error, "unknown-adapter";
+
+    /// Credential not given as a secret reference.
+    ///
+    /// A password, token, access key or account in a target's adapter config is a literal or
+    /// comes from `env_var()` or `var()`. Those are rendered at compile time and would be
+    /// written in clear into `target/<pipeline>/manifest.json`, which is shipped to MLflow and
+    /// orchestrator workers. A credential must be a `{{ secret('NAME') }}` reference, resolved
+    /// only at run time, in memory, by the target's secrets provider.
+    ///
+    /// Bad:
+    ///     password: "{{ env_var('PG_PASSWORD') }}"
+    ///
+    /// Fix: `password: "{{ secret('PG_PASSWORD') }}"` (the `env` provider reads the environment
+    /// variable of that name at run time).
+    CredentialNotSecret = "MBT2205", Error, "credential-not-secret";
+
+    /// Setting that has no effect.
+    ///
+    /// A target sets something the target does not use, e.g. the plan's `mlflow:` section while
+    /// `model_registry` names another registry.
+    ///
+    /// Bad:
+    ///     model_registry: {type: local}
+    ///     mlflow: {tracking_uri: "sqlite:///mlruns.db"}
+    ///
+    /// Fix: remove the setting, or make the target use it (e.g. drop `model_registry` so that
+    /// `mlflow:` chooses MLflow).
+    UnusedSetting = "MBT2206", Warning, "unused-setting";
+
+    /// Secret reference outside a credential field.
+    ///
+    /// `{{ secret('NAME') }}` stands somewhere that is not a credential field (a pipeline value,
+    /// a URL, part of a longer string). Only credential fields are resolved by the secrets
+    /// provider at run time; anywhere else the reference would be used as literal text.
+    ///
+    /// Bad:
+    ///     tracking_uri: "https://{{ secret('TOKEN') }}@mlflow.internal"
+    ///
+    /// Fix: put the secret in the adapter's credential field on its own (e.g.
+    /// `token: "{{ secret('TOKEN') }}"`), and keep other values free of secrets.
+    SecretOutsideCredential = "MBT2207", Error, "secret-outside-credential";
 
     /// Assertion that cannot check anything.
     ///
@@ -773,6 +850,53 @@ codes! {
     ///
     /// Fix: pass `--vars NAME=VALUE` (dates as YYYY-MM-DD).
     RunVarMissing = "MBT4014", Error, "run-var-missing";
+
+    /// Adapter not available at run time.
+    ///
+    /// The manifest or a training run names an adapter this runtime does not have: a model
+    /// trained by a framework this build lacks, or a manifest written by another build. `mbt
+    /// check` refuses unavailable adapters (MBT2024), so this comes from artifacts made
+    /// elsewhere.
+    ///
+    /// Bad:
+    ///     serving a run whose model was trained with `h2o_automl` by another MBT build
+    ///
+    /// Fix: run it with a build that provides the adapter (`mbt deps list`), or retrain.
+    AdapterNotAvailable = "MBT4015", Error, "adapter-not-available";
+
+    /// Invalid manifest.
+    ///
+    /// `manifest.json` is not JSON, was written by another manifest version, or does not have
+    /// this version's shape (a hand edit, a truncated copy).
+    ///
+    /// Bad:
+    ///     mbt exec --manifest old/manifest.json ...   # manifest_version 1
+    ///
+    /// Fix: recompile with `mbt compile PIPELINE` and use the new manifest.
+    InvalidManifest = "MBT4016", Error, "invalid-manifest";
+
+    /// Secret not set.
+    ///
+    /// The target's secrets provider has no value for a `{{ secret('NAME') }}` the run needs
+    /// (for the `env` provider: the environment variable is not set). The value itself is
+    /// never printed.
+    ///
+    /// Bad:
+    ///     password: "{{ secret('PG_PASSWORD') }}"   # PG_PASSWORD not exported
+    ///
+    /// Fix: set the secret in the provider (`export PG_PASSWORD=...` for `env`).
+    SecretNotSet = "MBT4017", Error, "secret-not-set";
+
+    /// Adapter failed to start.
+    ///
+    /// An adapter could not be built or set up for the run: a folder that cannot be created,
+    /// a server that does not answer, a connection refused.
+    ///
+    /// Bad:
+    ///     storage: {type: local, config: {base_path: /proc/forbidden}}
+    ///
+    /// Fix: correct the target's settings or start the service, then run again.
+    AdapterFailed = "MBT4018", Error, "adapter-failed";
 
     /// Internal compiler error.
     ///

@@ -282,6 +282,17 @@ pub enum ClassLabel {
     Text(String),
 }
 
+impl ClassLabel {
+    /// The label as the data's text form (`1`, `true`, `high`), which is how labels are compared.
+    pub fn text(&self) -> String {
+        match self {
+            ClassLabel::Bool(value) => value.to_string(),
+            ClassLabel::Int(value) => value.to_string(),
+            ClassLabel::Text(value) => value.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identifiers {
@@ -513,7 +524,8 @@ fn default_correlation() -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelTraining {
-    /// The training framework: automl, smartcore, gbm, sklearn or h2o_automl.
+    /// The training framework: `gbm` or `smartcore` (`mbt deps list` shows what this build
+    /// runs).
     pub framework: String,
     /// Framework-specific options, validated by the framework.
     #[serde(default = "empty_object")]
@@ -634,13 +646,15 @@ pub struct Serving {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSource {
-    /// The model registry holding the training run.
+    /// The model registry holding the training run (`local`; `mbt deps list` shows the
+    /// registries this build runs). The target's `model_registry` settings apply when it names
+    /// the same registry.
     #[serde(default = "default_registry")]
     #[schemars(default = "default_registry")]
-    pub registry: RegistryKind,
+    pub registry: String,
     /// The training run whose model and fitted transforms are loaded.
     pub run_id: String,
-    /// Copy the run's artifacts into `target/` at compile time.
+    /// Copy the run's artifacts into `target/` at compile time (not available in this build).
     #[serde(default)]
     pub artifact_snapshot: bool,
     /// Used when `run_id` cannot be loaded.
@@ -648,15 +662,8 @@ pub struct ModelSource {
     pub fallback_run_id: Option<String>,
 }
 
-fn default_registry() -> RegistryKind {
-    RegistryKind::Local
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RegistryKind {
-    Local,
-    Mlflow,
+fn default_registry() -> String {
+    "local".to_string()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -680,7 +687,7 @@ pub struct ScoringWindows {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Output {
-    /// The output writer, e.g. `local_file`.
+    /// The output writer: `local_file` (`mbt deps list` shows what this build runs).
     #[serde(default = "default_destination")]
     #[schemars(default = "default_destination")]
     pub destination: String,

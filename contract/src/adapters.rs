@@ -1,0 +1,730 @@
+//! The adapter table: every adapter MBT knows, by kind and name, with its configuration type,
+//! what it needs at run time, and whether this build provides it. The compiler checks pipelines
+//! and targets against it, the language server completes and documents from it, `mbt deps list`
+//! prints it, and the runtime's registry must implement exactly its available entries (a test
+//! holds them together). Nothing outside this table promises an adapter.
+//!
+//! A target's settings reach the manifest typed ([`TargetSettings`]): one enum per kind whose
+//! variants are the available adapters, each `{"type": NAME, "config": {...}}`. An adapter that
+//! is not in this build has no variant, so no manifest can name it.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::frameworks::{AutomlConfig, GbmConfig, H2oAutomlConfig, SklearnConfig, SmartcoreConfig};
+use crate::manifest::Resources;
+use crate::schema::schema_of;
+use crate::secret::SecretRef;
+
+/// What an adapter does for a run.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AdapterKind {
+    /// Trains and scores models (`model_training.framework` in a pipeline).
+    Framework,
+    /// Stores step outputs (artifacts).
+    Storage,
+    /// Reads tables.
+    DataConnector,
+    /// Records training runs and hands their artifacts to serving.
+    ModelRegistry,
+    /// Writes serving's predictions.
+    OutputWriter,
+    /// Runs steps.
+    Executor,
+    /// Resolves `{{ secret('NAME') }}` references at run time.
+    Secrets,
+}
+
+impl AdapterKind {
+    pub const ALL: &'static [AdapterKind] = &[
+        AdapterKind::Framework,
+        AdapterKind::Storage,
+        AdapterKind::DataConnector,
+        AdapterKind::ModelRegistry,
+        AdapterKind::OutputWriter,
+        AdapterKind::Executor,
+        AdapterKind::Secrets,
+    ];
+
+    /// The kind's name, which is also its key in a target (`storage:`, `data_connector:`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdapterKind::Framework => "framework",
+            AdapterKind::Storage => "storage",
+            AdapterKind::DataConnector => "data_connector",
+            AdapterKind::ModelRegistry => "model_registry",
+            AdapterKind::OutputWriter => "output_writer",
+            AdapterKind::Executor => "executor",
+            AdapterKind::Secrets => "secrets",
+        }
+    }
+
+    /// In words, for messages ("data connector").
+    pub fn describe(self) -> &'static str {
+        match self {
+            AdapterKind::Framework => "framework",
+            AdapterKind::Storage => "storage",
+            AdapterKind::DataConnector => "data connector",
+            AdapterKind::ModelRegistry => "model registry",
+            AdapterKind::OutputWriter => "output writer",
+            AdapterKind::Executor => "executor",
+            AdapterKind::Secrets => "secrets provider",
+        }
+    }
+
+    /// The target key naming a kind, if it is one (`framework` is chosen in pipelines).
+    pub fn from_target_key(key: &str) -> Option<AdapterKind> {
+        AdapterKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| *kind != AdapterKind::Framework && kind.as_str() == key)
+    }
+}
+
+impl std::fmt::Display for AdapterKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One adapter of the table.
+pub struct AdapterSpec {
+    pub kind: AdapterKind,
+    pub name: &'static str,
+    /// One sentence for hover and `mbt deps list`.
+    pub description: &'static str,
+    /// Whether this build runs it. An adapter that is not available is still known, so that
+    /// `mbt check` can say so (instead of "unknown") and check its configuration.
+    pub available: bool,
+    /// What it needs outside MBT at run time ("nothing" for pure Rust).
+    pub needs: &'static str,
+    /// The JSON Schema of the `config` it takes where it is chosen (a target's `config:`, or
+    /// a pipeline's `model_training.config` for frameworks).
+    pub config_schema: fn() -> &'static Value,
+}
+
+impl AdapterSpec {
+    pub fn config_schema(&self) -> &'static Value {
+        (self.config_schema)()
+    }
+}
+
+macro_rules! schema_fn {
+    ($type:ty) => {{
+        fn schema() -> &'static Value {
+            static SCHEMA: OnceLock<Value> = OnceLock::new();
+            SCHEMA.get_or_init(schema_of::<$type>)
+        }
+        schema
+    }};
+}
+
+/// Every adapter, by kind then name.
+pub static ADAPTERS: &[AdapterSpec] = &[
+    AdapterSpec {
+        kind: AdapterKind::Framework,
+        name: "automl",
+        description: "MBT's own AutoML over its engines (not available in this build).",
+        available: false,
+        needs: "nothing",
+        config_schema: schema_fn!(AutomlConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Framework,
+        name: "gbm",
+        description: "MBT's histogram gradient boosting in pure Rust: binary, multiclass and regression, missing values learned per split, early stopping.",
+        available: true,
+        needs: "nothing",
+        config_schema: schema_fn!(GbmConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Framework,
+        name: "h2o_automl",
+        description: "H2O-3 AutoML on an H2O cluster (not available in this build).",
+        available: false,
+        needs: "Java 17 and H2O-3 (a cluster URL, or the jar to start one)",
+        config_schema: schema_fn!(H2oAutomlConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Framework,
+        name: "sklearn",
+        description: "scikit-learn estimators run in Python (not available in this build).",
+        available: false,
+        needs: "Python 3 with scikit-learn",
+        config_schema: schema_fn!(SklearnConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Framework,
+        name: "smartcore",
+        description: "smartcore models in Rust by class name: random forest, logistic regression, decision trees, KNN, Gaussian NB, linear/ridge/lasso/elastic net.",
+        available: true,
+        needs: "nothing",
+        config_schema: schema_fn!(SmartcoreConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Storage,
+        name: "local",
+        description: "Artifacts as files under `base_path` (default `local_artifacts`), written atomically.",
+        available: true,
+        needs: "a writable folder",
+        config_schema: schema_fn!(LocalStorageConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Storage,
+        name: "s3",
+        description: "Artifacts in an S3-compatible bucket (not available in this build).",
+        available: false,
+        needs: "an S3-compatible object store",
+        config_schema: schema_fn!(S3Config),
+    },
+    AdapterSpec {
+        kind: AdapterKind::DataConnector,
+        name: "local_file",
+        description: "Tables as `<data_path>/<table>.csv` or `.parquet` (default `sample_data`).",
+        available: true,
+        needs: "a folder of CSV or Parquet files",
+        config_schema: schema_fn!(LocalFileConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::DataConnector,
+        name: "postgres",
+        description: "Tables and views of a PostgreSQL database (not available in this build).",
+        available: false,
+        needs: "a PostgreSQL server",
+        config_schema: schema_fn!(PostgresConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::DataConnector,
+        name: "snowflake",
+        description: "Tables of a Snowflake warehouse (not available in this build).",
+        available: false,
+        needs: "a Snowflake account",
+        config_schema: schema_fn!(SnowflakeConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::ModelRegistry,
+        name: "local",
+        description: "Runs and their artifacts as files under `base_path` (default `local_registry`).",
+        available: true,
+        needs: "a writable folder",
+        config_schema: schema_fn!(LocalRegistryConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::ModelRegistry,
+        name: "mlflow",
+        description: "An MLflow tracking server (not available in this build).",
+        available: false,
+        needs: "an MLflow tracking server",
+        config_schema: schema_fn!(MlflowConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::OutputWriter,
+        name: "local_file",
+        description: "Predictions as CSV or Parquet (by the table's extension) under `output_path` (default `predictions`).",
+        available: true,
+        needs: "a writable folder",
+        config_schema: schema_fn!(LocalOutputConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::OutputWriter,
+        name: "postgres",
+        description: "Predictions into a PostgreSQL table (not available in this build).",
+        available: false,
+        needs: "a PostgreSQL server",
+        config_schema: schema_fn!(PostgresConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Executor,
+        name: "kubernetes",
+        description: "Each step in a Kubernetes pod (not available in this build).",
+        available: false,
+        needs: "a Kubernetes cluster",
+        config_schema: schema_fn!(KubernetesConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Executor,
+        name: "local",
+        description: "Steps in this process; the steps of one batch on parallel threads.",
+        available: true,
+        needs: "nothing",
+        config_schema: schema_fn!(LocalExecutorConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Secrets,
+        name: "env",
+        description: "Each secret from the environment variable of the same name.",
+        available: true,
+        needs: "the environment variables",
+        config_schema: schema_fn!(EnvSecretsConfig),
+    },
+];
+
+/// The adapter `name` of `kind`, available or not.
+pub fn adapter(kind: AdapterKind, name: &str) -> Option<&'static AdapterSpec> {
+    ADAPTERS
+        .iter()
+        .find(|spec| spec.kind == kind && spec.name == name)
+}
+
+/// Every adapter of `kind`, available or not.
+pub fn of_kind(kind: AdapterKind) -> impl Iterator<Item = &'static AdapterSpec> {
+    ADAPTERS.iter().filter(move |spec| spec.kind == kind)
+}
+
+/// The names of the adapters of `kind` this build runs.
+pub fn available_names(kind: AdapterKind) -> Vec<&'static str> {
+    of_kind(kind)
+        .filter(|spec| spec.available)
+        .map(|spec| spec.name)
+        .collect()
+}
+
+/// The names of every adapter of `kind`, available or not.
+pub fn known_names(kind: AdapterKind) -> Vec<&'static str> {
+    of_kind(kind).map(|spec| spec.name).collect()
+}
+
+/// A config key that holds a credential by its name, for configurations without a type that
+/// says so (an adapter MBT does not know): passwords, tokens, keys, accounts.
+pub fn looks_like_credential(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "access_key",
+        "private_key",
+        "credential",
+        "account",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+/// A target's settings as the runtime receives them: every kind set (the compiler fills the
+/// embedded defaults), each to an adapter this build runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSettings {
+    pub executor: ExecutorSettings,
+    pub storage: StorageSettings,
+    pub data_connector: ConnectorSettings,
+    pub model_registry: RegistrySettings,
+    pub output_writer: WriterSettings,
+    pub secrets: SecretsSettings,
+}
+
+/// Where steps run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum ExecutorSettings {
+    Local(LocalExecutorConfig),
+}
+
+/// Where step outputs are stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum StorageSettings {
+    Local(LocalStorageConfig),
+}
+
+/// Where tables are read from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum ConnectorSettings {
+    LocalFile(LocalFileConfig),
+}
+
+/// Where training runs are recorded and serving loads them from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum RegistrySettings {
+    Local(LocalRegistryConfig),
+}
+
+/// Where predictions are published.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum WriterSettings {
+    LocalFile(LocalOutputConfig),
+}
+
+/// How secret references are resolved. `provider` (not `type`) names it, as in the plan's
+/// profiles.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "provider",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum SecretsSettings {
+    Env(EnvSecretsConfig),
+}
+
+/// The adapter name of typed settings, as in the table.
+pub trait Named {
+    const KIND: AdapterKind;
+    fn name(&self) -> &'static str;
+}
+
+macro_rules! named {
+    ($type:ty, $kind:expr, { $($variant:pat => $name:literal),* $(,)? }) => {
+        impl Named for $type {
+            const KIND: AdapterKind = $kind;
+            fn name(&self) -> &'static str {
+                match self { $($variant => $name,)* }
+            }
+        }
+    };
+}
+
+named!(ExecutorSettings, AdapterKind::Executor, { ExecutorSettings::Local(_) => "local" });
+named!(StorageSettings, AdapterKind::Storage, { StorageSettings::Local(_) => "local" });
+named!(ConnectorSettings, AdapterKind::DataConnector, { ConnectorSettings::LocalFile(_) => "local_file" });
+named!(RegistrySettings, AdapterKind::ModelRegistry, { RegistrySettings::Local(_) => "local" });
+named!(WriterSettings, AdapterKind::OutputWriter, { WriterSettings::LocalFile(_) => "local_file" });
+named!(SecretsSettings, AdapterKind::Secrets, { SecretsSettings::Env(_) => "env" });
+
+impl TargetSettings {
+    /// The adapter of each kind the target sets, by kind (frameworks are chosen by pipelines).
+    pub fn names(&self) -> BTreeMap<AdapterKind, &'static str> {
+        BTreeMap::from([
+            (AdapterKind::Executor, self.executor.name()),
+            (AdapterKind::Storage, self.storage.name()),
+            (AdapterKind::DataConnector, self.data_connector.name()),
+            (AdapterKind::ModelRegistry, self.model_registry.name()),
+            (AdapterKind::OutputWriter, self.output_writer.name()),
+            (AdapterKind::Secrets, self.secrets.name()),
+        ])
+    }
+}
+
+fn default_artifacts() -> String {
+    "local_artifacts".into()
+}
+
+fn default_data() -> String {
+    "sample_data".into()
+}
+
+fn default_registry() -> String {
+    "local_registry".into()
+}
+
+fn default_predictions() -> String {
+    "predictions".into()
+}
+
+/// `local` storage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalStorageConfig {
+    /// The folder (relative to the project) holding `<run>/<step>/<artifact>`.
+    #[serde(default = "default_artifacts")]
+    #[schemars(default = "default_artifacts")]
+    pub base_path: String,
+}
+
+impl Default for LocalStorageConfig {
+    fn default() -> Self {
+        LocalStorageConfig {
+            base_path: default_artifacts(),
+        }
+    }
+}
+
+/// `local_file` data connector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalFileConfig {
+    /// The folder (relative to the project) holding `<table>.csv` or `<table>.parquet`.
+    #[serde(default = "default_data")]
+    #[schemars(default = "default_data")]
+    pub data_path: String,
+    /// CSV columns read as this type instead of the inferred one (e.g. ids with leading zeros).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_types: BTreeMap<String, CsvColumnType>,
+}
+
+impl Default for LocalFileConfig {
+    fn default() -> Self {
+        LocalFileConfig {
+            data_path: default_data(),
+            column_types: BTreeMap::new(),
+        }
+    }
+}
+
+/// A CSV column type override.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CsvColumnType {
+    String,
+    Integer,
+    Float,
+    Boolean,
+}
+
+/// `local` model registry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalRegistryConfig {
+    /// The folder (relative to the project) holding `<run>/run.json` and its artifacts.
+    #[serde(default = "default_registry")]
+    #[schemars(default = "default_registry")]
+    pub base_path: String,
+}
+
+impl Default for LocalRegistryConfig {
+    fn default() -> Self {
+        LocalRegistryConfig {
+            base_path: default_registry(),
+        }
+    }
+}
+
+/// `local_file` output writer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalOutputConfig {
+    /// The folder (relative to the project) predictions are written to.
+    #[serde(default = "default_predictions")]
+    #[schemars(default = "default_predictions")]
+    pub output_path: String,
+}
+
+impl Default for LocalOutputConfig {
+    fn default() -> Self {
+        LocalOutputConfig {
+            output_path: default_predictions(),
+        }
+    }
+}
+
+/// `local` executor.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalExecutorConfig {
+    /// Resources per step name (`default` for every step), recorded in the manifest for
+    /// `mbt test` and orchestrators; the local executor itself does not limit them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, Resources>,
+}
+
+/// `env` secrets provider: no options.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSecretsConfig {}
+
+// Adapters MBT knows but this build does not run. Their configuration is checked (credentials
+// included) so that a target is reported completely; none can reach a manifest.
+
+/// `s3` storage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// For S3-compatible stores, e.g. `http://127.0.0.1:3900`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<SecretRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<SecretRef>,
+}
+
+/// `postgres` data connector and output writer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub database: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslmode: Option<String>,
+}
+
+/// `snowflake` data connector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnowflakeConfig {
+    pub account: SecretRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// `mlflow` model registry (also the plan's `mlflow:` section of a target).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MlflowConfig {
+    /// e.g. `http://127.0.0.1:5000` or `sqlite:///mlruns.db`.
+    pub tracking_uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretRef>,
+}
+
+/// `kubernetes` executor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// Resources per step name (`default` for every step).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, Resources>,
+}
+
+/// The plan's `h2o:` section of a target: the cluster `h2o_automl` trains on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct H2oClusterConfig {
+    /// e.g. `http://127.0.0.1:54321`.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+}
+
+/// The JSON Schema of the `h2o:` section.
+pub fn h2o_cluster_schema() -> &'static Value {
+    schema_fn!(H2oClusterConfig)()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_typed_variant_is_an_available_table_entry_and_back() {
+        let defaults = TargetSettings {
+            executor: ExecutorSettings::Local(Default::default()),
+            storage: StorageSettings::Local(Default::default()),
+            data_connector: ConnectorSettings::LocalFile(Default::default()),
+            model_registry: RegistrySettings::Local(Default::default()),
+            output_writer: WriterSettings::LocalFile(Default::default()),
+            secrets: SecretsSettings::Env(Default::default()),
+        };
+        for (kind, name) in defaults.names() {
+            let spec = adapter(kind, name).unwrap_or_else(|| panic!("{kind} {name}"));
+            assert!(spec.available, "{kind} {name}");
+        }
+        // Each kind's typed enum has exactly the table's available names: its JSON Schema
+        // lists the variants' `type` constants.
+        for (kind, schema) in [
+            (AdapterKind::Executor, schema_of::<ExecutorSettings>()),
+            (AdapterKind::Storage, schema_of::<StorageSettings>()),
+            (AdapterKind::DataConnector, schema_of::<ConnectorSettings>()),
+            (AdapterKind::ModelRegistry, schema_of::<RegistrySettings>()),
+            (AdapterKind::OutputWriter, schema_of::<WriterSettings>()),
+            (AdapterKind::Secrets, schema_of::<SecretsSettings>()),
+            (
+                AdapterKind::Framework,
+                schema_of::<crate::frameworks::FrameworkConfig>(),
+            ),
+        ] {
+            let tag = if kind == AdapterKind::Secrets {
+                "provider"
+            } else if kind == AdapterKind::Framework {
+                "framework"
+            } else {
+                "type"
+            };
+            let mut names: Vec<&str> = schema["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|branch| branch["properties"][tag]["const"].as_str().unwrap())
+                .collect();
+            names.sort();
+            assert_eq!(names, available_names(kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn names_are_unique_per_kind_and_schemas_build() {
+        for spec in ADAPTERS {
+            let same = ADAPTERS
+                .iter()
+                .filter(|other| other.kind == spec.kind && other.name == spec.name)
+                .count();
+            assert_eq!(same, 1, "{} {}", spec.kind, spec.name);
+            assert!(spec.config_schema().is_object());
+            assert!(
+                spec.available || spec.description.contains("not available in this build"),
+                "{} says it runs",
+                spec.name
+            );
+        }
+        assert!(looks_like_credential("PASSWORD"));
+        assert!(looks_like_credential("secret_access_key"));
+        assert!(!looks_like_credential("bucket"));
+    }
+}

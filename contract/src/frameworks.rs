@@ -1,0 +1,418 @@
+//! Training frameworks' configuration types: what `model_training.config` may hold for each
+//! framework, and [`FrameworkConfig`], the typed config a manifest carries for the frameworks this
+//! build runs.
+//!
+//! The compiler checks a pipeline's config against these types' JSON Schemas (with spans); the
+//! runtime's framework adapters receive them typed. Which frameworks exist and which this build
+//! runs is the adapter table ([`crate::adapters`]).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::ProblemType;
+
+/// The config of a framework this build runs, tagged by the framework's name:
+/// `{"framework": "gbm", "config": {...}}`. A framework absent here is refused at compile time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "framework",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum FrameworkConfig {
+    /// MBT's histogram gradient boosting.
+    Gbm(GbmConfig),
+    /// smartcore models by class name.
+    Smartcore(SmartcoreConfig),
+}
+
+impl FrameworkConfig {
+    /// The framework's name in the adapter table.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FrameworkConfig::Gbm(_) => "gbm",
+            FrameworkConfig::Smartcore(_) => "smartcore",
+        }
+    }
+}
+
+/// `automl`: the built-in AutoML. Strong defaults; every option is optional.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomlConfig {
+    /// Wall-clock budget for the search, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_runtime_secs: Option<u32>,
+    /// Largest number of candidate models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_models: Option<u32>,
+    /// Model families to try.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<AutomlFamily>>,
+    /// Cross-validation folds used to rank candidates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 20))]
+    pub nfolds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomlFamily {
+    Gbm,
+    RandomForest,
+    Linear,
+    Knn,
+    NaiveBayes,
+}
+
+/// `gbm`: gradient-boosted trees.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GbmConfig {
+    /// Boosting rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub n_estimators: Option<u32>,
+    /// Shrinkage per round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0.0), range(max = 1.0))]
+    pub learning_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 64))]
+    pub max_depth: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2))]
+    pub max_leaves: Option<u32>,
+    /// Minimum sum of hessians in a leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0))]
+    pub min_leaf_weight: Option<f64>,
+    /// Minimum rows in a leaf (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_samples_leaf: Option<u32>,
+    /// Bins per feature for split finding (default 255).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 255))]
+    pub max_bins: Option<u32>,
+    /// L2 regularization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0))]
+    pub l2: Option<f64>,
+    /// Row subsampling per round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0.0), range(max = 1.0))]
+    pub subsample: Option<f64>,
+    /// Stop after this many rounds without improvement on the validation split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub early_stopping_rounds: Option<u32>,
+    /// Share of the train set held out for early stopping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0.0, "exclusiveMaximum" = 1.0))]
+    pub validation_fraction: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// `h2o_automl`: H2O-3 AutoML.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct H2oAutomlConfig {
+    /// Wall-clock budget, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_runtime_secs: Option<u32>,
+    /// Largest number of models (excluding stacked ensembles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_models: Option<u32>,
+    /// Leaderboard metric; must fit the problem type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_metric: Option<H2oSortMetric>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Cross-validation folds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 20))]
+    pub nfolds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_algos: Option<Vec<H2oAlgo>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_algos: Option<Vec<H2oAlgo>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_classes: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum H2oSortMetric {
+    #[serde(rename = "AUC")]
+    Auc,
+    #[serde(rename = "AUCPR")]
+    Aucpr,
+    #[serde(rename = "logloss")]
+    Logloss,
+    #[serde(rename = "mean_per_class_error")]
+    MeanPerClassError,
+    #[serde(rename = "RMSE")]
+    Rmse,
+    #[serde(rename = "MSE")]
+    Mse,
+    #[serde(rename = "MAE")]
+    Mae,
+    #[serde(rename = "RMSLE")]
+    Rmsle,
+    #[serde(rename = "deviance")]
+    Deviance,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum H2oAlgo {
+    #[serde(rename = "GLM")]
+    Glm,
+    #[serde(rename = "GBM")]
+    Gbm,
+    #[serde(rename = "DRF")]
+    Drf,
+    #[serde(rename = "XGBoost")]
+    XgBoost,
+    #[serde(rename = "DeepLearning")]
+    DeepLearning,
+    #[serde(rename = "StackedEnsemble")]
+    StackedEnsemble,
+}
+
+/// H2O sort metrics valid for each problem type.
+pub fn h2o_sort_metrics(problem_type: ProblemType) -> &'static [&'static str] {
+    match problem_type {
+        ProblemType::BinaryClassification => &[
+            "AUC",
+            "AUCPR",
+            "logloss",
+            "mean_per_class_error",
+            "RMSE",
+            "MSE",
+        ],
+        ProblemType::MulticlassClassification => {
+            &["logloss", "mean_per_class_error", "RMSE", "MSE"]
+        }
+        ProblemType::Regression => &["deviance", "RMSE", "MSE", "MAE", "RMSLE"],
+    }
+}
+
+/// `sklearn`: scikit-learn estimators, flat parameters beside `model`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "model", deny_unknown_fields)]
+pub enum SklearnConfig {
+    RandomForestClassifier {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        n_estimators: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        min_samples_leaf: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random_state: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        n_jobs: Option<i32>,
+    },
+    LogisticRegression {
+        /// Inverse regularization strength.
+        #[serde(rename = "C", default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("exclusiveMinimum" = 0.0))]
+        c: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_iter: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        penalty: Option<SklearnPenalty>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random_state: Option<u64>,
+    },
+    GradientBoostingClassifier {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        n_estimators: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("exclusiveMinimum" = 0.0))]
+        learning_rate: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("exclusiveMinimum" = 0.0), range(max = 1.0))]
+        subsample: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random_state: Option<u64>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SklearnPenalty {
+    L1,
+    L2,
+    Elasticnet,
+}
+
+/// The scikit-learn models for regression (none yet).
+pub const SKLEARN_REGRESSORS: &[&str] = &[];
+
+/// `smartcore`: models by class name, typed parameters beside `model`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "model", deny_unknown_fields)]
+pub enum SmartcoreConfig {
+    RandomForestClassifier {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 10000))]
+        n_estimators: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 64))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 2))]
+        min_samples_split: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        min_samples_leaf: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+    RandomForestRegressor {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 10000))]
+        n_estimators: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 64))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 2))]
+        min_samples_split: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        min_samples_leaf: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+    LogisticRegression {
+        /// L2 regularization strength.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0))]
+        alpha: Option<f64>,
+    },
+    DecisionTreeClassifier {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 64))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 2))]
+        min_samples_split: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        min_samples_leaf: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        criterion: Option<SplitCriterion>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+    DecisionTreeRegressor {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1, max = 64))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 2))]
+        min_samples_split: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        min_samples_leaf: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+    KNeighborsClassifier {
+        /// Number of neighbours.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        k: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<KnnWeights>,
+    },
+    KNeighborsRegressor {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        k: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<KnnWeights>,
+    },
+    #[serde(rename = "GaussianNB")]
+    GaussianNb {},
+    LinearRegression {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        solver: Option<LinearSolver>,
+    },
+    Ridge {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0))]
+        alpha: Option<f64>,
+    },
+    Lasso {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0))]
+        alpha: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_iter: Option<u32>,
+    },
+    ElasticNet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0))]
+        alpha: Option<f64>,
+        /// Mix of L1 (1.0) and L2 (0.0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0, max = 1.0))]
+        l1_ratio: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_iter: Option<u32>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitCriterion {
+    Gini,
+    Entropy,
+    ClassificationError,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KnnWeights {
+    Uniform,
+    Distance,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinearSolver {
+    Qr,
+    Svd,
+}
+
+/// The smartcore models for regression (the runtime's adapter uses this list too).
+pub const SMARTCORE_REGRESSORS: &[&str] = &[
+    "RandomForestRegressor",
+    "DecisionTreeRegressor",
+    "KNeighborsRegressor",
+    "LinearRegression",
+    "Ridge",
+    "Lasso",
+    "ElasticNet",
+];

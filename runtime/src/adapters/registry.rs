@@ -1,0 +1,464 @@
+//! The one registry that finds adapters by the adapter table's names, and the adapters of one
+//! run built from a target's typed settings.
+//!
+//! [`Registry`] maps each available name to a factory. [`Registry::build`] turns a manifest's
+//! [`TargetSettings`] into [`Adapters`]: the secrets provider first, then every other kind, each
+//! factory resolving its credentials through [`BuildContext::secret`], in memory only (the one
+//! place secrets are resolved). [`Adapters`] is what the runner and the steps use; tests build it
+//! by hand with in-memory adapters. A test holds the registry and the table together.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use mbt_contract::adapters::{
+    self, AdapterKind, ConnectorSettings, ExecutorSettings, Named, RegistrySettings,
+    SecretsSettings, StorageSettings, TargetSettings, WriterSettings,
+};
+use mbt_contract::secret::SecretRef;
+
+use super::{
+    Adapter, DataConnector, Executor, Framework, ModelRegistry, OutputWriter, SecretsProvider,
+    Storage,
+};
+use crate::error::{coded, Code, Coded};
+
+/// What a factory may use: the project folder (relative paths) and the secrets provider.
+pub struct BuildContext<'a> {
+    pub project: &'a Path,
+    secrets: &'a dyn SecretsProvider,
+}
+
+impl<'a> BuildContext<'a> {
+    pub fn new(project: &'a Path, secrets: &'a dyn SecretsProvider) -> BuildContext<'a> {
+        BuildContext { project, secrets }
+    }
+
+    /// The value of a credential, for the adapter being built only: never store it where it
+    /// could be written (a record, a log line, an error message).
+    pub fn secret(&self, reference: &SecretRef) -> anyhow::Result<String> {
+        self.secrets.get_secret(reference.name()).code(
+            Code::SecretNotSet,
+            format!(
+                "set the secret `{}` in the target's secrets provider (for `env`: export {})",
+                reference.name(),
+                reference.name()
+            ),
+        )
+    }
+}
+
+/// Builds an adapter from its typed settings.
+pub type Factory<S, T> = fn(&S, &BuildContext<'_>) -> anyhow::Result<Box<T>>;
+/// Builds a framework (frameworks take no target settings yet).
+pub type FrameworkFactory = fn() -> anyhow::Result<Box<dyn Framework>>;
+type SecretsFactory = fn(&SecretsSettings, &Path) -> anyhow::Result<Box<dyn SecretsProvider>>;
+
+/// One registered adapter, for `mbt deps list`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Installed {
+    pub kind: AdapterKind,
+    pub name: &'static str,
+    /// The engine and version that implements it (e.g. `smartcore 0.7.0`).
+    pub version: &'static str,
+}
+
+/// Every adapter this build runs, by kind and name.
+pub struct Registry {
+    frameworks: BTreeMap<&'static str, FrameworkFactory>,
+    storages: BTreeMap<&'static str, Factory<StorageSettings, dyn Storage>>,
+    connectors: BTreeMap<&'static str, Factory<ConnectorSettings, dyn DataConnector>>,
+    registries: BTreeMap<&'static str, Factory<RegistrySettings, dyn ModelRegistry>>,
+    writers: BTreeMap<&'static str, Factory<WriterSettings, dyn OutputWriter>>,
+    executors: BTreeMap<&'static str, Factory<ExecutorSettings, dyn Executor>>,
+    secrets: BTreeMap<&'static str, SecretsFactory>,
+    installed: Vec<Installed>,
+}
+
+/// The version of MBT's own adapters.
+const MBT: &str = concat!("mbt ", env!("CARGO_PKG_VERSION"));
+/// The engine behind the data adapters (pinned in runtime/Cargo.toml).
+const POLARS: &str = "polars 0.55.2";
+/// The engine behind the `smartcore` framework (pinned in runtime/Cargo.toml).
+const SMARTCORE: &str = "smartcore 0.7.0";
+
+impl Registry {
+    /// The adapters built into MBT: exactly the table's available entries.
+    pub fn builtin() -> Registry {
+        let mut registry = Registry {
+            frameworks: BTreeMap::new(),
+            storages: BTreeMap::new(),
+            connectors: BTreeMap::new(),
+            registries: BTreeMap::new(),
+            writers: BTreeMap::new(),
+            executors: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            installed: Vec::new(),
+        };
+        registry.framework("gbm", MBT, || Ok(Box::new(super::gbm::Gbm)));
+        registry.framework("smartcore", SMARTCORE, || {
+            Ok(Box::new(super::smartcore::Smartcore))
+        });
+        registry.add(AdapterKind::Storage, "local", MBT);
+        registry.storages.insert("local", super::local::storage);
+        registry.add(AdapterKind::DataConnector, "local_file", POLARS);
+        registry
+            .connectors
+            .insert("local_file", super::local::connector);
+        registry.add(AdapterKind::ModelRegistry, "local", MBT);
+        registry
+            .registries
+            .insert("local", super::local::model_registry);
+        registry.add(AdapterKind::OutputWriter, "local_file", POLARS);
+        registry
+            .writers
+            .insert("local_file", super::local::output_writer);
+        registry.add(AdapterKind::Executor, "local", MBT);
+        registry.executors.insert("local", super::local::executor);
+        registry.add(AdapterKind::Secrets, "env", MBT);
+        registry.secrets.insert("env", super::local::secrets);
+        registry
+    }
+
+    /// Registers a framework under `name` (an embedding or a test may add its own).
+    pub fn framework(
+        &mut self,
+        name: &'static str,
+        version: &'static str,
+        factory: FrameworkFactory,
+    ) {
+        self.frameworks.insert(name, factory);
+        self.add(AdapterKind::Framework, name, version);
+    }
+
+    fn add(&mut self, kind: AdapterKind, name: &'static str, version: &'static str) {
+        self.installed.push(Installed {
+            kind,
+            name,
+            version,
+        });
+    }
+
+    /// A fresh set of this registry's frameworks for one run (for adapters built by hand).
+    pub fn frameworks(&self) -> Frameworks {
+        Frameworks::new(self.frameworks.clone())
+    }
+
+    /// Every registered adapter, by kind then name.
+    pub fn installed(&self) -> Vec<Installed> {
+        let mut installed = self.installed.clone();
+        installed.sort_by_key(|adapter| (adapter.kind, adapter.name));
+        installed
+    }
+
+    /// The adapters of a run on `settings`: the secrets provider first, then every other kind.
+    /// Nothing is set up yet (the runner does that once per run).
+    pub fn build(&self, settings: &TargetSettings, project: &Path) -> anyhow::Result<Adapters> {
+        let secrets_factory = self
+            .secrets
+            .get(settings.secrets.name())
+            .ok_or_else(|| unavailable(AdapterKind::Secrets, settings.secrets.name()))?;
+        let secrets = secrets_factory(&settings.secrets, project)?;
+        let context = BuildContext {
+            project,
+            secrets: secrets.as_ref(),
+        };
+        Ok(Adapters {
+            storage: build(&self.storages, &settings.storage, &context)?,
+            connector: build(&self.connectors, &settings.data_connector, &context)?,
+            model_registry: build(&self.registries, &settings.model_registry, &context)?,
+            output_writer: build(&self.writers, &settings.output_writer, &context)?,
+            executor: build(&self.executors, &settings.executor, &context)?,
+            frameworks: Frameworks {
+                factories: self.frameworks.clone(),
+                built: Mutex::default(),
+            },
+            project: project.to_path_buf(),
+            registry_settings: settings.model_registry.clone(),
+            writer_settings: settings.output_writer.clone(),
+            registries: self.registries.clone(),
+            writers: self.writers.clone(),
+            secrets,
+        })
+    }
+}
+
+fn build<S: Named, T: ?Sized>(
+    factories: &BTreeMap<&'static str, Factory<S, T>>,
+    settings: &S,
+    context: &BuildContext<'_>,
+) -> anyhow::Result<Box<T>> {
+    let factory = factories
+        .get(settings.name())
+        .ok_or_else(|| unavailable(S::KIND, settings.name()))?;
+    factory(settings, context)
+}
+
+/// The coded error for an adapter this runtime does not have (a manifest or model from
+/// another build).
+pub fn unavailable(kind: AdapterKind, name: &str) -> anyhow::Error {
+    coded(
+        Code::AdapterNotAvailable,
+        format!(
+            "{} `{name}` is not available in this build",
+            kind.describe()
+        ),
+        format!(
+            "available: {}; see `mbt deps list`",
+            adapters::available_names(kind).join(", ")
+        ),
+    )
+}
+
+/// The adapters of one run. Built by [`Registry::build`] from the manifest's target, or by hand
+/// (tests inject in-memory adapters).
+pub struct Adapters {
+    pub storage: Box<dyn Storage>,
+    pub connector: Box<dyn DataConnector>,
+    pub model_registry: Box<dyn ModelRegistry>,
+    pub output_writer: Box<dyn OutputWriter>,
+    pub executor: Box<dyn Executor>,
+    pub frameworks: Frameworks,
+    project: PathBuf,
+    registry_settings: RegistrySettings,
+    writer_settings: WriterSettings,
+    registries: BTreeMap<&'static str, Factory<RegistrySettings, dyn ModelRegistry>>,
+    writers: BTreeMap<&'static str, Factory<WriterSettings, dyn OutputWriter>>,
+    secrets: Box<dyn SecretsProvider>,
+}
+
+/// The frameworks of a run, each built and set up on first use (serving learns which one from
+/// the model it loads) and torn down with the run.
+pub struct Frameworks {
+    factories: BTreeMap<&'static str, FrameworkFactory>,
+    built: Mutex<BTreeMap<String, Arc<dyn Framework>>>,
+}
+
+impl Frameworks {
+    /// Frameworks from these factories only (for tests and embeddings).
+    pub fn new(factories: BTreeMap<&'static str, FrameworkFactory>) -> Frameworks {
+        Frameworks {
+            factories,
+            built: Mutex::default(),
+        }
+    }
+
+    /// The framework `name`, set up for this run.
+    pub fn get(&self, name: &str) -> anyhow::Result<Arc<dyn Framework>> {
+        let mut built = self.built.lock().expect("frameworks lock");
+        if let Some(framework) = built.get(name) {
+            return Ok(framework.clone());
+        }
+        let factory = self
+            .factories
+            .get(name)
+            .ok_or_else(|| unavailable(AdapterKind::Framework, name))?;
+        let framework: Arc<dyn Framework> = Arc::from(factory()?);
+        framework.setup().code(
+            Code::AdapterFailed,
+            format!("check what framework `{name}` needs: `mbt deps list`"),
+        )?;
+        built.insert(name.to_string(), framework.clone());
+        Ok(framework)
+    }
+
+    fn teardown(&self) -> Vec<anyhow::Error> {
+        let built = std::mem::take(&mut *self.built.lock().expect("frameworks lock"));
+        built
+            .into_values()
+            .filter_map(|framework| framework.teardown().err())
+            .collect()
+    }
+}
+
+impl Adapters {
+    /// Adapters from parts (tests and embeddings); other registries and writers than these are
+    /// not available, and secrets come from `secrets`.
+    pub fn from_parts(parts: Parts) -> Adapters {
+        Adapters {
+            storage: parts.storage,
+            connector: parts.connector,
+            model_registry: parts.model_registry,
+            output_writer: parts.output_writer,
+            executor: parts.executor,
+            frameworks: parts.frameworks,
+            project: parts.project,
+            registry_settings: RegistrySettings::Local(Default::default()),
+            writer_settings: WriterSettings::LocalFile(Default::default()),
+            registries: BTreeMap::new(),
+            writers: BTreeMap::new(),
+            secrets: parts.secrets,
+        }
+    }
+
+    /// Sets up every adapter of the run (frameworks set up on first use).
+    pub fn setup(&self) -> anyhow::Result<()> {
+        for (kind, adapter) in self.parts() {
+            adapter.setup().code(
+                Code::AdapterFailed,
+                format!("check the target's `{kind}` settings"),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Tears every adapter down, also after a failed run; the errors, if any, for the record.
+    pub fn teardown(&self) -> Vec<anyhow::Error> {
+        let mut errors = self.frameworks.teardown();
+        for (_, adapter) in self.parts() {
+            errors.extend(adapter.teardown().err());
+        }
+        errors
+    }
+
+    /// Every adapter but the frameworks (trait objects upcast to their supertrait).
+    fn parts(&self) -> [(AdapterKind, &dyn Adapter); 5] {
+        [
+            (AdapterKind::Storage, self.storage.as_ref() as &dyn Adapter),
+            (AdapterKind::DataConnector, self.connector.as_ref()),
+            (AdapterKind::ModelRegistry, self.model_registry.as_ref()),
+            (AdapterKind::OutputWriter, self.output_writer.as_ref()),
+            (AdapterKind::Executor, self.executor.as_ref()),
+        ]
+    }
+
+    /// The model registry named `name` (serving's `model_source.registry`): the target's when
+    /// it is the same, else that registry with its defaults.
+    pub fn registry_named(&self, name: &str) -> anyhow::Result<Registered<'_, dyn ModelRegistry>> {
+        if self.registry_settings.name() == name {
+            return Ok(Registered::Target(self.model_registry.as_ref()));
+        }
+        let settings: RegistrySettings = defaults(AdapterKind::ModelRegistry, name)?;
+        let registry = build(&self.registries, &settings, &self.context())?;
+        registry
+            .setup()
+            .code(Code::AdapterFailed, "check the registry")?;
+        Ok(Registered::Own(registry))
+    }
+
+    /// The output writer named `name` (serving's `output.destination`): the target's when it
+    /// is the same, else that writer with its defaults.
+    pub fn writer_named(&self, name: &str) -> anyhow::Result<Registered<'_, dyn OutputWriter>> {
+        if self.writer_settings.name() == name {
+            return Ok(Registered::Target(self.output_writer.as_ref()));
+        }
+        let settings: WriterSettings = defaults(AdapterKind::OutputWriter, name)?;
+        let writer = build(&self.writers, &settings, &self.context())?;
+        writer
+            .setup()
+            .code(Code::AdapterFailed, "check the output writer")?;
+        Ok(Registered::Own(writer))
+    }
+
+    fn context(&self) -> BuildContext<'_> {
+        BuildContext {
+            project: &self.project,
+            secrets: self.secrets.as_ref(),
+        }
+    }
+}
+
+/// The parts of [`Adapters::from_parts`].
+pub struct Parts {
+    pub storage: Box<dyn Storage>,
+    pub connector: Box<dyn DataConnector>,
+    pub model_registry: Box<dyn ModelRegistry>,
+    pub output_writer: Box<dyn OutputWriter>,
+    pub executor: Box<dyn Executor>,
+    pub frameworks: Frameworks,
+    pub project: PathBuf,
+    pub secrets: Box<dyn SecretsProvider>,
+}
+
+/// An adapter of the target, or one built for a step (torn down when dropped by the step).
+pub enum Registered<'a, T: ?Sized> {
+    Target(&'a T),
+    Own(Box<T>),
+}
+
+impl<T: ?Sized> std::ops::Deref for Registered<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Registered::Target(adapter) => adapter,
+            Registered::Own(adapter) => adapter,
+        }
+    }
+}
+
+/// The settings of adapter `name` with every option at its default; an error when it has
+/// required options or is not available.
+fn defaults<S: serde::de::DeserializeOwned>(kind: AdapterKind, name: &str) -> anyhow::Result<S> {
+    if adapters::adapter(kind, name).is_none_or(|spec| !spec.available) {
+        return Err(unavailable(kind, name));
+    }
+    serde_json::from_value(serde_json::json!({"type": name, "config": {}})).map_err(|error| {
+        coded(
+            Code::AdapterFailed,
+            format!("{} `{name}` needs settings: {error}", kind.describe()),
+            format!(
+                "set the target's `{}` to `{{type: {name}, config: ...}}`",
+                kind.as_str()
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::MemorySecrets;
+
+    #[test]
+    fn credentials_resolve_through_the_provider_and_a_missing_one_is_mbt4017() {
+        let secrets = MemorySecrets {
+            values: [("PG_PASSWORD".to_string(), "hunter2".to_string())].into(),
+        };
+        let context = BuildContext::new(Path::new("."), &secrets);
+        assert_eq!(
+            context.secret(&SecretRef::new("PG_PASSWORD")).unwrap(),
+            "hunter2"
+        );
+        let error = context.secret(&SecretRef::new("MISSING")).unwrap_err();
+        let (code, help) = crate::error::code_of(&error).unwrap();
+        assert_eq!(code, Code::SecretNotSet);
+        assert_eq!(
+            help,
+            "set the secret `MISSING` in the target's secrets provider (for `env`: export MISSING)"
+        );
+    }
+
+    #[test]
+    fn the_registry_runs_exactly_the_tables_available_adapters() {
+        let installed: Vec<(AdapterKind, &str)> = Registry::builtin()
+            .installed()
+            .iter()
+            .map(|adapter| (adapter.kind, adapter.name))
+            .collect();
+        let mut table: Vec<(AdapterKind, &str)> = adapters::ADAPTERS
+            .iter()
+            .filter(|spec| spec.available)
+            .map(|spec| (spec.kind, spec.name))
+            .collect();
+        table.sort();
+        assert_eq!(installed, table);
+    }
+
+    #[test]
+    fn unknown_adapters_are_coded_and_list_what_is_installed() {
+        let error = Registry::builtin()
+            .frameworks
+            .get("h2o_automl")
+            .map(|_| ())
+            .ok_or_else(|| unavailable(AdapterKind::Framework, "h2o_automl"))
+            .unwrap_err();
+        let (code, help) = crate::error::code_of(&error).unwrap();
+        assert_eq!(code, Code::AdapterNotAvailable);
+        assert_eq!(help, "available: gbm, smartcore; see `mbt deps list`");
+        assert_eq!(
+            error.to_string(),
+            "framework `h2o_automl` is not available in this build"
+        );
+    }
+}
