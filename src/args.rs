@@ -64,14 +64,14 @@ pub struct ProjectArgs {
     /// Project root [default: nearest ancestor with profiles.yaml or pyproject.toml].
     #[arg(long, value_name = "DIR")]
     pub project_dir: Option<PathBuf>,
-    /// Directory holding profiles.yaml [env: MBT_PROFILES_DIR].
-    #[arg(long, value_name = "DIR")]
-    pub profiles_dir: Option<PathBuf>,
+    /// Directory holding profiles.yaml.
+    #[arg(long, value_name = "DIR", env = "MBT_PROFILES_DIR")]
+    pub profiles_dir: Option<String>,
     /// Profile in profiles.yaml [default: the only one, or the project's].
     #[arg(long)]
     pub profile: Option<String>,
-    /// Target of the profile [env: MBT_TARGET; default: the profile's].
-    #[arg(long)]
+    /// Target of the profile [default: the profile's].
+    #[arg(long, env = "MBT_TARGET")]
     pub target: Option<String>,
     /// Variables for {{ var('k') }}: k=v pairs, comma-separated or repeated.
     #[arg(long, value_name = "K=V,...")]

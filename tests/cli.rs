@@ -404,6 +404,22 @@ fn invalid_utf8_is_mbt0007() {
         .args(["check", "pipelines/churn_latin1_v1.yaml"])
         .run();
     insta::assert_snapshot!("invalid_utf8", output.expect_code(1));
+
+    // profiles.yaml is read by the same host: MBT0007 too, not a failure to start (exit 2).
+    let mut profiles = b"# \xe9quipe data\n".to_vec();
+    profiles.extend(std::fs::read(project.join("profiles.yaml")).unwrap());
+    std::fs::write(project.join("profiles.yaml"), profiles).unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .args(["check", "pipelines/churn_simple_v1.yaml"])
+        .run();
+    output.expect_code(1);
+    assert!(
+        output
+            .stderr
+            .contains("[MBT0007] Error: `profiles.yaml` is not valid UTF-8"),
+        "{output}"
+    );
 }
 
 /// A copy of the example whose `churn_training_v1` names an unknown framework, and where that

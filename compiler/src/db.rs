@@ -229,6 +229,11 @@ impl Database {
         self.project().files(self).get(path).copied()
     }
 
+    /// The profiles file in use, if any.
+    pub fn profiles_file(&self) -> Option<SourceFile> {
+        self.project().profiles(self)
+    }
+
     pub fn source(&self, id: FileId) -> Option<SourceFile> {
         self.by_id.lock().ok()?.get(id.0 as usize).copied()
     }

@@ -158,23 +158,6 @@ fn parse_location(text: &str) -> Location {
     }
 }
 
-/// The `[project] name` of a pyproject.toml.
-fn pyproject_name(text: &str) -> Option<String> {
-    let mut in_project = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_project = line == "[project]";
-        } else if in_project {
-            if let Some((key, value)) = line.split_once('=') {
-                if key.trim() == "name" {
-                    return Some(value.trim().trim_matches('"').to_string());
-                }
-            }
-        }
-    }
-    None
-}
-
 fn parse_fixture(text: &str) -> Fixture {
     let mut fixture = Fixture::default();
     let mut current: Option<(String, Vec<&str>)> = None;
@@ -251,7 +234,7 @@ fn check(fixture: &Fixture) -> (Database, Vec<Diagnostic>) {
     let mut settings = fixture.settings.clone();
     for (path, text) in &fixture.files {
         if path == "pyproject.toml" {
-            settings.project_name = pyproject_name(text);
+            settings.project_name = mbt_compiler::project::pyproject_name(text);
         }
     }
     let mut db = Database::new(settings);
@@ -505,5 +488,8 @@ fn fixture_format_parses() {
             ("includes/empty.yaml".to_string(), String::new()),
         ]
     );
-    assert_eq!(pyproject_name(&fixture.files[1].1).as_deref(), Some("demo"));
+    assert_eq!(
+        mbt_compiler::project::pyproject_name(&fixture.files[1].1).as_deref(),
+        Some("demo")
+    );
 }

@@ -1,30 +1,15 @@
-//! Projects on disk: finding roots, scanning sources (with the compiler's shared skip rules),
-//! settings, profiles and sample-data headers. This is the language server's host side; the
-//! compiler itself does no I/O.
+//! The language server's projects: one database per root, kept in step with the editor's
+//! documents and the disk. Reading files, choosing profiles.yaml and settings are the one host's
+//! (`mbt_host`), exactly as for `mbt check`; this adds open documents, file-watch reloads and the
+//! sample-data headers completion uses.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mbt_compiler::project::{
-    is_skipped_entry, is_source_file_name, is_source_path, pyproject_name,
-};
+use mbt_compiler::project::is_source_path;
 use mbt_compiler::{Database, Settings};
-
-/// How the server compiles, chosen by `mbt lsp` flags (the same meaning as for `mbt check`).
-/// The default: no flags, an empty environment.
-#[derive(Clone, Debug, Default)]
-pub struct CompileOptions {
-    /// `--profiles-dir` or `$MBT_PROFILES_DIR`.
-    pub profiles_dir: Option<PathBuf>,
-    pub profile: Option<String>,
-    pub target: Option<String>,
-    pub vars: BTreeMap<String, String>,
-    /// The environment `env_var()` reads (a snapshot taken at start).
-    pub env: BTreeMap<String, String>,
-    /// `$HOME`, for `~/.mbt/profiles.yaml`.
-    pub home: Option<PathBuf>,
-}
+pub use mbt_host::{find_root, project_walk, source_files, Options as CompileOptions};
 
 /// One project root and its database.
 pub struct ProjectHost {
@@ -82,19 +67,12 @@ impl ProjectHost {
     /// Reads a file as the CLI does: invalid UTF-8 is kept lossily and remembered.
     fn read(&mut self, path: &Path) -> Option<(String, Arc<str>)> {
         let relative = self.relative(path)?;
-        let bytes = std::fs::read(path).ok()?;
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => {
-                self.invalid_utf8.remove(&relative);
-                text
-            }
-            Err(error) => {
-                let offset = error.utf8_error().valid_up_to() as u32;
-                self.invalid_utf8.insert(relative.clone(), offset);
-                String::from_utf8_lossy(error.as_bytes()).into_owned()
-            }
+        let source = mbt_host::read_source(path).ok()?;
+        match source.invalid_utf8_at {
+            Some(offset) => self.invalid_utf8.insert(relative.clone(), offset),
+            None => self.invalid_utf8.remove(&relative),
         };
-        Some((relative, text.into()))
+        Some((relative, source.text))
     }
 
     /// Sets the text of a file the editor owns. Returns whether anything changed.
@@ -142,55 +120,32 @@ impl ProjectHost {
         }
     }
 
-    /// Settings as `mbt check` computes them (project name from pyproject.toml).
+    /// Settings as `mbt check` computes them (the one host's).
     fn refresh_settings(&mut self) {
-        let project_name = self
+        let pyproject = self
             .db
             .file("pyproject.toml")
-            .and_then(|file| pyproject_name(file.text(&self.db)));
-        let target = self.options.target.clone().or_else(|| {
-            self.options
-                .env
-                .get("MBT_TARGET")
-                .filter(|t| !t.is_empty())
-                .cloned()
-        });
-        self.db.set_settings(Settings {
-            vars: self.options.vars.clone(),
-            env: self.options.env.clone(),
-            target,
-            profile: self.options.profile.clone(),
-            project_name,
-            profiles_required: self.options.profiles_dir.is_some(),
-        });
+            .map(|file| file.text(&self.db).clone());
+        let settings: Settings = mbt_host::settings(&self.options, pyproject.as_deref());
+        self.db.set_settings(settings);
     }
 
-    /// Finds profiles.yaml as the CLI does: `--profiles-dir`, the root, then `~/.mbt/`.
+    /// The profiles.yaml `mbt check` would use (the one host's lookup).
     fn refresh_profiles(&mut self) {
-        let candidates: Vec<PathBuf> = match &self.options.profiles_dir {
-            Some(dir) => vec![dir.join("profiles.yaml")],
-            None => [
-                Some(self.root.join("profiles.yaml")),
-                self.options
-                    .home
-                    .as_ref()
-                    .map(|home| home.join(".mbt").join("profiles.yaml")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-        };
-        let found = candidates.into_iter().find(|path| path.is_file());
-        match found {
+        match mbt_host::profiles_path(&self.root, &self.options) {
             Some(path) => {
-                let shown = self
-                    .relative(&path)
-                    .unwrap_or_else(|| path.display().to_string());
+                let shown = mbt_host::relative_path(&self.root, &path);
                 let text: Arc<str> = match self.db.file(&shown) {
                     Some(file) => file.text(&self.db).clone(),
-                    None => std::fs::read(&path)
-                        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned().into())
-                        .unwrap_or_default(),
+                    None => match mbt_host::read_source(&path) {
+                        Ok(source) => {
+                            if let Some(offset) = source.invalid_utf8_at {
+                                self.invalid_utf8.insert(shown.clone(), offset);
+                            }
+                            source.text
+                        }
+                        Err(_) => Arc::from(""),
+                    },
                 };
                 self.db.set_profiles(Some((&shown, text)));
             }
@@ -233,58 +188,4 @@ fn read_first_line(path: &Path) -> Option<String> {
         .ok()?;
     let line = String::from_utf8_lossy(&bytes);
     Some(line.trim_end().trim_start_matches('\u{feff}').to_string())
-}
-
-/// Every entry under `root` in name order, skipping what the compiler's rules skip (hidden
-/// entries, target/, local_artifacts/...). The CLI's host and the server both scan with it.
-pub fn project_walk(root: &Path) -> ProjectWalk {
-    ProjectWalk(walkdir::WalkDir::new(root).sort_by_file_name())
-}
-
-/// A directory walk with the project's skip rules ([`project_walk`]).
-pub struct ProjectWalk(walkdir::WalkDir);
-
-impl ProjectWalk {
-    pub fn max_depth(self, depth: usize) -> ProjectWalk {
-        ProjectWalk(self.0.max_depth(depth))
-    }
-}
-
-impl IntoIterator for ProjectWalk {
-    type Item = walkdir::Result<walkdir::DirEntry>;
-    type IntoIter = Box<dyn Iterator<Item = Self::Item>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.0.into_iter().filter_entry(|entry| {
-            entry.depth() == 0
-                || !is_skipped_entry(
-                    &entry.file_name().to_string_lossy(),
-                    entry.file_type().is_dir(),
-                )
-        }))
-    }
-}
-
-/// Every source file under `root`, with the CLI's skip rules.
-pub fn source_files(root: &Path) -> Vec<PathBuf> {
-    project_walk(root)
-        .into_iter()
-        .flatten()
-        .filter(|entry| {
-            entry.file_type().is_file()
-                && entry.file_name().to_str().is_some_and(is_source_file_name)
-        })
-        .map(|entry| entry.into_path())
-        .collect()
-}
-
-/// The project root holding `start` (a directory): the nearest ancestor with profiles.yaml or
-/// pyproject.toml, as the CLI finds it.
-pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|directory| {
-            directory.join("profiles.yaml").is_file() || directory.join("pyproject.toml").is_file()
-        })
-        .map(Path::to_path_buf)
 }

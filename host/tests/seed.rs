@@ -1,4 +1,5 @@
-//! Every YAML example of the seed plan compiles as written (the plan's success criteria), except
+//! Every YAML example of the seed plan (`compiler/tests/fixtures/seed`), loaded from disk as
+//! every host loads a project, compiles as written (the plan's success criteria), except
 //! where it names an adapter this build does not run: there `mbt check` reports a located
 //! MBT2024 (what compiles, runs), and nothing else.
 
@@ -15,37 +16,31 @@ use mbt_compiler::queries::manifest::manifest;
 use mbt_compiler::queries::profiles::resolved_profile;
 use mbt_compiler::{Code, Database, Db, Settings};
 
+/// The seed project as `mbt check` loads it (the one host), with `settings` on top.
 fn load(settings: Settings) -> Database {
     load_with(settings, &[])
 }
 
-/// The seed project with some texts replaced: `(path, from, to)`.
+/// The seed project with some texts replaced: `(path, from, to)`, copied to a temporary folder
+/// and loaded from there.
 fn load_with(settings: Settings, edits: &[(&str, &str, &str)]) -> Database {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed");
-    let mut db = Database::new(Settings {
-        project_name: Some("telecom-churn-example".into()),
-        ..settings
-    });
-    let mut files = Vec::new();
-    for directory in ["pipelines", "includes", "lib", "tests"] {
-        for entry in std::fs::read_dir(root.join(directory)).unwrap() {
-            let path = entry.unwrap().path();
-            let name = format!(
-                "{directory}/{}",
-                path.file_name().unwrap().to_string_lossy()
-            );
-            let text = edited(&name, std::fs::read_to_string(&path).unwrap(), edits);
-            files.push((name, text.into()));
-        }
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compiler/tests/fixtures/seed");
+    let dir = tempfile::tempdir().unwrap();
+    for path in mbt_host::source_files(&seed) {
+        let relative = mbt_host::relative_path(&seed, &path);
+        let text = edited(&relative, std::fs::read_to_string(&path).unwrap(), edits);
+        let target = dir.path().join(&relative);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
     }
-    db.set_files(files);
-    let profiles = edited(
-        "profiles.yaml",
-        std::fs::read_to_string(root.join("profiles.yaml")).unwrap(),
-        edits,
-    );
-    db.set_profiles(Some(("profiles.yaml", profiles.into())));
-    db
+    let options = mbt_host::Options {
+        vars: settings.vars.clone(),
+        target: settings.target.clone(),
+        ..mbt_host::Options::default()
+    };
+    let loaded = mbt_host::load(dir.path(), &options).unwrap();
+    assert!(loaded.invalid_utf8.is_empty());
+    loaded.db
 }
 
 fn edited(name: &str, mut text: String, edits: &[(&str, &str, &str)]) -> String {

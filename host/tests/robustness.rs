@@ -8,24 +8,16 @@ use mbt_compiler::queries::manifest::manifest;
 use mbt_compiler::queries::parse::pipeline_index;
 use mbt_compiler::{Database, Db, Settings};
 
+/// The example project's sources, as every host reads them.
 fn example_files() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/telecom-churn");
-    let mut files = Vec::new();
-    for directory in ["pipelines", "includes", "tests", "lib"] {
-        for entry in std::fs::read_dir(root.join(directory)).unwrap() {
-            let path = entry.unwrap().path();
-            let name = format!(
-                "{directory}/{}",
-                path.file_name().unwrap().to_string_lossy()
-            );
-            files.push((name, std::fs::read_to_string(&path).unwrap()));
-        }
-    }
-    files.push((
-        "profiles.yaml".into(),
-        std::fs::read_to_string(root.join("profiles.yaml")).unwrap(),
-    ));
-    files
+    mbt_host::source_files(&root)
+        .iter()
+        .map(|path| {
+            let text = mbt_host::read_source(path).unwrap().text.to_string();
+            (mbt_host::relative_path(&root, path), text)
+        })
+        .collect()
 }
 
 fn check_everything(db: &Database) {
