@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::frameworks::{AutomlConfig, GbmConfig, H2oAutomlConfig, SklearnConfig, SmartcoreConfig};
-use crate::manifest::Resources;
 use crate::schema::schema_of;
 use crate::secret::SecretRef;
 
@@ -545,6 +544,18 @@ pub struct LocalExecutorConfig {
     /// `mbt test` and orchestrators; the local executor itself does not limit them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, Resources>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+/// What a step asks of the executor (a target's `executor.config.resources`, and each
+/// manifest step's `resources`).
+pub struct Resources {
+    /// e.g. `8Gi`.
+    #[serde(default)]
+    pub memory: Option<String>,
+    #[serde(default)]
+    pub cpu: Option<f64>,
 }
 
 /// `env` secrets provider: no options.

@@ -22,6 +22,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::adapters::Resources;
 use crate::adapters::{AdapterKind, TargetSettings};
 use crate::frameworks::FrameworkConfig;
 use crate::pipeline::{
@@ -95,16 +96,6 @@ pub struct Step {
     pub idempotent: bool,
     /// Resources requested from the executor.
     pub resources: Resources,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Resources {
-    /// e.g. `8Gi`.
-    #[serde(default)]
-    pub memory: Option<String>,
-    #[serde(default)]
-    pub cpu: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

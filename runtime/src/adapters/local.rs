@@ -11,10 +11,9 @@ use mbt_contract::adapters::{
 use mbt_contract::fs::{write_atomic, write_atomic_with};
 use polars::prelude::*;
 
-use super::registry::BuildContext;
 use super::{
-    Adapter, DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunRecord, SecretsProvider,
-    Storage, TableRequest, Writing,
+    Adapter, BuildContext, DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunRecord,
+    SecretsProvider, Storage, TableRequest, Writing,
 };
 use crate::error::{coded, Code, Coded};
 

@@ -13,15 +13,43 @@ pub mod registry;
 mod smartcore;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use mbt_contract::frameworks::FrameworkConfig;
+use mbt_contract::secret::SecretRef;
 use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::{Code, Coded};
 use crate::features::{Columns, Matrix};
 
-pub use registry::{Adapters, BuildContext, Registry};
+pub use registry::{Adapters, Registry};
+
+/// What a factory may use: the project folder (relative paths) and the secrets provider.
+pub struct BuildContext<'a> {
+    pub project: &'a Path,
+    secrets: &'a dyn SecretsProvider,
+}
+
+impl<'a> BuildContext<'a> {
+    pub fn new(project: &'a Path, secrets: &'a dyn SecretsProvider) -> BuildContext<'a> {
+        BuildContext { project, secrets }
+    }
+
+    /// The value of a credential, for the adapter being built only: never store it where it
+    /// could be written (a record, a log line, an error message).
+    pub fn secret(&self, reference: &SecretRef) -> anyhow::Result<String> {
+        self.secrets.get_secret(reference.name()).code(
+            Code::SecretNotSet,
+            format!(
+                "set the secret `{}` in the target's secrets provider (for `env`: export {})",
+                reference.name(),
+                reference.name()
+            ),
+        )
+    }
+}
 
 /// Produces an artifact's bytes into a writer (a large frame is encoded straight to storage).
 pub type Writing<'a> = dyn FnMut(&mut dyn std::io::Write) -> anyhow::Result<()> + 'a;

@@ -3,7 +3,7 @@
 //!
 //! [`Registry`] maps each available name to a factory. [`Registry::build`] turns a manifest's
 //! [`TargetSettings`] into [`Adapters`]: the secrets provider first, then every other kind, each
-//! factory resolving its credentials through [`BuildContext::secret`], in memory only (the one
+//! factory resolving its credentials through [`BuildContext::secret`](super::BuildContext::secret), in memory only (the one
 //! place secrets are resolved). [`Adapters`] is what the runner and the steps use; tests build it
 //! by hand with in-memory adapters. A test holds the registry and the table together.
 
@@ -15,38 +15,12 @@ use mbt_contract::adapters::{
     self, AdapterKind, ConnectorSettings, ExecutorSettings, Named, RegistrySettings,
     SecretsSettings, StorageSettings, TargetSettings, WriterSettings,
 };
-use mbt_contract::secret::SecretRef;
 
 use super::{
-    Adapter, DataConnector, Executor, Framework, ModelRegistry, OutputWriter, SecretsProvider,
-    Storage,
+    Adapter, BuildContext, DataConnector, Executor, Framework, ModelRegistry, OutputWriter,
+    SecretsProvider, Storage,
 };
 use crate::error::{coded, Code, Coded};
-
-/// What a factory may use: the project folder (relative paths) and the secrets provider.
-pub struct BuildContext<'a> {
-    pub project: &'a Path,
-    secrets: &'a dyn SecretsProvider,
-}
-
-impl<'a> BuildContext<'a> {
-    pub fn new(project: &'a Path, secrets: &'a dyn SecretsProvider) -> BuildContext<'a> {
-        BuildContext { project, secrets }
-    }
-
-    /// The value of a credential, for the adapter being built only: never store it where it
-    /// could be written (a record, a log line, an error message).
-    pub fn secret(&self, reference: &SecretRef) -> anyhow::Result<String> {
-        self.secrets.get_secret(reference.name()).code(
-            Code::SecretNotSet,
-            format!(
-                "set the secret `{}` in the target's secrets provider (for `env`: export {})",
-                reference.name(),
-                reference.name()
-            ),
-        )
-    }
-}
 
 /// Builds an adapter from its typed settings.
 pub type Factory<S, T> = fn(&S, &BuildContext<'_>) -> anyhow::Result<Box<T>>;
@@ -409,6 +383,7 @@ fn defaults<S: serde::de::DeserializeOwned>(kind: AdapterKind, name: &str) -> an
 mod tests {
     use super::*;
     use crate::adapters::memory::MemorySecrets;
+    use mbt_contract::secret::SecretRef;
 
     #[test]
     fn credentials_resolve_through_the_provider_and_a_missing_one_is_mbt4017() {
