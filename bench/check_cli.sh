@@ -19,7 +19,7 @@ cd "$ROOT"
 
 echo "== cargo build --release" >&2
 cargo build --release --no-default-features --bin mbt >&2
-MBT="$ROOT/target/release/mbt"
+MBT="${CARGO_TARGET_DIR:-$ROOT/target}/release/mbt"
 
 DIR="$(mktemp -d "${TMPDIR:-/tmp}/mbt-bench-XXXXXX")"
 trap 'rm -rf "$DIR"' EXIT
