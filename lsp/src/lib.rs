@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod completion;
 pub mod definition;
+pub mod describe;
 pub mod diagnostics;
 pub mod format;
 pub mod hover;

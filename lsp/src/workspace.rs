@@ -179,6 +179,26 @@ impl ProjectHost {
     }
 }
 
+/// A document's path as the projects see it: its deepest existing folder canonicalized
+/// (symlinks resolved, as the projects' roots are), the rest kept (the file and its folders
+/// need not exist yet).
+pub fn document_path(uri: &lsp_types::Uri) -> Option<PathBuf> {
+    let path = crate::uri::to_path(uri)?;
+    path.file_name()?;
+    let canonical = path.ancestors().skip(1).find_map(|folder| {
+        let rest = path.strip_prefix(folder).ok()?;
+        Some(folder.canonicalize().ok()?.join(rest))
+    });
+    Some(canonical.unwrap_or(path))
+}
+
+/// The root of the project a file belongs to, as the CLI finds it from the file's folder: the
+/// nearest folder at or above it holding profiles.yaml or pyproject.toml ([`find_root`]). The
+/// server loads this project for a document no loaded project holds.
+pub fn root_of_file(path: &Path) -> Option<PathBuf> {
+    find_root(path.parent()?)
+}
+
 fn read_first_line(path: &Path) -> Option<String> {
     use std::io::{BufRead, Read};
     let file = std::fs::File::open(path).ok()?;

@@ -516,3 +516,68 @@ fn created_and_deleted_files_and_profiles_changes() {
     );
     client.shutdown();
 }
+
+#[test]
+fn describe_file_answers_what_the_compiler_makes_of_a_file() {
+    let mut client = Client::example();
+    let root = client.root.clone();
+    let describe = |client: &mut Client, path: &std::path::Path| {
+        let params = serde_json::json!({"textDocument": {"uri": mbt_lsp::uri::from_path(path)}});
+        client.request_value("mbt/describeFile", params)
+    };
+    let expected = |relative: &str, kind: &str, pipeline: Option<&str>| {
+        serde_json::json!({
+            "root": root.to_str().unwrap(),
+            "relative": relative,
+            "kind": kind,
+            "pipeline": pipeline,
+        })
+    };
+    // Nothing is opened: the request needs no document and no diagnostics pass.
+    std::fs::create_dir_all(root.join("target/churn_gbm_v1")).unwrap();
+    std::fs::write(root.join("target/churn_gbm_v1/resolved.yaml"), "x: 1\n").unwrap();
+    let cases = [
+        (GBM, "pipeline", Some("churn_gbm_v1")),
+        (BASE, "base", Some("_base_churn")),
+        ("includes/telecom_schema.yaml", "include", None),
+        ("profiles.yaml", "profiles", None),
+        ("tests/churn_training_v1.test.yaml", "test", None),
+        ("lib/custom_metrics.py", "other", None),
+        // Skipped by the compiler's rules: never a pipeline, even under pipelines/.
+        ("target/churn_gbm_v1/resolved.yaml", "other", None),
+        ("pipelines/target/a.yaml", "other", None),
+        // A file that does not exist yet is described by its path.
+        ("pipelines/team/new_one.yml", "pipeline", Some("new_one")),
+    ];
+    for (relative, kind, pipeline) in cases {
+        let answer = describe(&mut client, &root.join(relative));
+        assert_eq!(answer, expected(relative, kind, pipeline), "{relative}");
+    }
+
+    // A project the server has not loaded: its own root, found as the CLI finds it.
+    let other = tempfile::tempdir().unwrap();
+    let other_root = other.path().canonicalize().unwrap();
+    std::fs::create_dir_all(other_root.join("pipelines")).unwrap();
+    std::fs::write(other_root.join("profiles.yaml"), "").unwrap();
+    std::fs::write(other_root.join("pipelines/p.yaml"), "schema_version: 1\n").unwrap();
+    let answer = describe(&mut client, &other_root.join("pipelines/p.yaml"));
+    assert_eq!(answer["root"], other_root.to_str().unwrap());
+    assert_eq!(answer["pipeline"], "p");
+
+    // Outside any project (no profiles.yaml or pyproject.toml above it): null.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("a.yaml"), "x: 1\n").unwrap();
+    let answer = describe(&mut client, &outside.path().join("a.yaml"));
+    assert_eq!(answer, Value::Null);
+    let untitled = serde_json::json!({"textDocument": {"uri": "untitled:Untitled-1"}});
+    assert_eq!(
+        client.request_value("mbt/describeFile", untitled),
+        Value::Null
+    );
+    let error = client
+        .request_raw("mbt/describeFile", serde_json::json!({"uri": "file:///x"}))
+        .unwrap_err();
+    assert_eq!(error["code"], -32602, "{error}");
+
+    client.shutdown();
+}

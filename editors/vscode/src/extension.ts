@@ -11,7 +11,7 @@ import { resolveExecutable, Resolution } from './binary';
 import { CommandKind, CommandRequest, displayCommandLine, planCommand, serverResultText } from './cli';
 import { makeNonce, dagHtml } from './dagHtml';
 import { CliResult, runCli, summarize } from './process';
-import { describeFile } from './project';
+import { choosePipeline, DESCRIBE_FILE_METHOD, describeFileParams } from './project';
 import { readSettings, RESTART_KEYS, Settings } from './settings';
 import { failureDocument, parseResolvedQuery, RESOLVED_SCHEME, resolvedUriParts } from './virtualDocument';
 
@@ -157,6 +157,31 @@ function advertisedCommands(): readonly string[] | undefined {
   return client.initializeResult?.capabilities.executeCommandProvider?.commands;
 }
 
+/**
+ * The running language client, or undefined after telling the user why not: the commands ask it
+ * which project and pipeline a file belongs to (`mbt/describeFile`).
+ */
+function runningClient(): LanguageClient | undefined {
+  if (client !== undefined && client.isRunning()) {
+    return client;
+  }
+  const resolution = resolveBinary(settings());
+  if (!resolution.found) {
+    void reportMissing(resolution);
+    return undefined;
+  }
+  const message = `MBT: the language server (${resolution.path} lsp) is not running; the commands need it to find the file's project and pipeline.`;
+  output.appendLine(message);
+  void vscode.window.showErrorMessage(message, 'Restart Language Server', 'Show Output').then((choice) => {
+    if (choice === 'Restart Language Server') {
+      void restartServer();
+    } else if (choice === 'Show Output') {
+      output.show();
+    }
+  });
+  return undefined;
+}
+
 /** The request for the active editor's pipeline, or undefined after telling the user why not. */
 async function currentRequest(kind: CommandKind): Promise<CommandRequest | undefined> {
   const document = vscode.window.activeTextEditor?.document;
@@ -164,30 +189,29 @@ async function currentRequest(kind: CommandKind): Promise<CommandRequest | undef
     void vscode.window.showWarningMessage('MBT: open a pipeline file (pipelines/*.yaml) first.');
     return undefined;
   }
-  const file = describeFile(document.uri.fsPath, isFile);
-  if (file === undefined) {
-    void vscode.window.showWarningMessage(
-      `MBT: ${vscode.workspace.asRelativePath(document.uri)} is not in an MBT project (no profiles.yaml or pyproject.toml in its folder or above).`,
-    );
+  const running = runningClient();
+  if (running === undefined) {
     return undefined;
   }
-  if (file.pipeline === undefined) {
-    void vscode.window.showWarningMessage(`MBT: ${file.relative} is not a pipeline: open a file under pipelines/.`);
+  let answer: unknown;
+  try {
+    answer = await running.sendRequest(DESCRIBE_FILE_METHOD, describeFileParams(document.uri.toString()));
+  } catch (error) {
+    const message = `MBT: the language server could not describe ${vscode.workspace.asRelativePath(document.uri)}: ${error instanceof Error ? error.message : String(error)}`;
+    output.appendLine(message);
+    void vscode.window.showErrorMessage(message);
+    return undefined;
+  }
+  const choice = choosePipeline(answer, vscode.workspace.asRelativePath(document.uri));
+  if (!choice.ok) {
+    void (choice.level === 'error' ? vscode.window.showErrorMessage(choice.message) : vscode.window.showWarningMessage(choice.message));
     return undefined;
   }
   if (document.isDirty) {
     await document.save();
   }
   const current = settings();
-  return { kind, pipeline: file.pipeline, projectDir: file.root, target: current.target, vars: current.vars };
-}
-
-function isFile(candidate: string): boolean {
-  try {
-    return fs.statSync(candidate).isFile();
-  } catch {
-    return false;
-  }
+  return { kind, pipeline: choice.pipeline, projectDir: choice.projectDir, target: current.target, vars: current.vars };
 }
 
 /** Runs a command through the server or the CLI; the result as the CLI reports it. */

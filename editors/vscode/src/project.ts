@@ -1,74 +1,74 @@
-// Where a file sits in an MBT project: the project root and the pipeline name.
-// Mirrors the CLI (src/host.rs `find_root`, compiler `pipeline_name` and `project::is_skipped_entry`)
-// so the commands select the same pipeline `mbt` would. Pure: file existence is passed in.
+// Where a file sits in an MBT project, as the language server describes it (`mbt/describeFile`):
+// the project root, the pipeline name and the file's kind come from the same code as `mbt`'s
+// (root search, pipeline-name and skip rules), so the commands select the pipeline `mbt` would.
+// Nothing here re-implements those rules. Pure: no `vscode`, no I/O.
 
-import * as path from 'node:path';
-
-/** Markers of a project root, as in `find_root`: the nearest ancestor holding one of them. */
-export const ROOT_MARKERS = ['profiles.yaml', 'pyproject.toml'];
-
-/** Directories the CLI never loads sources from (compiler/src/project.rs SKIPPED_DIRS). */
-export const SKIPPED_DIRS = ['target', 'local_artifacts', 'local_registry', 'node_modules', '__pycache__', 'predictions', 'dags'];
+/** The server's custom request; params `{ textDocument: { uri } }`, result `FileDescription | null`. */
+export const DESCRIBE_FILE_METHOD = 'mbt/describeFile';
 
 export type FileKind = 'pipeline' | 'base' | 'include' | 'profiles' | 'test' | 'other';
 
-export interface ProjectFile {
+const FILE_KINDS: readonly string[] = ['pipeline', 'base', 'include', 'profiles', 'test', 'other'];
+
+/** The server's answer for a file inside a project (`null` for a file in no project). */
+export interface FileDescription {
+  /** The project root, absolute. */
   root: string;
   /** Project-relative, `/`-separated. */
   relative: string;
   kind: FileKind;
-  /** The pipeline name (file stem) for `pipeline` and `base` files. */
-  pipeline: string | undefined;
+  /** The pipeline name for `pipeline` and `base` files, else null. */
+  pipeline: string | null;
 }
 
-/** The nearest ancestor directory of `file` holding profiles.yaml or pyproject.toml. */
-export function findProjectRoot(file: string, isFile: (candidate: string) => boolean, pathApi: path.PlatformPath = path): string | undefined {
-  let directory = pathApi.dirname(pathApi.resolve(file));
-  for (;;) {
-    if (ROOT_MARKERS.some((marker) => isFile(pathApi.join(directory, marker)))) {
-      return directory;
-    }
-    const parent = pathApi.dirname(directory);
-    if (parent === directory) {
-      return undefined;
-    }
-    directory = parent;
-  }
+export interface DescribeFileParams {
+  textDocument: { uri: string };
 }
 
-export function describeFile(file: string, isFile: (candidate: string) => boolean, pathApi: path.PlatformPath = path): ProjectFile | undefined {
-  const root = findProjectRoot(file, isFile, pathApi);
-  if (root === undefined) {
-    return undefined;
-  }
-  const relative = pathApi.relative(root, pathApi.resolve(file)).split(pathApi.sep).join('/');
-  const pipeline = pipelineName(relative);
-  let kind: FileKind;
-  if (pipeline !== undefined) {
-    kind = pipeline.startsWith('_') ? 'base' : 'pipeline';
-  } else if (relative === 'profiles.yaml') {
-    kind = 'profiles';
-  } else if (/^tests\/[^/]+\.test\.ya?ml$/.test(relative)) {
-    kind = 'test';
-  } else if (relative.startsWith('includes/')) {
-    kind = 'include';
-  } else {
-    kind = 'other';
-  }
-  return { root, relative, kind, pipeline };
+export function describeFileParams(uri: string): DescribeFileParams {
+  return { textDocument: { uri } };
 }
 
-/** The pipeline name of a project-relative path under `pipelines/` (its stem), as the compiler computes it. */
-export function pipelineName(relative: string): string | undefined {
-  const components = relative.split('/');
-  if (components.length < 2 || components[0] !== 'pipelines') {
-    return undefined;
+export function isFileDescription(value: unknown): value is FileDescription {
+  if (value === null || typeof value !== 'object') {
+    return false;
   }
-  const fileName = components[components.length - 1];
-  const directories = components.slice(0, -1);
-  if (fileName.startsWith('.') || directories.some((directory) => directory === '' || directory.startsWith('.') || SKIPPED_DIRS.includes(directory))) {
-    return undefined;
+  const candidate = value as Record<string, unknown>;
+  return (
+    typeof candidate.root === 'string' &&
+    typeof candidate.relative === 'string' &&
+    typeof candidate.kind === 'string' &&
+    FILE_KINDS.includes(candidate.kind) &&
+    (candidate.pipeline === null || typeof candidate.pipeline === 'string')
+  );
+}
+
+/** The pipeline a command runs, or what to tell the user instead. */
+export type PipelineChoice =
+  | { ok: true; pipeline: string; projectDir: string }
+  | { ok: false; level: 'warning' | 'error'; message: string };
+
+/**
+ * The pipeline and project of the file the server described (`answer`, unchecked);
+ * `shownPath` names the file in messages when the server knows no project for it.
+ */
+export function choosePipeline(answer: unknown, shownPath: string): PipelineChoice {
+  if (answer === null || answer === undefined) {
+    return {
+      ok: false,
+      level: 'warning',
+      message: `MBT: ${shownPath} is not in an MBT project (no profiles.yaml or pyproject.toml in its folder or above).`,
+    };
   }
-  const match = /^(.+)\.ya?ml$/.exec(fileName);
-  return match === null ? undefined : match[1];
+  if (!isFileDescription(answer)) {
+    return {
+      ok: false,
+      level: 'error',
+      message: `MBT: unexpected answer from the language server to ${DESCRIBE_FILE_METHOD}: ${JSON.stringify(answer)}`,
+    };
+  }
+  if (answer.pipeline === null || answer.pipeline === '') {
+    return { ok: false, level: 'warning', message: `MBT: ${answer.relative} is not a pipeline: open a file under pipelines/.` };
+  }
+  return { ok: true, pipeline: answer.pipeline, projectDir: answer.root };
 }

@@ -1,89 +1,63 @@
+// The server's `mbt/describeFile` answer turned into the pipeline a command runs. The rules
+// themselves (root search, pipeline names, skipped directories) are the server's and are tested
+// there (lsp/tests/protocol.rs) and with the real mbt in realCli.test.ts.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { test } from 'node:test';
 
-import { describeFile, findProjectRoot, pipelineName } from '../src/project';
+import { choosePipeline, DESCRIBE_FILE_METHOD, describeFileParams, FileDescription, isFileDescription } from '../src/project';
 
-const files = (...names: string[]) => (candidate: string) => names.includes(candidate);
-
-test('the root is the nearest ancestor with profiles.yaml or pyproject.toml', () => {
-  const isFile = files('/repo/pyproject.toml', '/repo/sub/project/profiles.yaml');
-  assert.equal(findProjectRoot('/repo/sub/project/pipelines/a.yaml', isFile), '/repo/sub/project');
-  assert.equal(findProjectRoot('/repo/sub/other/pipelines/a.yaml', isFile), '/repo');
-  assert.equal(findProjectRoot('/repo/pyproject.toml', isFile), '/repo');
+const description = (overrides: Partial<FileDescription> = {}): FileDescription => ({
+  root: '/p',
+  relative: 'pipelines/churn.yaml',
+  kind: 'pipeline',
+  pipeline: 'churn',
+  ...overrides,
 });
 
-test('a pipelines/ folder alone does not make a root (as in mbt)', () => {
-  assert.equal(findProjectRoot('/x/pipelines/a.yaml', files('/x/pipelines/a.yaml')), undefined);
+test('the request is mbt/describeFile with the document uri', () => {
+  assert.equal(DESCRIBE_FILE_METHOD, 'mbt/describeFile');
+  assert.deepEqual(describeFileParams('file:///p/pipelines/churn.yaml'), { textDocument: { uri: 'file:///p/pipelines/churn.yaml' } });
 });
 
-test('windows paths', () => {
-  const isFile = files('C:\\p\\profiles.yaml');
-  assert.equal(findProjectRoot('C:\\p\\pipelines\\a.yaml', isFile, path.win32), 'C:\\p');
-  assert.deepEqual(describeFile('C:\\p\\pipelines\\nested\\b.yml', isFile, path.win32), {
-    root: 'C:\\p',
-    relative: 'pipelines/nested/b.yml',
-    kind: 'pipeline',
-    pipeline: 'b',
-  });
+test('a pipeline runs in the project root the server found', () => {
+  assert.deepEqual(choosePipeline(description(), 'pipelines/churn.yaml'), { ok: true, pipeline: 'churn', projectDir: '/p' });
+  const nested = description({ root: 'C:\\p', relative: 'pipelines/team/b.yml', pipeline: 'b' });
+  assert.deepEqual(choosePipeline(nested, 'x'), { ok: true, pipeline: 'b', projectDir: 'C:\\p' });
 });
 
-test('pipeline names are stems of files under pipelines/, at any depth', () => {
-  assert.equal(pipelineName('pipelines/churn_gbm_v1.yaml'), 'churn_gbm_v1');
-  assert.equal(pipelineName('pipelines/team/churn.yml'), 'churn');
-  assert.equal(pipelineName('pipelines/_base.yaml'), '_base');
-  assert.equal(pipelineName('pipelines/my.model.yaml'), 'my.model');
-  assert.equal(pipelineName('includes/schema.yaml'), undefined);
-  assert.equal(pipelineName('other/pipelines/a.yaml'), undefined);
-  assert.equal(pipelineName('pipelines/readme.md'), undefined);
-  assert.equal(pipelineName('pipelines/.yaml'), undefined);
+test('a base is passed on: mbt itself says it cannot be compiled alone', () => {
+  const base = description({ relative: 'pipelines/_base.yaml', kind: 'base', pipeline: '_base' });
+  assert.deepEqual(choosePipeline(base, 'x'), { ok: true, pipeline: '_base', projectDir: '/p' });
 });
 
-test('files the CLI skips are not pipelines (hidden, target, node_modules...)', () => {
-  assert.equal(pipelineName('pipelines/.draft.yaml'), undefined);
-  assert.equal(pipelineName('pipelines/.old/a.yaml'), undefined);
-  assert.equal(pipelineName('pipelines/target/a.yaml'), undefined);
-  assert.equal(pipelineName('pipelines/node_modules/a.yaml'), undefined);
-});
-
-test('file kinds', () => {
-  const isFile = files('/p/profiles.yaml');
-  const kind = (relative: string) => describeFile(`/p/${relative}`, isFile)?.kind;
-  assert.equal(kind('pipelines/a.yaml'), 'pipeline');
-  assert.equal(kind('pipelines/_base.yaml'), 'base');
-  assert.equal(kind('includes/schema.yaml'), 'include');
-  assert.equal(kind('profiles.yaml'), 'profiles');
-  assert.equal(kind('tests/a.test.yaml'), 'test');
-  assert.equal(kind('tests/deep/a.test.yaml'), 'other');
-  assert.equal(kind('lib/x.py'), 'other');
-  assert.equal(describeFile('/elsewhere/a.yaml', isFile), undefined);
-});
-
-test('on disk: the example project', () => {
-  const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'telecom-churn');
-  const isFile = (candidate: string) => fs.existsSync(candidate) && fs.statSync(candidate).isFile();
-  assert.deepEqual(describeFile(path.join(example, 'pipelines', 'churn_gbm_v1.yaml'), isFile), {
-    root: example,
-    relative: 'pipelines/churn_gbm_v1.yaml',
-    kind: 'pipeline',
-    pipeline: 'churn_gbm_v1',
-  });
-});
-
-test('on disk: a temp project nested in a pyproject repository', () => {
-  const top = fs.mkdtempSync(path.join(os.tmpdir(), 'mbt-vscode-'));
-  try {
-    fs.writeFileSync(path.join(top, 'pyproject.toml'), '[project]\nname = "x"\n');
-    fs.mkdirSync(path.join(top, 'inner', 'pipelines'), { recursive: true });
-    fs.writeFileSync(path.join(top, 'inner', 'profiles.yaml'), 'x: {}\n');
-    fs.writeFileSync(path.join(top, 'inner', 'pipelines', 'p.yaml'), 'schema_version: 1\n');
-    const isFile = (candidate: string) => fs.existsSync(candidate) && fs.statSync(candidate).isFile();
-    assert.equal(findProjectRoot(path.join(top, 'inner', 'pipelines', 'p.yaml'), isFile), path.join(top, 'inner'));
-    fs.rmSync(path.join(top, 'inner', 'profiles.yaml'));
-    assert.equal(findProjectRoot(path.join(top, 'inner', 'pipelines', 'p.yaml'), isFile), top);
-  } finally {
-    fs.rmSync(top, { recursive: true, force: true });
+test('files without a pipeline say what to open', () => {
+  for (const [relative, kind] of [
+    ['profiles.yaml', 'profiles'],
+    ['includes/schema.yaml', 'include'],
+    ['tests/a.test.yaml', 'test'],
+    ['pipelines/target/a.yaml', 'other'],
+  ] as const) {
+    const choice = choosePipeline(description({ relative, kind, pipeline: null }), relative);
+    assert.deepEqual(choice, { ok: false, level: 'warning', message: `MBT: ${relative} is not a pipeline: open a file under pipelines/.` });
   }
+});
+
+test('no project: the file is named as the editor shows it', () => {
+  assert.deepEqual(choosePipeline(null, 'notes/a.yaml'), {
+    ok: false,
+    level: 'warning',
+    message: 'MBT: notes/a.yaml is not in an MBT project (no profiles.yaml or pyproject.toml in its folder or above).',
+  });
+});
+
+test('an answer of another shape is an error, never a guess', () => {
+  for (const answer of [{}, 'churn', { ...description(), kind: 'module' }, { ...description(), pipeline: 3 }, { root: '/p' }]) {
+    assert.equal(isFileDescription(answer), false, JSON.stringify(answer));
+    const choice = choosePipeline(answer, 'x');
+    assert.equal(choice.ok, false);
+    assert.equal(!choice.ok && choice.level, 'error');
+    assert.match(!choice.ok ? choice.message : '', /unexpected answer from the language server to mbt\/describeFile/);
+  }
+  assert.equal(isFileDescription(description()), true);
+  assert.equal(isFileDescription(description({ pipeline: null, kind: 'other' })), true);
 });

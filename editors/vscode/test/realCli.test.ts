@@ -1,4 +1,5 @@
-// The command lines the extension builds, run by the real `mbt` on a copy of the example project.
+// The command lines the extension builds, run by the real `mbt` on a copy of the example project,
+// for the pipeline the real `mbt lsp` names (`mbt/describeFile`), as the commands ask it.
 // Needs MBT_BIN (scripts/test.sh sets it to the binary cargo just built); without it these tests
 // are skipped with a reason.
 import assert from 'node:assert/strict';
@@ -6,19 +7,22 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 
 import { resolveExecutable } from '../src/binary';
 import { cliArgs, CommandRequest } from '../src/cli';
 import { dagHtml } from '../src/dagHtml';
 import { runCli, summarize } from '../src/process';
-import { describeFile } from '../src/project';
+import { choosePipeline, DESCRIBE_FILE_METHOD, describeFileParams } from '../src/project';
+import { LspProcess } from './lspProcess';
 
 const binary = process.env.MBT_BIN;
 const skip = binary === undefined || binary === '' ? 'MBT_BIN is not set (scripts/test.sh sets it to the built mbt)' : false;
 let project: string;
+let server: LspProcess | undefined;
 
-before(() => {
+before(async () => {
   if (skip) {
     console.log(`# skipping real-CLI tests: ${skip}`);
     return;
@@ -27,22 +31,46 @@ before(() => {
   project = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mbt-vscode-cli-')), 'telecom-churn');
   const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'telecom-churn');
   fs.cpSync(example, project, { recursive: true, filter: (source) => !/[\\/](target|local_artifacts|local_registry)$/.test(source) });
+  server = await LspProcess.start(binary!, project);
 });
 
-after(() => {
+after(async () => {
+  await server?.stop();
   if (project !== undefined) {
     fs.rmSync(path.dirname(project), { recursive: true, force: true });
   }
 });
 
-function requestFor(kind: CommandRequest['kind'], file: string): CommandRequest {
-  const isFile = (candidate: string) => fs.existsSync(candidate) && fs.statSync(candidate).isFile();
-  const described = describeFile(path.join(project, file), isFile);
-  assert.ok(described?.pipeline !== undefined);
-  return { kind, pipeline: described.pipeline, projectDir: described.root, target: undefined, vars: [] };
+const describe = (file: string) => server!.request(DESCRIBE_FILE_METHOD, describeFileParams(pathToFileURL(file).href));
+
+/** The request the extension builds for a file: the pipeline and project from the real server. */
+async function requestFor(kind: CommandRequest['kind'], file: string): Promise<CommandRequest> {
+  const choice = choosePipeline(await describe(path.join(project, file)), file);
+  assert.ok(choice.ok, JSON.stringify(choice));
+  return { kind, pipeline: choice.pipeline, projectDir: choice.projectDir, target: undefined, vars: [] };
 }
 
 const run = (args: string[]) => runCli(binary!, args, { cwd: os.tmpdir(), env: process.env, timeoutMs: 60_000 });
+
+test('mbt lsp describes files as mbt sees them (mbt/describeFile)', { skip }, async () => {
+  const root = fs.realpathSync(project);
+  const expect = async (file: string, kind: string, pipeline: string | null) =>
+    assert.deepEqual(await describe(path.join(project, file)), { root, relative: file, kind, pipeline }, file);
+  await expect('pipelines/churn_gbm_v1.yaml', 'pipeline', 'churn_gbm_v1');
+  await expect('pipelines/_base_churn.yaml', 'base', '_base_churn');
+  await expect('includes/telecom_schema.yaml', 'include', null);
+  await expect('profiles.yaml', 'profiles', null);
+  await expect('tests/churn_training_v1.test.yaml', 'test', null);
+  // Directories mbt skips hold no pipelines, even under pipelines/.
+  await expect('target/churn_gbm_v1/manifest.yaml', 'other', null);
+  await expect('pipelines/node_modules/a.yaml', 'other', null);
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'mbt-vscode-outside-'));
+  try {
+    assert.equal(await describe(path.join(outside, 'a.yaml')), null);
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
 
 test('the configured binary resolves like the extension resolves it', { skip }, () => {
   const resolution = resolveExecutable(binary!, {
@@ -56,7 +84,7 @@ test('the configured binary resolves like the extension resolves it', { skip }, 
 });
 
 test('compile current pipeline writes the manifest', { skip }, async () => {
-  const result = await run(cliArgs(requestFor('compile', 'pipelines/churn_gbm_v1.yaml')));
+  const result = await run(cliArgs(await requestFor('compile', 'pipelines/churn_gbm_v1.yaml')));
   assert.equal(result.exitCode, 0, result.stderr);
   assert.ok(fs.existsSync(path.join(project, 'target', 'churn_gbm_v1', 'manifest.json')));
   const outcome = summarize('compile churn_gbm_v1', result);
@@ -65,13 +93,13 @@ test('compile current pipeline writes the manifest', { skip }, async () => {
 });
 
 test('show resolved prints merged YAML with origins', { skip }, async () => {
-  const result = await run(cliArgs(requestFor('showResolved', 'pipelines/churn_gbm_v1.yaml')));
+  const result = await run(cliArgs(await requestFor('showResolved', 'pipelines/churn_gbm_v1.yaml')));
   assert.equal(result.exitCode, 0, result.stderr);
   assert.match(result.stdout, /# pipelines\/_base_churn\.yaml:\d+/);
 });
 
 test('show DAG prints a Mermaid flowchart that the page embeds', { skip }, async () => {
-  const result = await run(cliArgs(requestFor('dag', 'pipelines/churn_gbm_v1.yaml')));
+  const result = await run(cliArgs(await requestFor('dag', 'pipelines/churn_gbm_v1.yaml')));
   assert.equal(result.exitCode, 0, result.stderr);
   assert.match(result.stdout, /^(graph|flowchart) /);
   const html = dagHtml({ title: 'DAG', source: result.stdout, mermaidScriptUri: 'media/mermaid.min.js', cspSource: 'self', nonce: 'n0nce' });
@@ -82,7 +110,7 @@ test('a compile error is a failure with the diagnostic in the summary', { skip }
   const file = path.join(project, 'pipelines', 'broken_v1.yaml');
   fs.writeFileSync(file, 'schema_version: 1\nbase_pipeline: _base_churn\nproject:\n  name: broken_v1\ntraning: {}\n');
   try {
-    const result = await run(cliArgs(requestFor('compile', 'pipelines/broken_v1.yaml')));
+    const result = await run(cliArgs(await requestFor('compile', 'pipelines/broken_v1.yaml')));
     assert.equal(result.exitCode, 1);
     const outcome = summarize('compile broken_v1', result);
     assert.equal(outcome.ok, false);

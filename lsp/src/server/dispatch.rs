@@ -2,13 +2,14 @@
 //! the document's project in a worker thread behind the panic/cancellation boundary (a panic
 //! answers `MBT9001`, a cancelled query answers `ContentModified`).
 //!
-//! Handlers are the feature modules' functions of a snapshot (`crate::completion`, ...). This
+//! Handlers are the feature modules' functions of a snapshot (`crate::completion`, ...), or of
+//! the params alone for requests that need no project loaded (`mbt/describeFile`). This
 //! module must not change a project's inputs or publish anything; it uses `sync` (to locate
 //! the document's project) and `snapshot`, and no sibling uses it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use lsp_server::{ErrorCode, Request, Response};
+use lsp_server::{ErrorCode, Request, RequestId, Response};
 use lsp_types::request::{self, Request as _};
 use lsp_types::Uri;
 
@@ -18,7 +19,7 @@ use super::{internal_error, panic_message, Server};
 impl Server {
     /// Answers a request (other than `shutdown`, which the main loop handles).
     pub(super) fn on_request(&mut self, request: Request) {
-        use crate::{actions, completion, definition, format, hover, inlay, symbols};
+        use crate::{actions, completion, definition, describe, format, hover, inlay, symbols};
         match request.method.as_str() {
             request::Completion::METHOD => self.spawn(request, completion::complete),
             request::HoverRequest::METHOD => self.spawn(request, hover::hover),
@@ -31,6 +32,7 @@ impl Server {
             }
             request::FoldingRangeRequest::METHOD => self.spawn(request, symbols::folding_ranges),
             request::Formatting::METHOD => self.spawn(request, format::formatting),
+            describe::METHOD => self.spawn_without_snapshot(request, describe::describe_file),
             "mbt/debugPanic" if self.debug_requests => self.spawn(
                 request,
                 |_: &Snapshot, _: serde_json::Value| -> Option<()> {
@@ -72,14 +74,38 @@ impl Server {
             path,
             data: host.data.clone(),
         };
+        let Request { id, params, .. } = request;
+        self.in_worker(id, move || {
+            let result =
+                serde_json::from_value::<P>(params).map(|params| handler(&snapshot, params));
+            drop(snapshot);
+            result
+        });
+    }
+
+    /// Runs a handler that needs no project snapshot (it loads nothing) in a worker thread.
+    fn spawn_without_snapshot<P, R>(&self, request: Request, handler: fn(P) -> R)
+    where
+        P: serde::de::DeserializeOwned + Send + 'static,
+        R: serde::Serialize + 'static,
+    {
+        let Request { id, params, .. } = request;
+        self.in_worker(id, move || serde_json::from_value::<P>(params).map(handler));
+    }
+
+    /// The boundary of every request: runs `work` in a worker thread and answers its result,
+    /// `InvalidParams` when the params do not parse, `ContentModified` when an edit cancelled
+    /// its queries, and `MBT9001` (`InternalError`) when it panicked.
+    fn in_worker<R>(
+        &self,
+        id: RequestId,
+        work: impl FnOnce() -> Result<R, serde_json::Error> + Send + 'static,
+    ) where
+        R: serde::Serialize + 'static,
+    {
         let sender = self.sender.clone();
         std::thread::spawn(move || {
-            let id = request.id.clone();
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                serde_json::from_value::<P>(request.params).map(|params| handler(&snapshot, params))
-            }));
-            drop(snapshot);
-            let response = match outcome {
+            let response = match catch_unwind(AssertUnwindSafe(work)) {
                 Ok(Ok(result)) => Response::new_ok(id, result),
                 Ok(Err(error)) => Response::new_err(
                     id,

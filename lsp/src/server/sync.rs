@@ -19,7 +19,7 @@ use lsp_types::{
 
 use super::{internal_error, ProjectState, Server};
 use crate::position::apply_change;
-use crate::workspace::{find_root, ProjectHost};
+use crate::workspace::{document_path, find_root, root_of_file, ProjectHost};
 
 impl Server {
     /// Loads the project of a workspace folder (or `--project-dir`): the folder itself when it
@@ -58,18 +58,14 @@ impl Server {
         if found.is_some() || !load {
             return found;
         }
-        let root = find_root(path.parent()?)?;
+        let root = root_of_file(path)?;
         Some(self.add_project(root))
     }
 
     /// The project of a document and its project-relative path; with `load`, a project seen for
     /// the first time is loaded.
     pub(super) fn locate(&mut self, uri: &Uri, load: bool) -> Option<(usize, String)> {
-        let path = crate::uri::to_path(uri)?;
-        let path = match path.parent().and_then(|p| p.canonicalize().ok()) {
-            Some(parent) => parent.join(path.file_name()?),
-            None => path,
-        };
+        let path = document_path(uri)?;
         let index = self.project_of(&path, load)?;
         let relative = self.projects[index].host.relative(&path)?;
         Some((index, relative))
