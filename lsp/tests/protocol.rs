@@ -581,3 +581,45 @@ fn describe_file_answers_what_the_compiler_makes_of_a_file() {
 
     client.shutdown();
 }
+
+#[test]
+fn a_client_that_registers_watchers_dynamically_is_asked_to_watch_sources_and_data() {
+    let dir = support::example_copy();
+    let root = dir.path().canonicalize().unwrap();
+    let capabilities = lsp_types::ClientCapabilities {
+        workspace: Some(lsp_types::WorkspaceClientCapabilities {
+            did_change_watched_files: Some(lsp_types::DidChangeWatchedFilesClientCapabilities {
+                dynamic_registration: Some(true),
+                relative_pattern_support: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut client = Client::start_with(&root, capabilities);
+    // Any request round trip lets the registration (sent right after `initialized`) arrive.
+    client.open(GBM);
+    client.diagnostics_where(GBM, |_| true);
+    let registration = client
+        .requests
+        .iter()
+        .find(|request| request.method == "client/registerCapability")
+        .expect("the server registers its file watchers");
+    let globs: Vec<&str> = registration.params["registrations"][0]["registerOptions"]["watchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|watcher| watcher["globPattern"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        globs,
+        [
+            "**/*.yaml",
+            "**/*.yml",
+            "**/*.py",
+            "**/pyproject.toml",
+            "**/*.csv"
+        ]
+    );
+    client.shutdown();
+}

@@ -65,9 +65,14 @@ const chromium = ['chromium', 'chromium-browser', 'google-chrome']
   .flatMap((name) => (process.env.PATH ?? '').split(path.delimiter).map((directory) => path.join(directory, name)))
   .find((candidate) => fs.existsSync(candidate));
 const mermaidScript = path.resolve(__dirname, '..', 'media', 'mermaid.min.js');
-const browserSkip = chromium === undefined ? 'no chromium on PATH' : !fs.existsSync(mermaidScript) ? 'no media/mermaid.min.js (npm run copy-assets)' : false;
+// scripts/test.sh installs Chromium and sets MBT_REQUIRE_BROWSER=1: there (and in CI) a missing
+// browser fails the test instead of skipping it.
+const required = process.env.MBT_REQUIRE_BROWSER === '1';
+const browserSkip = required ? false : chromium === undefined ? 'no chromium on PATH' : !fs.existsSync(mermaidScript) ? 'no media/mermaid.min.js (npm run copy-assets)' : false;
 
 test('headless Chromium renders the DAG under the CSP', { skip: browserSkip, timeout: 90_000 }, async () => {
+  assert.ok(chromium !== undefined, 'no chromium on PATH (Debian: apt-get install chromium)');
+  assert.ok(fs.existsSync(mermaidScript), 'no media/mermaid.min.js (npm run copy-assets)');
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'mbt-dag-'));
   try {
     fs.copyFileSync(mermaidScript, path.join(directory, 'mermaid.min.js'));

@@ -68,7 +68,7 @@ pub(super) fn dynamic_watch(capabilities: &ClientCapabilities) -> bool {
 }
 
 impl Server {
-    /// Asks the client to watch the project's sources and data (after `initialized`).
+    /// Asks the client to watch the project's sources and data (once, after `initialized`).
     pub(super) fn register_watchers(&mut self) {
         if !self.dynamic_watch {
             return;

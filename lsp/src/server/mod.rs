@@ -82,6 +82,8 @@ pub fn run(connection: Connection, config: Config) -> anyhow::Result<()> {
         .initialize_finish(id, serde_json::to_value(result)?)
         .context("initialize failed")?;
     let mut server = Server::new(connection.sender.clone(), config, &params);
+    // `initialize_finish` consumed the client's `initialized`: the client is ready for requests.
+    server.register_watchers();
     server.main_loop(&connection)
 }
 

@@ -87,7 +87,6 @@ impl Server {
 
     fn dispatch_notification(&mut self, notification: Notification) {
         match notification.method.as_str() {
-            notification::Initialized::METHOD => self.register_watchers(),
             notification::DidOpenTextDocument::METHOD => {
                 let Ok(params) = notification.extract::<DidOpenTextDocumentParams>(
                     notification::DidOpenTextDocument::METHOD,

@@ -23,6 +23,8 @@ pub struct Client {
     server: Option<std::thread::JoinHandle<()>>,
     next_id: i32,
     pub notifications: Vec<Notification>,
+    /// Requests the server sent to the client (e.g. `client/registerCapability`).
+    pub requests: Vec<Request>,
     pub root: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
@@ -71,6 +73,11 @@ impl Client {
     }
 
     pub fn start(root: &Path) -> Client {
+        Client::start_with(root, ClientCapabilities::default())
+    }
+
+    /// Starts the server on `root` for a client with `capabilities`.
+    pub fn start_with(root: &Path, capabilities: ClientCapabilities) -> Client {
         let (server_side, client_side) = Connection::memory();
         let server = std::thread::spawn(move || {
             mbt_lsp::run(
@@ -88,12 +95,13 @@ impl Client {
             server: Some(server),
             next_id: 0,
             notifications: Vec::new(),
+            requests: Vec::new(),
             root: root.to_path_buf(),
             _dir: None,
         };
         #[allow(deprecated)]
         let params = InitializeParams {
-            capabilities: ClientCapabilities::default(),
+            capabilities,
             workspace_folders: Some(vec![WorkspaceFolder {
                 uri: mbt_lsp::uri::from_path(root),
                 name: "project".into(),
@@ -152,6 +160,7 @@ impl Client {
                         .map_err(|error| serde_json::to_value(error).unwrap())
                 }
                 Message::Notification(notification) => self.notifications.push(notification),
+                Message::Request(request) => self.requests.push(request),
                 _ => {}
             }
         }
@@ -238,12 +247,16 @@ impl Client {
                 .receiver
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("no matching diagnostics for {relative}"));
-            if let Message::Notification(notification) = message {
-                let found = matches(&notification);
-                self.notifications.push(notification);
-                if let Some(found) = found {
-                    return found;
+            match message {
+                Message::Notification(notification) => {
+                    let found = matches(&notification);
+                    self.notifications.push(notification);
+                    if let Some(found) = found {
+                        return found;
+                    }
                 }
+                Message::Request(request) => self.requests.push(request),
+                Message::Response(_) => {}
             }
         }
     }

@@ -15,7 +15,6 @@
 //!   scikit-learn's variance smoothing (1e-9 times the largest feature variance).
 
 use anyhow::{bail, Context};
-use serde::{Deserialize, Serialize};
 use smartcore::algorithm::neighbour::KNNAlgorithmName;
 use smartcore::ensemble::random_forest_classifier::{
     RandomForestClassifier, RandomForestClassifierParameters,
@@ -35,49 +34,6 @@ use super::{
     column_deviations, failed, family, knn_weights, neighbours, normalized, Dense, Model,
     TreeSettings, DEFAULT_TREES,
 };
-
-/// A classification tree: nodes in smartcore's order, the root first.
-#[derive(Serialize, Deserialize)]
-pub(super) struct ClassTree {
-    pub(super) nodes: Vec<TreeNode>,
-}
-
-#[derive(Serialize, Deserialize)]
-pub(super) enum TreeNode {
-    /// Rows with `value <= threshold` go to `left` (smartcore's rule).
-    Split {
-        feature: usize,
-        threshold: f64,
-        left: usize,
-        right: usize,
-    },
-    /// The share of each task class among the training rows that reach this leaf.
-    Leaf(Vec<f64>),
-}
-
-impl ClassTree {
-    /// The class shares of the leaf `row` reaches.
-    fn leaf(&self, data: &Dense, row: usize) -> &[f64] {
-        let mut node = 0;
-        loop {
-            match &self.nodes[node] {
-                TreeNode::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                } => {
-                    node = if *data.get((row, *feature)) <= *threshold {
-                        *left
-                    } else {
-                        *right
-                    }
-                }
-                TreeNode::Leaf(shares) => return shares,
-            }
-        }
-    }
-}
 
 /// Trains the classifier of `config` on class indices `labels` (below `classes`); returns the
 /// model and the raw importances (normalized by the caller).

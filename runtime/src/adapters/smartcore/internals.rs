@@ -13,8 +13,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::arrays::Array;
 
-use super::classifiers::{ClassTree, TreeNode};
-use super::Dense;
+use super::{ClassTree, Dense, TreeNode};
 
 /// The parts of smartcore 0.7.0's serialized `DecisionTreeClassifier` that we read.
 #[derive(Deserialize)]

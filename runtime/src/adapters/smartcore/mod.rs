@@ -48,7 +48,6 @@ use mbt_contract::frameworks::{FrameworkConfig, KnnWeights, SmartcoreConfig};
 
 use super::{Adapter, Framework, SerializedModel, Task};
 use crate::features::{Columns, Matrix};
-use classifiers::ClassTree;
 
 pub struct Smartcore;
 
@@ -390,6 +389,49 @@ fn dense(x: &Matrix, fill: &[f64]) -> anyhow::Result<Dense> {
 
 /// Fixtures shared by the tests of every module here, and the tests of what this module decides:
 /// the task check, label checks, missing values and the classes a task names.
+/// A classification tree: nodes in smartcore's order, the root first.
+#[derive(Serialize, Deserialize)]
+pub(super) struct ClassTree {
+    pub(super) nodes: Vec<TreeNode>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) enum TreeNode {
+    /// Rows with `value <= threshold` go to `left` (smartcore's rule).
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    /// The share of each task class among the training rows that reach this leaf.
+    Leaf(Vec<f64>),
+}
+
+impl ClassTree {
+    /// The class shares of the leaf `row` reaches.
+    pub(super) fn leaf(&self, data: &Dense, row: usize) -> &[f64] {
+        let mut node = 0;
+        loop {
+            match &self.nodes[node] {
+                TreeNode::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    node = if *data.get((row, *feature)) <= *threshold {
+                        *left
+                    } else {
+                        *right
+                    }
+                }
+                TreeNode::Leaf(shares) => return shares,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
