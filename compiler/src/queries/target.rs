@@ -447,26 +447,59 @@ fn credential_value(
     );
 }
 
-/// `{{ secret() }}` where nothing resolves it.
+/// `{{ secret() }}` where nothing resolves it. `path` names `node` in the message; it is built
+/// only when there is something to report (this walks every value of every pipeline).
 pub fn secrets_outside(node: &Node, path: &str, out: &mut Vec<Diagnostic>) {
+    let mut trail: Vec<Step<'_>> = Vec::new();
+    walk_for_secrets(node, path, &mut trail, out);
+}
+
+/// One step from a walk's start to a node: a mapping key or a list index.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn walk_for_secrets<'a>(
+    node: &'a Node,
+    start: &str,
+    trail: &mut Vec<Step<'a>>,
+    out: &mut Vec<Diagnostic>,
+) {
     match &node.kind {
-        NodeKind::String(text) if SecretRef::appears_in(text) => out.push(
-            Diagnostic::at(
-                Code::SecretOutsideCredential,
-                node.span,
-                format!("`{path}` is not a credential field, so its secret reference would be used as text"),
-            )
-            .with_label("not resolved here")
-            .with_help("put the secret alone in the adapter's credential field (e.g. `password:` or `token:`), and keep this value free of secrets"),
-        ),
+        NodeKind::String(text) if SecretRef::appears_in(text) => {
+            let mut path = start.to_string();
+            for step in trail.iter() {
+                match step {
+                    Step::Key(key) => {
+                        path.push('.');
+                        path.push_str(key);
+                    }
+                    Step::Index(index) => path.push_str(&format!("[{index}]")),
+                }
+            }
+            out.push(
+                Diagnostic::at(
+                    Code::SecretOutsideCredential,
+                    node.span,
+                    format!("`{path}` is not a credential field, so its secret reference would be used as text"),
+                )
+                .with_label("not resolved here")
+                .with_help("put the secret alone in the adapter's credential field (e.g. `password:` or `token:`), and keep this value free of secrets"),
+            );
+        }
         NodeKind::Mapping(mapping) => {
             for entry in &mapping.entries {
-                secrets_outside(&entry.value, &format!("{path}.{}", entry.key), out);
+                trail.push(Step::Key(&entry.key));
+                walk_for_secrets(&entry.value, start, trail, out);
+                trail.pop();
             }
         }
         NodeKind::Sequence(items) => {
             for (index, item) in items.iter().enumerate() {
-                secrets_outside(item, &format!("{path}[{index}]"), out);
+                trail.push(Step::Index(index));
+                walk_for_secrets(item, start, trail, out);
+                trail.pop();
             }
         }
         _ => {}

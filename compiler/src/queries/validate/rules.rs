@@ -75,10 +75,11 @@ const RULES: &[Rule] = &[
 /// Runs every rule; the ones that depend on the problem type also show where it was set (often
 /// in a base pipeline).
 pub fn check(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
+    let problem_node = pipeline.root.get_path(&["project", "problem_type"]);
     for rule in RULES {
         let before = out.len();
         rule(pipeline, out);
-        if let Some(problem_node) = pipeline.root.get_path(&["project", "problem_type"]) {
+        if let Some(problem_node) = problem_node {
             for diagnostic in &mut out[before..] {
                 if matches!(
                     diagnostic.code,
