@@ -625,3 +625,107 @@ fn split_is_stratified_and_the_same_for_the_same_seed() {
     // The test set keeps the label's share (20% of each class).
     assert_eq!(test_positives, (positives as f64 * 0.2).round() as i64);
 }
+
+#[test]
+fn normalize_scales_with_the_train_sets_statistics_only() {
+    let manifest = golden("churn_gbm_v1");
+    let memory = Memory::new(MemoryTables::default());
+    let adapters = memory.adapters(Frameworks::new(BTreeMap::new()));
+    let config = StepConfig::Normalize(mbt_contract::manifest::Normalize {
+        method: mbt_contract::pipeline::ScalerMethod::StandardScaler,
+        columns: None,
+        roles: mbt_contract::manifest::Roles {
+            label_column: Some("churned".into()),
+            ..Default::default()
+        },
+    });
+    let train = df!("tenure" => [1.0, 3.0], "churned" => [0i64, 1]).unwrap();
+    let test = df!("tenure" => [5.0], "churned" => [1i64]).unwrap();
+    let (outputs, _, _) = step(
+        &manifest,
+        "encode",
+        config,
+        vec![
+            ("train_set", Artifact::Frame(train)),
+            ("test_set", Artifact::Frame(test)),
+        ],
+        &adapters,
+    );
+    let outputs = outputs.unwrap();
+    let scaled_test = mbt_runtime::frame::numbers(frame(&outputs[1]), "tenure").unwrap();
+    // Mean 2 and standard deviation 1 come from the train set: 5 becomes 3.
+    assert_eq!(scaled_test, [3.0]);
+    let label = frame(&outputs[0]).column("churned").unwrap().i64().unwrap();
+    assert_eq!(
+        label.get(1),
+        Some(1),
+        "the label is not a feature and is not scaled"
+    );
+    assert_eq!(outputs[2].json().unwrap()["columns"][0]["center"], 2.0);
+}
+
+#[test]
+fn select_features_drops_a_correlated_copy() {
+    let manifest = golden("churn_gbm_v1");
+    let memory = Memory::new(MemoryTables::default());
+    let adapters = memory.adapters(Registry::builtin().frameworks());
+    let config = StepConfig::SelectFeatures(mbt_contract::manifest::SelectFeatures {
+        methods: vec![mbt_contract::manifest::Selection::Correlation { threshold: 0.95 }],
+        problem_type: mbt_contract::pipeline::ProblemType::BinaryClassification,
+        positive_class: None,
+        roles: mbt_contract::manifest::Roles {
+            label_column: Some("churned".into()),
+            ..Default::default()
+        },
+    });
+    let rows: Vec<f64> = (0..40).map(f64::from).collect();
+    let twice: Vec<f64> = rows.iter().map(|v| v * 2.0).collect();
+    let noise: Vec<f64> = (0..40).map(|i| f64::from((i * 7) % 5)).collect();
+    let churned: Vec<i64> = (0..40).map(|i| i64::from(i % 2)).collect();
+    let train =
+        df!("a" => rows, "a_twice" => twice, "noise" => noise, "churned" => churned).unwrap();
+    let (outputs, _, metrics) = step(
+        &manifest,
+        "encode",
+        config,
+        vec![
+            ("train_set", Artifact::Frame(train.clone())),
+            ("test_set", Artifact::Frame(train)),
+        ],
+        &adapters,
+    );
+    let outputs = outputs.unwrap();
+    assert_eq!(
+        outputs[2].json().unwrap()["dropped"],
+        serde_json::json!(["a_twice"])
+    );
+    assert!(frame(&outputs[1]).column("a_twice").is_err());
+    assert_eq!(metrics["selected_features"], 2.0);
+}
+
+#[test]
+fn sql_transforms_run_in_process_over_the_frame() {
+    let manifest = golden("churn_gbm_v1");
+    let memory = Memory::new(MemoryTables::default());
+    let adapters = memory.adapters(Frameworks::new(BTreeMap::new()));
+    let config = StepConfig::Transform(mbt_contract::manifest::Transform {
+        custom_transforms: vec![mbt_contract::pipeline::CustomTransform::Sql(
+            mbt_contract::pipeline::SqlTransform {
+                sql: "SELECT *, tenure * monthly AS lifetime FROM data".into(),
+            },
+        )],
+        schema: manifest.training_schema().unwrap().clone(),
+    });
+    let data = df!("tenure" => [2i64, 3], "monthly" => [10.0, 20.0]).unwrap();
+    let (outputs, _, metrics) = step(
+        &manifest,
+        "encode",
+        config,
+        vec![("validated_data", Artifact::Frame(data))],
+        &adapters,
+    );
+    let outputs = outputs.unwrap();
+    let lifetime = mbt_runtime::frame::numbers(frame(&outputs[0]), "lifetime").unwrap();
+    assert_eq!(lifetime, [20.0, 60.0]);
+    assert_eq!(metrics["columns"], 3.0);
+}
