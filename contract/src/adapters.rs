@@ -421,6 +421,19 @@ named!(WriterSettings, AdapterKind::OutputWriter, { WriterSettings::LocalFile(_)
 named!(SecretsSettings, AdapterKind::Secrets, { SecretsSettings::Env(_) => "env" });
 
 impl TargetSettings {
+    /// The embedded defaults: local executor, files and registry, env secrets; nothing needs a
+    /// server. A target's kinds that it does not set take these.
+    pub fn embedded() -> TargetSettings {
+        TargetSettings {
+            executor: ExecutorSettings::Local(Default::default()),
+            storage: StorageSettings::Local(Default::default()),
+            data_connector: ConnectorSettings::LocalFile(Default::default()),
+            model_registry: RegistrySettings::Local(Default::default()),
+            output_writer: WriterSettings::LocalFile(Default::default()),
+            secrets: SecretsSettings::Env(Default::default()),
+        }
+    }
+
     /// The adapter of each kind the target sets, by kind (frameworks are chosen by pipelines).
     pub fn names(&self) -> BTreeMap<AdapterKind, &'static str> {
         BTreeMap::from([
@@ -675,15 +688,7 @@ mod tests {
 
     #[test]
     fn every_typed_variant_is_an_available_table_entry_and_back() {
-        let defaults = TargetSettings {
-            executor: ExecutorSettings::Local(Default::default()),
-            storage: StorageSettings::Local(Default::default()),
-            data_connector: ConnectorSettings::LocalFile(Default::default()),
-            model_registry: RegistrySettings::Local(Default::default()),
-            output_writer: WriterSettings::LocalFile(Default::default()),
-            secrets: SecretsSettings::Env(Default::default()),
-        };
-        for (kind, name) in defaults.names() {
+        for (kind, name) in TargetSettings::embedded().names() {
             let spec = adapter(kind, name).unwrap_or_else(|| panic!("{kind} {name}"));
             assert!(spec.available, "{kind} {name}");
         }

@@ -109,20 +109,24 @@ impl Progress for Quiet {
     fn step_finished(&mut self, _: &str, _: &StepResult) {}
 }
 
+/// Options of run `run_id` recording its results in `dir`.
+fn options<'a>(dir: &'a Path, run_id: &str) -> RunOptions<'a> {
+    RunOptions {
+        project: dir,
+        run_id: run_id.to_string(),
+        results_path: dir.join("run_results.json"),
+        resume: None,
+        execution_date: None,
+    }
+}
+
 fn run_manifest(
     manifest: &Manifest,
     adapters: &Adapters,
     run_id: &str,
 ) -> anyhow::Result<RunResults> {
     let dir = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        project: dir.path(),
-        run_id: run_id.to_string(),
-        results_path: dir.path().join("run_results.json"),
-        resume: None,
-        execution_date: None,
-    };
-    run(manifest, &options, adapters, &mut Quiet)
+    run(manifest, &options(dir.path(), run_id), adapters, &mut Quiet)
 }
 
 fn training_tables() -> MemoryTables {
@@ -395,13 +399,7 @@ fn frameworks_set_up_once_and_binary_models_travel_beside_their_json() {
 
     // `mbt exec` of one step reads its inputs back from storage, binary part included.
     let dir = tempfile::tempdir().unwrap();
-    let options = RunOptions {
-        project: dir.path(),
-        run_id: "bin".into(),
-        results_path: dir.path().join("run_results.json"),
-        resume: None,
-        execution_date: None,
-    };
+    let options = options(dir.path(), "bin");
     let evaluated = exec(&golden("churn_gbm_v1"), &options, &adapters, "evaluate").unwrap();
     assert_eq!(evaluated.status, "success", "{evaluated:#?}");
 }

@@ -108,6 +108,33 @@ impl Diagnostic {
         self
     }
 
+    /// MBT2010 at a `min` greater than its `max` (validation checks, test assertions).
+    pub fn min_greater_than_max(
+        min: Span,
+        max: Span,
+        low: impl std::fmt::Display,
+        high: impl std::fmt::Display,
+    ) -> Diagnostic {
+        Diagnostic::at(
+            Code::MinGreaterThanMax,
+            min,
+            format!("`min` ({low}) is greater than `max` ({high})"),
+        )
+        .with_secondary(max, "max defined here")
+        .with_help("swap the bounds")
+    }
+
+    /// MBT2023 at a memory quantity that does not parse (executor resources, test assertions).
+    pub fn invalid_quantity(span: Span, text: &str) -> Diagnostic {
+        Diagnostic::at(
+            Code::InvalidQuantity,
+            span,
+            format!("`{text}` is not a memory quantity"),
+        )
+        .with_label("expected e.g. 64Gi")
+        .with_help("write a number with an optional suffix: Ki, Mi, Gi, Ti, k, M, G, T")
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

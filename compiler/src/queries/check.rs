@@ -155,17 +155,7 @@ pub fn test_file_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnosti
             if let Some(memory) = assertion.get_path(&["memory_max"]).and_then(Node::as_str) {
                 if crate::manifest::parse_quantity(memory).is_none() {
                     let span = assertion.get_path(&["memory_max"]).expect("present").span;
-                    diagnostics.push(
-                        Diagnostic::at(
-                            Code::InvalidQuantity,
-                            span,
-                            format!("`{memory}` is not a memory quantity"),
-                        )
-                        .with_label("expected e.g. 64Gi")
-                        .with_help(
-                            "write a number with an optional suffix: Ki, Mi, Gi, Ti, k, M, G, T",
-                        ),
-                    );
+                    diagnostics.push(Diagnostic::invalid_quantity(span, memory));
                 }
             }
             if let (Some(min), Some(max)) =
@@ -175,15 +165,9 @@ pub fn test_file_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnosti
                     (&min.kind, &max.kind)
                 {
                     if low > high {
-                        diagnostics.push(
-                            Diagnostic::at(
-                                Code::MinGreaterThanMax,
-                                min.span,
-                                format!("`min` ({low}) is greater than `max` ({high})"),
-                            )
-                            .with_secondary(max.span, "max defined here")
-                            .with_help("swap the bounds"),
-                        );
+                        diagnostics.push(Diagnostic::min_greater_than_max(
+                            min.span, max.span, low, high,
+                        ));
                     }
                 }
             }

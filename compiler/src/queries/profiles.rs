@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use mbt_contract::adapters::{
-    ConnectorSettings, ExecutorSettings, RegistrySettings, SecretsSettings, StorageSettings,
-    TargetSettings, WriterSettings,
-};
+use mbt_contract::adapters::TargetSettings;
 use serde_json::Value;
 
 use super::parse::parse_file;
@@ -60,7 +57,7 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
         return Arc::new(ResolvedProfile {
             profile: BUILTIN_PROFILE.to_string(),
             target,
-            settings: Some(embedded_defaults()),
+            settings: Some(TargetSettings::embedded()),
             secrets: Vec::new(),
             diagnostics,
         });
@@ -228,16 +225,4 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
 fn profile_schema() -> &'static Value {
     static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     SCHEMA.get_or_init(schema_of::<Profile>)
-}
-
-/// The embedded defaults: local executor, files and registry; nothing needs a server.
-pub fn embedded_defaults() -> TargetSettings {
-    TargetSettings {
-        executor: ExecutorSettings::Local(Default::default()),
-        storage: StorageSettings::Local(Default::default()),
-        data_connector: ConnectorSettings::LocalFile(Default::default()),
-        model_registry: RegistrySettings::Local(Default::default()),
-        output_writer: WriterSettings::LocalFile(Default::default()),
-        secrets: SecretsSettings::Env(Default::default()),
-    }
 }

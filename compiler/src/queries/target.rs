@@ -598,17 +598,7 @@ fn resources(config: &Node, out: &mut Vec<Diagnostic>) {
         if let Some(memory) = entry.value.get_path(&["memory"]) {
             if let Some(text) = memory.as_str() {
                 if parse_quantity(text).is_none() {
-                    out.push(
-                        Diagnostic::at(
-                            Code::InvalidQuantity,
-                            memory.span,
-                            format!("`{text}` is not a memory quantity"),
-                        )
-                        .with_label("expected e.g. 8Gi")
-                        .with_help(
-                            "write a number with an optional suffix: Ki, Mi, Gi, Ti, k, M, G, T",
-                        ),
-                    );
+                    out.push(Diagnostic::invalid_quantity(memory.span, text));
                 }
             }
         }

@@ -34,18 +34,15 @@ fn h2o_rules(config: &Node, problem_type: ProblemType, out: &mut Vec<Diagnostic>
     };
     let Some(name) = metric.as_str() else { return };
     let valid = h2o_sort_metrics(problem_type);
-    let all = [
-        "AUC",
-        "AUCPR",
-        "logloss",
-        "mean_per_class_error",
-        "RMSE",
-        "MSE",
-        "MAE",
-        "RMSLE",
-        "deviance",
-    ];
-    if all.contains(&name) && !valid.contains(&name) {
+    // A metric of some problem type, but not this one (unknown names are the schema's).
+    let known = [
+        ProblemType::BinaryClassification,
+        ProblemType::MulticlassClassification,
+        ProblemType::Regression,
+    ]
+    .iter()
+    .any(|other| h2o_sort_metrics(*other).contains(&name));
+    if known && !valid.contains(&name) {
         out.push(
             Diagnostic::at(
                 Code::FrameworkOptionNotForProblemType,

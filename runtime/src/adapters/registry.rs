@@ -299,29 +299,48 @@ impl Adapters {
     /// The model registry named `name` (serving's `model_source.registry`): the target's when
     /// it is the same, else that registry with its defaults.
     pub fn registry_named(&self, name: &str) -> anyhow::Result<Registered<'_, dyn ModelRegistry>> {
-        if self.registry_settings.name() == name {
-            return Ok(Registered::Target(self.model_registry.as_ref()));
-        }
-        let settings: RegistrySettings = defaults(AdapterKind::ModelRegistry, name)?;
-        let registry = build(&self.registries, &settings, &self.context())?;
-        registry
-            .setup()
-            .code(Code::AdapterFailed, "check the registry")?;
-        Ok(Registered::Own(registry))
+        self.named(
+            name,
+            &self.registry_settings,
+            self.model_registry.as_ref(),
+            &self.registries,
+        )
     }
 
     /// The output writer named `name` (serving's `output.destination`): the target's when it
     /// is the same, else that writer with its defaults.
     pub fn writer_named(&self, name: &str) -> anyhow::Result<Registered<'_, dyn OutputWriter>> {
-        if self.writer_settings.name() == name {
-            return Ok(Registered::Target(self.output_writer.as_ref()));
+        self.named(
+            name,
+            &self.writer_settings,
+            self.output_writer.as_ref(),
+            &self.writers,
+        )
+    }
+
+    /// The adapter `name` of a kind: the target's (`target`, set by `settings`) when the names
+    /// match, else one built from `factories` with the adapter's defaults and set up.
+    fn named<'a, S, T>(
+        &self,
+        name: &str,
+        settings: &S,
+        target: &'a T,
+        factories: &BTreeMap<&'static str, Factory<S, T>>,
+    ) -> anyhow::Result<Registered<'a, T>>
+    where
+        S: Named + serde::de::DeserializeOwned,
+        T: Adapter + ?Sized,
+    {
+        if settings.name() == name {
+            return Ok(Registered::Target(target));
         }
-        let settings: WriterSettings = defaults(AdapterKind::OutputWriter, name)?;
-        let writer = build(&self.writers, &settings, &self.context())?;
-        writer
-            .setup()
-            .code(Code::AdapterFailed, "check the output writer")?;
-        Ok(Registered::Own(writer))
+        let defaults: S = defaults(S::KIND, name)?;
+        let adapter = build(factories, &defaults, &self.context())?;
+        adapter.setup().code(
+            Code::AdapterFailed,
+            format!("check the {} `{name}`", S::KIND.describe()),
+        )?;
+        Ok(Registered::Own(adapter))
     }
 
     fn context(&self) -> BuildContext<'_> {

@@ -384,15 +384,9 @@ fn value_ranges(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
         };
         if let (Some(low), Some(high)) = (number(min), number(max)) {
             if low > high {
-                out.push(
-                    Diagnostic::at(
-                        Code::MinGreaterThanMax,
-                        min.span,
-                        format!("`min` ({low}) is greater than `max` ({high})"),
-                    )
-                    .with_secondary(max.span, "max defined here")
-                    .with_help("swap the bounds"),
-                );
+                out.push(Diagnostic::min_greater_than_max(
+                    min.span, max.span, low, high,
+                ));
             }
         }
     }
