@@ -164,7 +164,7 @@ fn flow(name: &str) -> Flow {
 pub fn build(pipeline: &Pipeline) -> Result<Dag, String> {
     let steps = match (&pipeline.training, &pipeline.serving) {
         (Some(training), _) => training_steps(pipeline, training)?,
-        (None, Some(serving)) => serving_steps(pipeline, serving),
+        (None, Some(serving)) => serving_steps(serving),
         (None, None) => Vec::new(),
     };
     Ok(wire(steps))
@@ -317,7 +317,6 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Result<Vec<StepCo
         steps.push(StepConfig::ValidateData(ValidateData {
             on_failure: validation.on_failure,
             checks: validation.checks.clone(),
-            label_column: label.clone(),
         }));
     }
     let transformations = training.transformations.as_ref();
@@ -415,7 +414,6 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Result<Vec<StepCo
         custom_metrics: evaluation
             .map(|e| e.custom_metrics.clone())
             .unwrap_or_default(),
-        problem_type,
     }));
     steps.push(StepConfig::LogRun(LogRun {
         experiment_name: pipeline.project.experiment_name.clone(),
@@ -434,7 +432,7 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Result<Vec<StepCo
     Ok(steps)
 }
 
-fn serving_steps(pipeline: &Pipeline, serving: &Serving) -> Vec<StepConfig> {
+fn serving_steps(serving: &Serving) -> Vec<StepConfig> {
     let columns = serving.output.columns.clone().unwrap_or(OutputColumns {
         prediction: "prediction".into(),
         label: None,
@@ -456,10 +454,7 @@ fn serving_steps(pipeline: &Pipeline, serving: &Serving) -> Vec<StepConfig> {
                 .and_then(|w| w.lookback_window.clone()),
         }),
         StepConfig::ApplyTransforms(ApplyTransforms {}),
-        StepConfig::Predict(Predict {
-            problem_type: pipeline.project.problem_type,
-            threshold: columns.threshold,
-        }),
+        StepConfig::Predict(Predict {}),
         StepConfig::Publish(Publish {
             destination: serving.output.destination.clone(),
             table: serving.output.table.clone(),

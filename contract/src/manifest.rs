@@ -14,7 +14,7 @@
 //!   `model: {framework, config}`, `metadata.problem_type` as the enum, typed target settings in
 //!   `profile.settings` (was `profile.config`; every adapter `{type, config}`, defaults filled,
 //!   the plan's `mlflow:`/`h2o:` normalized), step `adapters` keyed by adapter kind,
-//!   `pipeline` as the typed merged pipeline.
+//!   `pipeline` as the typed merged pipeline. Every config field is read by its step.
 
 use std::collections::BTreeMap;
 
@@ -255,7 +255,6 @@ pub struct Join {
 pub struct ValidateData {
     pub on_failure: OnFailure,
     pub checks: Vec<Check>,
-    pub label_column: Option<String>,
 }
 
 /// Runs the custom transforms (SQL or Python) in order.
@@ -358,7 +357,6 @@ pub struct Evaluate {
     /// `lib.module.function(y_true, y_score) -> float`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_metrics: Vec<String>,
-    pub problem_type: ProblemType,
 }
 
 /// Records the run (params, metrics, artifacts) in the model registry.
@@ -414,13 +412,11 @@ pub struct LoadScoringData {
 #[serde(deny_unknown_fields)]
 pub struct ApplyTransforms {}
 
-/// Scores the prepared rows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// Scores the prepared rows with the loaded model (which knows its problem type; the
+/// threshold is `publish`'s).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Predict {
-    pub problem_type: ProblemType,
-    pub threshold: f64,
-}
+pub struct Predict {}
 
 /// Writes the predictions through the output writer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -502,7 +502,6 @@ fn validate_data_skips_failing_rows_and_reports_every_check() {
                 columns: vec!["id".into()],
             },
         ],
-        label_column: None,
     });
     let (outputs, warnings, metrics) = step(
         &manifest,

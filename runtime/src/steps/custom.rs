@@ -17,11 +17,15 @@ pub fn transform(
     context: &mut StepContext<'_>,
     config: &Transform,
 ) -> anyhow::Result<Vec<Artifact>> {
+    let Transform {
+        custom_transforms,
+        schema,
+    } = config;
     let input = context.first_frame()?;
-    let hook_context = hook_context(context, "training", Some(&config.schema));
+    let hook_context = hook_context(context, "training", Some(schema));
     let output = apply_custom(
         input.clone(),
-        &config.custom_transforms,
+        custom_transforms,
         context.project,
         &hook_context,
     )?;

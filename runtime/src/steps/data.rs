@@ -15,7 +15,15 @@ pub fn load_data(
     context: &mut StepContext<'_>,
     config: &LoadData,
 ) -> anyhow::Result<Vec<Artifact>> {
-    let table = config.label_table.as_str();
+    // The label table is read whole: the windows slice it in `split_data`, after the joins and
+    // checks; `tables` names every table the run reads (for the record and orchestrators).
+    let LoadData {
+        label_table,
+        tables: _,
+        data_windows: _,
+        partition_key: _,
+    } = config;
+    let table = label_table.as_str();
     let frame = context.adapters.connector.read_table(table)?;
     if frame.height() == 0 {
         return Err(coded(
@@ -31,9 +39,13 @@ pub fn join_tables(
     context: &mut StepContext<'_>,
     config: &JoinTables,
 ) -> anyhow::Result<Vec<Artifact>> {
+    let JoinTables {
+        label_table: _, // the frame load_data read
+        joins,
+    } = config;
     let joined = join_feature_tables(
         context.first_frame()?.clone(),
-        &config.joins,
+        joins,
         context.adapters.connector.as_ref(),
         false,
     )?;
@@ -127,9 +139,10 @@ pub fn validate_data(
     context: &mut StepContext<'_>,
     config: &ValidateData,
 ) -> anyhow::Result<Vec<Artifact>> {
+    let ValidateData { on_failure, checks } = config;
     let mut frame = context.first_frame()?.clone();
     let mut report = Vec::new();
-    for check in &config.checks {
+    for check in checks {
         // Rows that fail the check (for skip_row), and the failure message.
         let (bad_rows, message): (Vec<bool>, Option<String>) = match check {
             Check::NullThreshold {
@@ -258,7 +271,7 @@ pub fn validate_data(
             failed_rows,
         });
         if let Some(message) = message {
-            match config.on_failure {
+            match on_failure {
                 OnFailure::Warn => context.warnings.push(message),
                 OnFailure::SkipRow if failed_rows > 0 => {
                     let keep = BooleanChunked::from_iter(bad_rows.iter().map(|bad| Some(!bad)));
@@ -285,7 +298,7 @@ pub fn validate_data(
         Artifact::Frame(frame),
         fitted::write(&ValidationReport {
             checks: report,
-            on_failure: config.on_failure,
+            on_failure: *on_failure,
         })?,
     ])
 }
@@ -327,8 +340,15 @@ pub fn split_data(
         Some(frame) => frame,
         None => context.first_frame()?,
     };
-    let (test_size, seed, stratify) = (config.test_size, config.seed, config.stratify);
-    let label = config.roles.label_column.clone();
+    let SplitData {
+        test_size,
+        stratify,
+        seed,
+        roles,
+        data_windows: _, // applied by `within_training_window`
+    } = config;
+    let (test_size, seed, stratify) = (*test_size, *seed, *stratify);
+    let label = roles.label_column.clone();
     // Rows grouped by label value when stratifying, else one group.
     let groups: Vec<Vec<usize>> = match (&label, stratify) {
         (Some(label), true) => {
@@ -367,7 +387,7 @@ pub fn split_data(
             "use more rows (widen the time window) or a test_size that leaves rows on both sides",
         ));
     }
-    let excluded = config.roles.non_features();
+    let excluded = roles.non_features();
     let train_frame = frame::take(frame, &train)?;
     for column in train_frame.columns() {
         let name = column.name().as_str();

@@ -35,6 +35,16 @@ pub struct ModelArtifact {
 }
 
 pub fn train(context: &mut StepContext<'_>, config: &TrainModel) -> anyhow::Result<Vec<Artifact>> {
+    // Every field is read below (a new one does not compile until it is handled here).
+    let TrainModel {
+        model: _,
+        problem_type: _,
+        label_column: _,
+        classes: _,
+        positive_class: _,
+        identifiers: _,     // through `config.roles()`
+        ignored_columns: _, // through `config.roles()`
+    } = config;
     let train = context.first_frame()?;
     let label = config.label_column.clone();
     let mut classes = None;
@@ -112,6 +122,13 @@ pub fn train(context: &mut StepContext<'_>, config: &TrainModel) -> anyhow::Resu
 }
 
 pub fn evaluate(context: &mut StepContext<'_>, config: &Evaluate) -> anyhow::Result<Vec<Artifact>> {
+    // Every field is read below or by `evaluate_multiclass`.
+    let Evaluate {
+        primary_metric: _,
+        metrics: _,
+        generate_plots: _,
+        custom_metrics: _,
+    } = config;
     let artifact = context.input_at(0)?.model()?;
     let test = context.input_at(1)?.frame()?;
     let framework = context.adapters.frameworks.get(&artifact.model.framework)?;
@@ -335,6 +352,14 @@ pub fn class_predictions(
 }
 
 pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result<Vec<Artifact>> {
+    let LogRun {
+        experiment_name,
+        tags: tag_names,
+        owner,
+        joins,
+        custom_transforms,
+        params,
+    } = config;
     let metrics: BTreeMap<String, f64> = context
         .input("metrics")?
         .json()?
@@ -357,25 +382,24 @@ pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result
         }
     }
     // Serving replays the feature joins and custom transforms, so the run records them.
-    if !config.joins.is_empty() {
+    if !joins.is_empty() {
         let joins = RecordedJoins {
-            joins: config.joins.clone(),
+            joins: joins.clone(),
         };
         artifacts.push((
             "feature_joins.json".into(),
             serde_json::to_vec_pretty(&joins)?,
         ));
     }
-    if !config.custom_transforms.is_empty() {
+    if !custom_transforms.is_empty() {
         let transforms = RecordedTransforms {
-            transforms: config.custom_transforms.clone(),
+            transforms: custom_transforms.clone(),
         };
         artifacts.push((
             "custom_transforms.json".into(),
             serde_json::to_vec_pretty(&transforms)?,
         ));
     }
-    let params = &config.params;
     let mut recorded = BTreeMap::new();
     recorded.insert(
         "model_training".into(),
@@ -387,12 +411,17 @@ pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result
         json!({"test_size": params.test_size, "stratify": params.stratify, "seed": params.seed}),
     );
     let mut tags: BTreeMap<String, String> = BTreeMap::new();
-    for tag in &config.tags {
+    for tag in tag_names {
         tags.insert(tag.clone(), "true".into());
     }
-    if let Some(owner) = &config.owner {
+    if let Some(owner) = owner {
         tags.insert("owner".into(), owner.clone());
     }
+    // Runs are grouped by experiment in a registry (the pipeline's name when none is set).
+    let experiment = experiment_name
+        .clone()
+        .unwrap_or_else(|| context.manifest.metadata.pipeline_name.clone());
+    tags.insert("experiment".into(), experiment);
     let record = RunRecord {
         run_id: context.run_id.to_string(),
         pipeline: context.manifest.metadata.pipeline_name.clone(),

@@ -24,12 +24,16 @@ pub fn load_model(
     context: &mut StepContext<'_>,
     config: &LoadModel,
 ) -> anyhow::Result<Vec<Artifact>> {
-    let registry = context.adapters.registry_named(&config.registry)?;
-    let run_id = bound(&config.run_id, "run_id")?;
+    let LoadModel {
+        registry,
+        run_id,
+        fallback_run_id,
+    } = config;
+    let registry = context.adapters.registry_named(registry)?;
+    let run_id = bound(run_id, "run_id")?;
     let (run_id, record) = match registry.load_run(&run_id) {
         Ok(record) => (run_id, record),
-        Err(error) => match config
-            .fallback_run_id
+        Err(error) => match fallback_run_id
             .as_deref()
             .filter(|f| !f.is_empty() && !f.contains("{{"))
         {
@@ -125,10 +129,14 @@ pub fn load_scoring_data(
     context: &mut StepContext<'_>,
     config: &LoadScoringData,
 ) -> anyhow::Result<Vec<Artifact>> {
-    let table = config.scoring_table.as_str();
+    let LoadScoringData {
+        scoring_table,
+        lookback_window,
+    } = config;
+    let table = scoring_table.as_str();
     let fitted: FittedTransforms =
         fitted::read(context.input("fitted_transforms")?, "fitted transforms")?;
-    let lookback = config.lookback_window.as_ref();
+    let lookback = lookback_window.as_ref();
     let partition_key = fitted
         .schema
         .as_ref()
@@ -181,8 +189,9 @@ pub fn load_scoring_data(
 
 pub fn apply_transforms(
     context: &mut StepContext<'_>,
-    _config: &ApplyTransforms,
+    config: &ApplyTransforms,
 ) -> anyhow::Result<Vec<Artifact>> {
+    let ApplyTransforms {} = config; // what to apply is the training run's, not the pipeline's
     let mut frame = context.input("scoring_data")?.frame()?.clone();
     let fitted: FittedTransforms =
         fitted::read(context.input("fitted_transforms")?, "fitted transforms")?;
@@ -208,7 +217,8 @@ pub fn apply_transforms(
     Ok(vec![Artifact::Frame(frame)])
 }
 
-pub fn predict(context: &mut StepContext<'_>, _config: &Predict) -> anyhow::Result<Vec<Artifact>> {
+pub fn predict(context: &mut StepContext<'_>, config: &Predict) -> anyhow::Result<Vec<Artifact>> {
+    let Predict {} = config; // the model knows its problem type and classes
     let model = context.input("model")?.model()?;
     let features = context.input("features")?.frame()?;
     let x = model
@@ -240,8 +250,12 @@ pub fn predict(context: &mut StepContext<'_>, _config: &Predict) -> anyhow::Resu
 }
 
 pub fn publish(context: &mut StepContext<'_>, config: &Publish) -> anyhow::Result<Vec<Artifact>> {
+    let Publish {
+        destination,
+        table,
+        columns,
+    } = config;
     let predictions = context.input("predictions")?.frame()?;
-    let columns = &config.columns;
     let prediction_name = columns.prediction.as_str();
     let threshold = columns.threshold;
     let scores = frame::numbers(predictions, "score")?;
@@ -271,8 +285,8 @@ pub fn publish(context: &mut StepContext<'_>, config: &Publish) -> anyhow::Resul
         output.with_column(Column::new(label.into(), labels))?;
     }
     // The writer the pipeline names, with the target's settings when the target sets it.
-    let writer = context.adapters.writer_named(&config.destination)?;
-    let uri = writer.write(&config.table, &output)?;
+    let writer = context.adapters.writer_named(destination)?;
+    let uri = writer.write(table, &output)?;
     context
         .metrics
         .insert("published_rows".into(), output.height() as f64);

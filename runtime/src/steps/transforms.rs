@@ -44,12 +44,17 @@ pub fn normalize(
     context: &mut StepContext<'_>,
     config: &Normalize,
 ) -> anyhow::Result<Vec<Artifact>> {
+    let Normalize {
+        method,
+        columns,
+        roles,
+    } = config;
     let (train, test) = train_test(context)?;
-    let columns = feature_columns(config.columns.as_deref(), &config.roles, train, |dtype| {
+    let columns = feature_columns(columns.as_deref(), roles, train, |dtype| {
         dtype.is_float() || dtype.is_integer()
     });
     let mut fitted = FittedScaler {
-        method: config.method,
+        method: *method,
         columns: Vec::new(),
     };
     for column in &columns {
@@ -57,7 +62,7 @@ pub fn normalize(
             .into_iter()
             .filter(|v| !v.is_nan())
             .collect();
-        let (center, scale) = scaler(config.method, values);
+        let (center, scale) = scaler(*method, values);
         fitted.columns.push(ScaledColumn {
             column: column.clone(),
             center,
@@ -126,12 +131,17 @@ fn scaler(method: ScalerMethod, mut values: Vec<f64>) -> (f64, f64) {
 }
 
 pub fn encode(context: &mut StepContext<'_>, config: &Encode) -> anyhow::Result<Vec<Artifact>> {
+    let Encode {
+        method,
+        columns,
+        roles,
+    } = config;
     let (train, test) = train_test(context)?;
-    let columns = feature_columns(config.columns.as_deref(), &config.roles, train, |dtype| {
+    let columns = feature_columns(columns.as_deref(), roles, train, |dtype| {
         *dtype == DataType::String
     });
     let mut fitted = FittedEncoder {
-        method: config.method,
+        method: *method,
         columns: Vec::new(),
     };
     for column in &columns {
@@ -199,20 +209,25 @@ pub fn select_features(
     context: &mut StepContext<'_>,
     config: &SelectFeatures,
 ) -> anyhow::Result<Vec<Artifact>> {
+    let SelectFeatures {
+        methods,
+        problem_type,
+        positive_class: positive,
+        roles,
+    } = config;
     let (train, test) = train_test(context)?;
-    let excluded = config.roles.non_features();
-    let label = config
-        .roles
+    let excluded = roles.non_features();
+    let label = roles
         .label_column
         .as_deref()
         .context("select_features needs a label column")?;
     let mut layout = FeatureLayout::fit(train, &excluded)?;
     let mut dropped: Vec<String> = Vec::new();
-    for method in &config.methods {
+    for method in methods {
         let keep: Vec<bool> = match method {
             Selection::GbmImportance { threshold } => {
                 let x = layout.matrix(train)?;
-                let (y, task) = match config.problem_type {
+                let (y, task) = match problem_type {
                     ProblemType::MulticlassClassification => {
                         let classes = crate::features::class_names(train, label, None)?;
                         let y = crate::features::class_indices(train, label, &classes)?;
@@ -222,8 +237,7 @@ pub fn select_features(
                         )
                     }
                     ProblemType::BinaryClassification => {
-                        let positive =
-                            positive_class(config.problem_type, config.positive_class.as_ref());
+                        let positive = positive_class(*problem_type, positive.as_ref());
                         let y = crate::features::labels(train, label, positive.as_deref())?;
                         (y, Task::Binary)
                     }
