@@ -37,7 +37,7 @@ impl FrameworkConfig {
     }
 }
 
-/// `automl`: the built-in AutoML. Strong defaults; every option is optional.
+/// `automl`: MBT's own AutoML (not available in this build; its config is checked).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutomlConfig {
@@ -120,7 +120,7 @@ pub struct GbmConfig {
     pub seed: Option<u64>,
 }
 
-/// `h2o_automl`: H2O-3 AutoML.
+/// `h2o_automl`: H2O-3 AutoML (not available in this build; its config is checked).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct H2oAutomlConfig {
@@ -205,7 +205,8 @@ pub fn h2o_sort_metrics(problem_type: ProblemType) -> &'static [&'static str] {
     }
 }
 
-/// `sklearn`: scikit-learn estimators, flat parameters beside `model`.
+/// `sklearn`: scikit-learn estimators, flat parameters beside `model` (not available in this
+/// build; its config is checked).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "model", deny_unknown_fields)]
 pub enum SklearnConfig {
