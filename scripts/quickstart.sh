@@ -16,9 +16,7 @@ project=examples/telecom-churn
 
 echo "==> mbt run --select churn_training_v1 --vars execution_date=2026-03-01"
 "$mbt" run --select churn_training_v1 --project-dir "$project" --vars execution_date=2026-03-01
-run_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' \
-  "$project/target/churn_training_v1/run_results.json")
 
-echo "==> mbt run --select churn_serving_v1 --vars run_id=$run_id"
-"$mbt" run --select churn_serving_v1 --project-dir "$project" --vars "run_id=$run_id"
+echo "==> mbt run --select churn_serving_v1   (scores with the newest training run)"
+"$mbt" run --select churn_serving_v1 --project-dir "$project"
 echo "==> predictions: $project/predictions/predictions.csv ($(($(wc -l < "$project/predictions/predictions.csv") - 1)) rows)"

@@ -26,7 +26,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Scaffold a new, working MBT project in directory NAME.
     Init(InitArgs),
-    /// Compile pipelines into target/<pipeline>/manifest.json.
+    /// Compile pipelines into target/<pipeline>/manifest.json (all without a selection).
     Compile(CompileArgs),
     /// Check pipelines, includes, profiles and tests (for pre-commit).
     Check(CheckArgs),
@@ -34,7 +34,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print a pipeline's step DAG.
     Dag(DagArgs),
-    /// Compile and run a pipeline (training or serving).
+    /// Compile and run pipelines: training, then serving (all without a selection).
     #[cfg(feature = "runtime")]
     Run(RunArgs),
     /// Resume a pipeline's last run from the step that failed.
@@ -84,11 +84,23 @@ pub struct InitArgs {
     pub name: PathBuf,
 }
 
+/// Which pipelines a command takes.
+#[derive(Debug, Args, Clone)]
+pub struct SelectArgs {
+    /// Pipelines by name or `tag:NAME` [default: every pipeline but bases].
+    #[arg(long, short = 's', value_name = "PIPELINE|tag:NAME", num_args = 1..)]
+    pub select: Vec<String>,
+    /// Pipelines to leave out, by name or `tag:NAME`.
+    #[arg(long, value_name = "PIPELINE|tag:NAME", num_args = 1..)]
+    pub exclude: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct CompileArgs {
-    /// Pipeline names (file stems under pipelines/).
-    #[arg(required = true)]
+    /// Pipeline names or `tag:NAME` (as --select) [default: every pipeline but bases].
     pub pipelines: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectArgs,
     #[command(flatten)]
     pub project: ProjectArgs,
 }
@@ -135,10 +147,9 @@ pub struct DagArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The pipeline to run.
-    #[arg(long, short = 's', value_name = "PIPELINE")]
-    pub select: String,
-    /// Progress on stderr: lines for people, or one JSON object per line.
+    #[command(flatten)]
+    pub selection: SelectArgs,
+    /// Progress: lines on stderr for people, or JSON lines on stdout (nothing else there).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     #[command(flatten)]
@@ -146,18 +157,22 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["pipeline", "manifest"]))]
 pub struct ExecArgs {
-    /// The pipeline the step belongs to.
+    /// The pipeline the step belongs to (compiled from the project's YAML).
     #[arg(long, value_name = "PIPELINE")]
-    pub pipeline: String,
+    pub pipeline: Option<String>,
+    /// A compiled manifest to run as it is (no YAML needed; `mbt generate-dags` pins them).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
     /// The step to run, e.g. `train_model`.
     #[arg(long, value_name = "STEP")]
     pub step: String,
     /// The run the step belongs to: its inputs are read from, and its outputs written to, this
-    /// run's storage. Use one id for every step of a run.
+    /// run's storage [default: a new run, for its first step].
     #[arg(long, value_name = "RUN_ID")]
-    pub run_id: String,
-    /// Progress on stderr: lines for people, or one JSON object per line.
+    pub run_id: Option<String>,
+    /// Progress: lines on stderr for people, or JSON lines on stdout (nothing else there).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     #[command(flatten)]
@@ -242,6 +257,9 @@ pub struct CompletionsArgs {
 pub struct RetryArgs {
     /// The pipeline whose last run failed.
     pub pipeline: String,
+    /// Run every step again, also when the last run succeeded.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

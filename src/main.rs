@@ -7,6 +7,9 @@ mod args;
 mod commands;
 mod host;
 mod output;
+#[cfg(feature = "runtime")]
+mod progress;
+mod select;
 
 use std::process::ExitCode;
 
@@ -31,9 +34,9 @@ fn main() -> ExitCode {
         #[cfg(feature = "runtime")]
         args::Command::Deps(args) => commands::deps::run(args),
         #[cfg(feature = "runtime")]
-        args::Command::Retry(args) => commands::run::retry(args, color),
+        args::Command::Retry(args) => commands::retry::retry(args, color),
         #[cfg(feature = "runtime")]
-        args::Command::Exec(args) => commands::run::exec(args, color),
+        args::Command::Exec(args) => commands::exec::exec(args, color),
         args::Command::Explain(args) => commands::explain::run(args),
         args::Command::Schema(args) => commands::schema::run(args),
         args::Command::Completions(args) => commands::completions::run(args),

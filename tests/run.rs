@@ -270,19 +270,38 @@ fn serving_reproduces_the_evaluated_probabilities_exactly() {
 }
 
 #[test]
-fn serving_without_a_run_id_fails_with_the_variable_to_pass() {
+fn serving_before_any_training_run_says_which_pipeline_to_run() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
     let output = run(&sandbox, &project, "churn_serving_v1");
     output.expect_code(1);
-    let results = results(&project, "churn_serving_v1");
-    let error = results["steps"]["load_model"]["error"].as_str().unwrap();
-    assert!(error.contains("not given"), "{error}");
-    assert_eq!(results["steps"]["load_model"]["code"], "MBT4014");
-    assert_eq!(
-        results["steps"]["load_model"]["help"],
-        "pass `--vars NAME=VALUE` to `mbt run`"
+    let first = results(&project, "churn_serving_v1");
+    let load_model = &first["steps"]["load_model"];
+    let error = load_model["error"].as_str().unwrap();
+    assert!(
+        error.contains("`run_id: latest` found no run of pipeline `churn_training_v1`"),
+        "{error}"
     );
+    assert_eq!(load_model["code"], "MBT4011");
+    assert_eq!(
+        load_model["help"],
+        "run `mbt run churn_training_v1` first, or pin a run with `--vars run_id=RUN_ID`"
+    );
+    // A run id left to run time (`run_vars`) and not given: the variable to pass.
+    let pipeline = project.join("pipelines/churn_serving_v1.yaml");
+    util::edit(
+        &pipeline,
+        "run_vars: [fallback]",
+        "run_vars: [run_id, fallback]",
+    );
+    util::edit(&pipeline, "var('run_id', 'latest')", "var('run_id')");
+    run(&sandbox, &project, "churn_serving_v1").expect_code(1);
+    let rerun = results(&project, "churn_serving_v1");
+    let load_model = &rerun["steps"]["load_model"];
+    let error = load_model["error"].as_str().unwrap();
+    assert!(error.contains("a variable that was not given"), "{error}");
+    assert_eq!(load_model["code"], "MBT4014");
+    assert_eq!(load_model["help"], "pass `--vars NAME=VALUE` to `mbt run`");
 }
 
 #[test]
@@ -396,7 +415,7 @@ fn retrying_from_a_manifest_of_another_version_is_mbt4016() {
 }
 
 #[test]
-fn json_logs_are_one_object_per_line() {
+fn json_logs_are_the_only_output_on_stdout() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
     let output = sandbox
@@ -404,13 +423,15 @@ fn json_logs_are_one_object_per_line() {
         .args(["run", "--select", "churn_gbm_v1", "--log-format", "json"])
         .run();
     output.expect_code(0);
+    // `mbt run ... | jq` works: every stdout line is a JSON object, and nothing else is there.
     let lines: Vec<serde_json::Value> = output
-        .stderr
+        .stdout
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
         .collect();
-    assert_eq!(lines.len(), 12, "{output}");
-    for line in &lines {
+    assert_eq!(output.stderr, "", "{output}");
+    assert_eq!(lines.len(), 14, "{output}");
+    for line in &lines[..12] {
         for key in [
             "ts", "level", "pipeline", "step", "run_id", "target", "event",
         ] {
@@ -420,6 +441,146 @@ fn json_logs_are_one_object_per_line() {
     assert_eq!(lines[0]["event"], "step_started");
     assert_eq!(lines[11]["event"], "step_completed");
     assert_eq!(lines[11]["step"], "log_run");
+    assert_eq!(lines[12]["event"], "run_finished");
+    assert_eq!(lines[12]["status"], "success");
+    assert!(lines[12]["metrics"]["roc_auc"].as_f64().unwrap() > 0.8);
+    assert_eq!(
+        lines[13],
+        serde_json::json!({"event": "summary", "pipelines": 1, "succeeded": 1, "failed": 0})
+    );
+}
+
+#[test]
+fn a_new_project_trains_then_serves_its_latest_run_without_python() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .mbt(sandbox.path())
+        .args(["init", "demo"])
+        .run()
+        .success();
+    let project = sandbox.path().join("demo");
+    // Serving's `run_id: latest` before any training run: a coded error that says what to do.
+    let output = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "serving_v1"])
+        .env("MBT_PYTHON", "/nonexistent/python")
+        .run();
+    output.expect_code(1);
+    assert!(output.stderr.contains("error[MBT4011]"), "{output}");
+    assert!(
+        output
+            .stderr
+            .contains("`run_id: latest` found no run of pipeline `training_v1`"),
+        "{output}"
+    );
+    // `mbt run` without a selection: training, then serving its latest run; no Python needed.
+    let output = sandbox
+        .mbt(&project)
+        .args(["run"])
+        .env("MBT_PYTHON", "/nonexistent/python")
+        .run();
+    output.success();
+    let summary: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(summary.len(), 3, "{output}");
+    assert!(
+        summary[0].starts_with("training_v1: success (run "),
+        "{output}"
+    );
+    assert!(
+        summary[1].starts_with("serving_v1: success (run "),
+        "{output}"
+    );
+    assert_eq!(summary[2], "2 pipeline(s): 2 succeeded, 0 failed");
+    let trained = results(&project, "training_v1");
+    let served = results(&project, "serving_v1");
+    let warning = served["steps"]["load_model"]["warnings"][0]
+        .as_str()
+        .unwrap();
+    assert!(
+        warning.contains(&format!(
+            "run_id latest: run `{}` of pipeline `training_v1`",
+            trained["run_id"].as_str().unwrap()
+        )),
+        "{warning}"
+    );
+    let predictions = std::fs::read_to_string(project.join("predictions/predictions.csv")).unwrap();
+    assert_eq!(predictions.lines().count(), 401);
+    // `--force` runs a successful run again, every step.
+    let output = sandbox
+        .mbt(&project)
+        .args(["retry", "training_v1", "--force"])
+        .run();
+    output.success();
+    assert!(output.stderr.contains("rerunning training_v1"), "{output}");
+    let rerun = results(&project, "training_v1");
+    assert_eq!(rerun["run_id"], trained["run_id"]);
+    assert!(rerun["steps"]
+        .as_object()
+        .unwrap()
+        .values()
+        .all(|step| step["status"] == "success"));
+}
+
+#[test]
+fn exec_runs_a_pinned_manifest_with_no_yaml_on_the_worker() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    sandbox
+        .mbt(&project)
+        .args(["compile", "churn_gbm_v1"])
+        .run()
+        .success();
+    // The worker holds the manifest and the data, nothing else.
+    let worker = sandbox.path().join("worker");
+    std::fs::create_dir_all(&worker).unwrap();
+    std::fs::copy(
+        project.join("target/churn_gbm_v1/manifest.json"),
+        worker.join("manifest.json"),
+    )
+    .unwrap();
+    util::copy_tree(&project.join("sample_data"), &worker.join("sample_data"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(worker.join("manifest.json")).unwrap())
+            .unwrap();
+    let steps: Vec<String> = manifest["dag"]["execution_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step.as_str().unwrap().to_string())
+        .collect();
+    // The first step starts a run and says its id.
+    let output = sandbox
+        .mbt(&worker)
+        .args(["exec", "--manifest", "manifest.json", "--step", &steps[0]])
+        .run();
+    output.success();
+    let run_id = output
+        .stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("run id: "))
+        .and_then(|rest| rest.split(' ').next())
+        .expect("exec printed the run id")
+        .to_string();
+    for step in &steps[1..] {
+        let output = sandbox
+            .mbt(&worker)
+            .args(["exec", "--manifest", "manifest.json", "--step", step])
+            .args(["--run-id", &run_id])
+            .run();
+        output.success();
+    }
+    let result: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            worker.join(format!("target/churn_gbm_v1/exec/{run_id}/evaluate.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(result["metrics"]["roc_auc"].as_f64().unwrap() > 0.8);
+    assert!(worker
+        .join(format!("local_registry/{run_id}/run.json"))
+        .is_file());
+    assert!(!worker.join("pipelines").exists());
 }
 
 #[test]

@@ -164,7 +164,7 @@ fn flow(name: &str) -> Flow {
 pub fn build(pipeline: &Pipeline) -> Result<Dag, String> {
     let steps = match (&pipeline.training, &pipeline.serving) {
         (Some(training), _) => training_steps(pipeline, training)?,
-        (None, Some(serving)) => serving_steps(serving),
+        (None, Some(serving)) => serving_steps(pipeline, serving),
         (None, None) => Vec::new(),
     };
     Ok(wire(steps))
@@ -432,7 +432,7 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Result<Vec<StepCo
     Ok(steps)
 }
 
-fn serving_steps(serving: &Serving) -> Vec<StepConfig> {
+fn serving_steps(pipeline: &Pipeline, serving: &Serving) -> Vec<StepConfig> {
     let columns = serving.output.columns.clone().unwrap_or(OutputColumns {
         prediction: "prediction".into(),
         label: None,
@@ -444,6 +444,8 @@ fn serving_steps(serving: &Serving) -> Vec<StepConfig> {
             registry: source.registry.clone(),
             run_id: source.run_id.clone(),
             fallback_run_id: source.fallback_run_id.clone(),
+            training_pipeline: source.training_pipeline.clone(),
+            experiment_name: pipeline.project.experiment_name.clone(),
         }),
         StepConfig::LoadScoringData(LoadScoringData {
             scoring_table: serving.data_source.scoring_table.clone(),

@@ -23,6 +23,9 @@ pub const FUNCTIONS: &[&str] = &["var", "env_var", "secret"];
 pub struct TemplateContext<'a> {
     pub vars: &'a BTreeMap<String, String>,
     pub env: &'a BTreeMap<String, String>,
+    /// Variables declared as given at run time (a pipeline's `run_vars`): unset, they stay
+    /// references without a warning.
+    pub run_vars: &'a [String],
 }
 
 /// What rendering a tree produced besides the tree.
@@ -87,6 +90,7 @@ fn environment<'a>(context: &TemplateContext<'_>, state: &Arc<Mutex<State>>) -> 
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     let vars = context.vars.clone();
+    let run_vars = context.run_vars.to_vec();
     let var_state = state.clone();
     environment.add_function(
         "var",
@@ -102,7 +106,9 @@ fn environment<'a>(context: &TemplateContext<'_>, state: &Arc<Mutex<State>>) -> 
             }
             state.deferred = true;
             state.vars.entry(name.clone()).or_insert(None);
-            state.unset_vars.push(name.clone());
+            if !run_vars.contains(&name) {
+                state.unset_vars.push(name.clone());
+            }
             Value::from(format!("{{{{ var('{name}') }}}}"))
         },
     );
@@ -168,7 +174,7 @@ fn render_node(
                             Diagnostic::at(Code::VarNotSet, node.span, format!("variable `{name}` is not set"))
                                 .with_label("left for run time")
                                 .with_help(format!(
-                                    "pass `--vars {name}=VALUE`, or give a default: `{{{{ var('{name}', 'VALUE') }}}}`"
+                                    "declare it given at run time with `run_vars: [{name}]`, pass `--vars {name}=VALUE`, or give a default: `{{{{ var('{name}', 'VALUE') }}}}`"
                                 )),
                         );
                     }
@@ -314,6 +320,7 @@ mod tests {
             &TemplateContext {
                 vars: &vars,
                 env: &env,
+                run_vars: &["given_later".to_string()],
             },
         );
         (node, rendered)
@@ -340,6 +347,21 @@ mod tests {
         assert_eq!(rendered.deferred.len(), 1);
         assert_eq!(rendered.diagnostics.len(), 1);
         assert_eq!(rendered.diagnostics[0].code, Code::VarNotSet);
+    }
+
+    #[test]
+    fn declared_run_vars_stay_references_without_a_warning() {
+        let (node, rendered) = render("a: \"{{ var('given_later') }}\"\n", &[], &[]);
+        assert_eq!(
+            node.get_path(&["a"]).unwrap().as_str(),
+            Some("{{ var('given_later') }}")
+        );
+        assert_eq!(rendered.deferred.len(), 1);
+        assert!(
+            rendered.diagnostics.is_empty(),
+            "{:?}",
+            rendered.diagnostics
+        );
     }
 
     #[test]

@@ -541,13 +541,16 @@ codes! {
 
     /// Variable not set at compile time.
     ///
-    /// `{{ var('k') }}` has no default and `--vars k=...` was not given. The reference stays in
-    /// the manifest and must be bound when the pipeline runs (`mbt run --vars k=...`).
+    /// `{{ var('k') }}` has no default, `--vars k=...` was not given, and the pipeline does not
+    /// declare `k` among its `run_vars`. The reference stays in the manifest and must be bound
+    /// when the pipeline runs (`mbt run --vars k=...`).
     ///
     /// Bad:
     ///     run_id: "{{ var('run_id') }}"   # compiled without --vars run_id=...
     ///
-    /// Fix: pass `--vars run_id=VALUE`, or give a default: `{{ var('run_id', 'latest') }}`.
+    /// Fix: declare what is given at run time (`run_vars: [run_id]` at the top of the
+    /// pipeline), pass `--vars run_id=VALUE`, or give a default:
+    /// `{{ var('run_id', 'latest') }}` (`latest` is the most recent training run).
     VarNotSet = "MBT2102", Warning, "var-not-set";
 
     /// Environment variable not set.

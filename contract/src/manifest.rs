@@ -394,10 +394,17 @@ pub struct RunParams {
 pub struct LoadModel {
     /// The model registry's name (the target's settings apply when its registry is the same).
     pub registry: String,
-    /// May hold `{{ var('NAME') }}` until `--vars` gives it.
+    /// A run id, or `latest`; may hold `{{ var('NAME') }}` until `--vars` gives it.
     pub run_id: String,
     pub fallback_run_id: Option<String>,
+    /// For `latest`: the training pipeline whose runs count.
+    pub training_pipeline: Option<String>,
+    /// For `latest` without a training pipeline: the experiment whose runs count.
+    pub experiment_name: Option<String>,
 }
+
+/// The `run_id` that means "the most recent training run in the registry".
+pub const LATEST_RUN: &str = "latest";
 
 /// Reads the table to score.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

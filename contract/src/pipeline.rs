@@ -18,6 +18,10 @@ pub struct Pipeline {
     /// Mappings merge deeply, this file's values win, and lists replace the inherited list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_pipeline: Option<String>,
+    /// Variables given when the pipeline runs (`mbt run --vars NAME=VALUE`), such as the
+    /// training run a serving pipeline loads: `mbt check` does not warn that they are unset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_vars: Vec<String>,
     /// Who owns the pipeline and what problem it solves.
     pub project: Project,
     /// How the pipeline is deployed and scheduled.
@@ -652,8 +656,13 @@ pub struct ModelSource {
     #[serde(default = "default_registry")]
     #[schemars(default = "default_registry")]
     pub registry: String,
-    /// The training run whose model and fitted transforms are loaded.
+    /// The training run whose model and fitted transforms are loaded; `latest` is the most
+    /// recent run in the registry of `training_pipeline` if set, else of the project's
+    /// `experiment_name` if set, else of any pipeline.
     pub run_id: String,
+    /// The training pipeline whose runs `run_id: latest` chooses from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_pipeline: Option<String>,
     /// Copy the run's artifacts into `target/` at compile time (not available in this build).
     #[serde(default)]
     pub artifact_snapshot: bool,

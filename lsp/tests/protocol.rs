@@ -284,7 +284,7 @@ fn hover_shows_docs_and_the_effective_value() {
     let serving = "pipelines/churn_serving_v1.yaml";
     let text = client.open(serving);
     for (needle, expected) in [
-        ("var('run_id')", "= `abc123`"),
+        ("var('run_id'", "= `abc123`"),
         ("var('fallback')", "is unset"),
     ] {
         let (line, character) = support::find_in(&text, needle, 2);

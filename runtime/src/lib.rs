@@ -8,6 +8,7 @@
 //! `run_results.json`.
 
 pub mod adapters;
+pub mod clock;
 pub mod error;
 pub mod features;
 pub mod frame;

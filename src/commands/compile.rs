@@ -1,4 +1,5 @@
-//! `mbt compile`: pipelines to `target/<pipeline>/manifest.json`.
+//! `mbt compile [PIPELINE|tag:NAME ...] [--select ...] [--exclude ...]`: pipelines to
+//! `target/<pipeline>/manifest.json`, every pipeline but bases without a selection.
 
 use std::process::ExitCode;
 
@@ -9,23 +10,25 @@ use crate::args::CompileArgs;
 use crate::host::Host;
 use crate::outln;
 use crate::output::{print_diagnostics, summary_line, write_atomic};
+use crate::select::select;
 
 pub fn run(args: CompileArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
+    let mut selectors = args.pipelines.clone();
+    selectors.extend(args.selection.select.iter().cloned());
+    let selected = match select(&host, &selectors, &args.selection.exclude) {
+        Ok(selected) => selected,
+        Err(problems) => {
+            print_diagnostics(&problems, &host.db, color)?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let mut failed = false;
-    for name in &args.pipelines {
-        let file = match host.runnable_pipeline(name) {
-            Ok(file) => file,
-            Err(diagnostic) => {
-                print_diagnostics(&[*diagnostic], &host.db, color)?;
-                failed = true;
-                continue;
-            }
-        };
-        let diagnostics = super::diagnostics_of(&host, file);
+    for pipeline in &selected {
+        let diagnostics = super::diagnostics_of(&host, pipeline.file);
         print_diagnostics(&diagnostics, &host.db, color)?;
         let summary = Summary::of(&diagnostics);
-        let result = manifest(&host.db, file);
+        let result = manifest(&host.db, pipeline.file);
         match (&result.manifest, summary.errors) {
             (Some(manifest), 0) => {
                 let name = &manifest.metadata.pipeline_name;
@@ -42,7 +45,11 @@ pub fn run(args: CompileArgs, color: bool) -> anyhow::Result<ExitCode> {
                 );
             }
             _ => {
-                eprintln!("{name}: {}; no manifest written", summary_line(summary));
+                eprintln!(
+                    "{}: {}; no manifest written",
+                    pipeline.name,
+                    summary_line(summary)
+                );
                 failed = true;
             }
         }

@@ -28,7 +28,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     }
     outln!("created project `{name}` in {}", root.display());
     outln!(
-        "next: cd {} && mbt check && mbt compile training_v1 && mbt test",
+        "next: cd {} && mbt check && mbt test && mbt run",
         display(root)
     );
     Ok(ExitCode::SUCCESS)
@@ -59,11 +59,11 @@ pub fn files(name: &str) -> Vec<(&'static str, String)> {
         ),
         (
             "pipelines/training_v1.yaml",
-            "schema_version: 1\nbase_pipeline: _base\n\nproject:\n  name: training_v1\n\ntraining:\n  validation:\n    on_failure: fail\n    checks:\n      - type: null_threshold\n        columns: [churned]\n        max_null_pct: 0.0\n      - type: custom\n        function: lib.custom_validators.check_label_rate\n  split:\n    test_size: 0.2\n    stratify: true\n    seed: 42\n  transformations:\n    normalization:\n      enabled: true\n      method: standard_scaler\n  model_training:\n    framework: gbm\n    config:\n      n_estimators: 100\n      learning_rate: 0.1\n      seed: 42\n".to_string(),
+            "schema_version: 1\nbase_pipeline: _base\n\nproject:\n  name: training_v1\n\ntraining:\n  validation:\n    on_failure: fail\n    checks:\n      - type: null_threshold\n        columns: [churned]\n        max_null_pct: 0.0\n      - type: value_range\n        column: tenure\n        min: 0\n        max: 100\n      # Python hooks are opt-in: they need Python 3 with pandas and pyarrow ($MBT_PYTHON,\n      # the project's .venv, or python3). Uncomment to run lib/custom_validators.py:\n      # - type: custom\n      #   function: lib.custom_validators.check_label_rate\n  split:\n    test_size: 0.2\n    stratify: true\n    seed: 42\n  transformations:\n    normalization:\n      enabled: true\n      method: standard_scaler\n  model_training:\n    framework: gbm\n    config:\n      n_estimators: 100\n      learning_rate: 0.1\n      seed: 42\n".to_string(),
         ),
         (
             "pipelines/serving_v1.yaml",
-            "schema_version: 1\n\nproject:\n  name: serving_v1\n  problem_type: binary_classification\n\ndeployment:\n  mode: batch\n  cadence: daily\n\nserving:\n  model_source:\n    registry: local\n    run_id: \"{{ var('run_id', 'latest') }}\"\n  data_source:\n    scoring_table: customers\n  output:\n    destination: local_file\n    table: predictions.csv\n    columns:\n      prediction: churn_probability\n      label: churn_predicted\n      threshold: 0.5\n".to_string(),
+            "schema_version: 1\n\nproject:\n  name: serving_v1\n  problem_type: binary_classification\n\ndeployment:\n  mode: batch\n  cadence: daily\n\nserving:\n  model_source:\n    registry: local\n    # The most recent training_v1 run, unless `mbt run --vars run_id=RUN_ID` names one.\n    run_id: \"{{ var('run_id', 'latest') }}\"\n    training_pipeline: training_v1\n  data_source:\n    scoring_table: customers\n  output:\n    destination: local_file\n    table: predictions.csv\n    columns:\n      prediction: churn_probability\n      label: churn_predicted\n      threshold: 0.5\n".to_string(),
         ),
         (
             "tests/training_v1.test.yaml",

@@ -6,9 +6,13 @@ pub mod completions;
 pub mod dag;
 #[cfg(feature = "runtime")]
 pub mod deps;
+#[cfg(feature = "runtime")]
+pub mod exec;
 pub mod explain;
 pub mod init;
 pub mod lsp;
+#[cfg(feature = "runtime")]
+pub mod retry;
 #[cfg(feature = "runtime")]
 pub mod run;
 pub mod schema;

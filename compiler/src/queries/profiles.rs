@@ -209,6 +209,7 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
         &TemplateContext {
             vars: &settings.vars,
             env: &settings.env,
+            run_vars: &[],
         },
     );
     diagnostics.extend(rendered.diagnostics);

@@ -404,7 +404,9 @@ impl<'a> SchemaCheck<'a> {
                 format!("`{path}` needs a value at compile time, but its variable is not set"),
             )
             .with_label("left for run time")
-            .with_help("pass the variable with `--vars NAME=VALUE`, or give it a default"),
+            .with_help(
+                "pass the variable with `--vars NAME=VALUE`, or give it a default; `run_vars` cannot defer it, this field is checked at compile time",
+            ),
         );
     }
 

@@ -12,8 +12,8 @@ use mbt_contract::fs::{write_atomic, write_atomic_with};
 use polars::prelude::*;
 
 use super::{
-    Adapter, BuildContext, DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunRecord,
-    SecretsProvider, Storage, TableRequest, Writing,
+    Adapter, BuildContext, DataConnector, Executor, Job, ModelRegistry, OutputWriter, RunFilter,
+    RunRecord, SecretsProvider, Storage, TableRequest, Writing,
 };
 use crate::error::{coded, Code, Coded};
 
@@ -284,6 +284,20 @@ impl ModelRegistry for LocalRegistry {
             )?;
         serde_json::from_str(&text)
             .with_context(|| format!("{} is not a run record", path.display()))
+    }
+
+    fn latest_run(&self, filter: RunFilter<'_>) -> anyhow::Result<RunRecord> {
+        // Every `<run>/run.json` under the registry; a folder without a record is not a run.
+        let records: Vec<RunRecord> = std::fs::read_dir(&self.base)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let text = std::fs::read_to_string(entry.path().join("run.json")).ok()?;
+                serde_json::from_str(&text).ok()
+            })
+            .collect();
+        super::latest(&records, filter, &self.base.display().to_string()).cloned()
     }
 
     fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>> {

@@ -10,8 +10,8 @@ use anyhow::Context;
 use polars::prelude::DataFrame;
 
 use super::{
-    Adapter, DataConnector, ModelRegistry, OutputWriter, RunRecord, SecretsProvider, Storage,
-    TableRequest,
+    Adapter, DataConnector, ModelRegistry, OutputWriter, RunFilter, RunRecord, SecretsProvider,
+    Storage, TableRequest,
 };
 use crate::error::{coded, Code};
 
@@ -170,6 +170,16 @@ impl ModelRegistry for MemoryRegistry {
                     "train it first",
                 )
             })
+    }
+
+    fn latest_run(&self, filter: RunFilter<'_>) -> anyhow::Result<RunRecord> {
+        let runs = self.runs.lock().expect("registry lock");
+        super::latest(
+            runs.values().map(|(record, _)| record),
+            filter,
+            "the in-memory registry",
+        )
+        .cloned()
     }
 
     fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>> {

@@ -21,7 +21,7 @@ use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{Code, Coded};
+use crate::error::{coded, Code, Coded};
 use crate::features::{Columns, Matrix};
 
 pub use registry::{Adapters, Registry};
@@ -120,7 +120,7 @@ pub trait DataConnector: Adapter {
 }
 
 /// What a training run leaves behind in a model registry.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub run_id: String,
     pub pipeline: String,
@@ -132,6 +132,68 @@ pub struct RunRecord {
     pub artifacts: BTreeMap<String, String>,
     pub manifest_hash: String,
     pub mbt_version: String,
+    /// When the run was recorded (RFC 3339 UTC); orders runs for `run_id: latest`.
+    #[serde(default)]
+    pub recorded_at: Option<String>,
+}
+
+/// Which runs `run_id: latest` chooses from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFilter<'a> {
+    /// Runs of this training pipeline.
+    Pipeline(&'a str),
+    /// Runs tagged with this experiment.
+    Experiment(&'a str),
+    Any,
+}
+
+impl RunFilter<'_> {
+    pub fn accepts(&self, record: &RunRecord) -> bool {
+        match self {
+            RunFilter::Pipeline(name) => record.pipeline == *name,
+            RunFilter::Experiment(name) => {
+                record.tags.get("experiment").map(String::as_str) == Some(*name)
+            }
+            RunFilter::Any => true,
+        }
+    }
+}
+
+impl std::fmt::Display for RunFilter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunFilter::Pipeline(name) => write!(f, "of pipeline `{name}`"),
+            RunFilter::Experiment(name) => write!(f, "of experiment `{name}`"),
+            RunFilter::Any => f.write_str("of any pipeline"),
+        }
+    }
+}
+
+/// The most recent of `records` that `filter` accepts (by `recorded_at`, then run id); `where_`
+/// names the registry in the error when there is none.
+pub fn latest<'a>(
+    records: impl IntoIterator<Item = &'a RunRecord>,
+    filter: RunFilter<'_>,
+    where_: &str,
+) -> anyhow::Result<&'a RunRecord> {
+    records
+        .into_iter()
+        .filter(|record| filter.accepts(record))
+        .max_by(|a, b| {
+            (a.recorded_at.as_deref(), a.run_id.as_str())
+                .cmp(&(b.recorded_at.as_deref(), b.run_id.as_str()))
+        })
+        .ok_or_else(|| {
+            let first = match filter {
+                RunFilter::Pipeline(name) => format!("run `mbt run {name}` first"),
+                _ => "run the training pipeline first".to_string(),
+            };
+            coded(
+                Code::RunNotFound,
+                format!("`run_id: latest` found no run {filter} in {where_}"),
+                format!("{first}, or pin a run with `--vars run_id=RUN_ID`"),
+            )
+        })
 }
 
 /// Records runs and hands their artifacts back by run id.
@@ -142,6 +204,8 @@ pub trait ModelRegistry: Adapter {
         artifacts: &[(String, Vec<u8>)],
     ) -> anyhow::Result<RunRecord>;
     fn load_run(&self, run_id: &str) -> anyhow::Result<RunRecord>;
+    /// The most recent run `filter` accepts (`run_id: latest`).
+    fn latest_run(&self, filter: RunFilter<'_>) -> anyhow::Result<RunRecord>;
     fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>>;
 }
 
@@ -237,4 +301,47 @@ pub trait Framework: Adapter {
         model: &SerializedModel,
         columns: usize,
     ) -> anyhow::Result<Vec<f64>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{latest, RunFilter, RunRecord};
+
+    fn record(run_id: &str, pipeline: &str, experiment: &str, at: Option<&str>) -> RunRecord {
+        RunRecord {
+            run_id: run_id.into(),
+            pipeline: pipeline.into(),
+            tags: [("experiment".to_string(), experiment.to_string())].into(),
+            recorded_at: at.map(str::to_string),
+            ..RunRecord::default()
+        }
+    }
+
+    #[test]
+    fn latest_is_the_newest_recorded_run_the_filter_accepts() {
+        let runs = [
+            record("run_b", "train", "churn", Some("2026-03-02T00:00:00.000Z")),
+            record("run_c", "train", "churn", Some("2026-03-01T00:00:00.000Z")),
+            // An older record without a time sorts before every timed one.
+            record("run_z", "train", "churn", None),
+            record("run_a", "other", "fraud", Some("2026-03-03T00:00:00.000Z")),
+        ];
+        let pick = |filter| latest(&runs, filter, "here").unwrap().run_id.clone();
+        assert_eq!(pick(RunFilter::Pipeline("train")), "run_b");
+        assert_eq!(pick(RunFilter::Experiment("churn")), "run_b");
+        assert_eq!(pick(RunFilter::Experiment("fraud")), "run_a");
+        assert_eq!(pick(RunFilter::Any), "run_a");
+        let error = latest(&runs, RunFilter::Pipeline("serve"), "here").unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "`run_id: latest` found no run of pipeline `serve` in here"
+        );
+        assert_eq!(
+            crate::error::code_of(&error),
+            Some((
+                crate::error::Code::RunNotFound,
+                "run `mbt run serve` first, or pin a run with `--vars run_id=RUN_ID`"
+            ))
+        );
+    }
 }

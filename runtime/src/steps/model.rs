@@ -432,6 +432,7 @@ pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result
         artifacts: BTreeMap::new(),
         manifest_hash: context.manifest.metadata.source_hash.clone(),
         mbt_version: context.manifest.metadata.mbt_version.clone(),
+        recorded_at: Some(crate::clock::timestamp()),
     };
     let record = context
         .adapters

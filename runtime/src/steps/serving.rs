@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use mbt_contract::manifest::{ApplyTransforms, LoadModel, LoadScoringData, Predict, Publish};
+use mbt_contract::manifest::{
+    ApplyTransforms, LoadModel, LoadScoringData, Predict, Publish, LATEST_RUN,
+};
 use polars::prelude::*;
 use serde_json::json;
 
@@ -16,7 +18,7 @@ use super::fitted::{
 use super::model::ModelArtifact;
 use super::transforms::{apply_encoder, apply_scaler, apply_selector};
 use super::{Artifact, StepContext};
-use crate::adapters::TableRequest;
+use crate::adapters::{RunFilter, TableRequest};
 use crate::error::{coded, Code, Coded};
 use crate::{frame, windows};
 
@@ -28,9 +30,29 @@ pub fn load_model(
         registry,
         run_id,
         fallback_run_id,
+        training_pipeline,
+        experiment_name,
     } = config;
     let registry = context.adapters.registry_named(registry)?;
-    let run_id = bound(run_id, "run_id")?;
+    let mut run_id = bound(run_id, "run_id")?;
+    if run_id == LATEST_RUN {
+        let filter = match (training_pipeline, experiment_name) {
+            (Some(pipeline), _) => RunFilter::Pipeline(pipeline),
+            (None, Some(experiment)) => RunFilter::Experiment(experiment),
+            (None, None) => RunFilter::Any,
+        };
+        let latest = registry.latest_run(filter)?;
+        context.warnings.push(format!(
+            "run_id latest: run `{}` of pipeline `{}`, recorded {}",
+            latest.run_id,
+            latest.pipeline,
+            latest
+                .recorded_at
+                .as_deref()
+                .unwrap_or("at an unknown time")
+        ));
+        run_id = latest.run_id;
+    }
     let (run_id, record) = match registry.load_run(&run_id) {
         Ok(record) => (run_id, record),
         Err(error) => match fallback_run_id

@@ -41,11 +41,13 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
         });
     };
     let settings = db.project().settings(db);
+    let run_vars = run_vars(&root);
     let rendered = render_tree(
         &mut root,
         &TemplateContext {
             vars: &settings.vars,
             env: &settings.env,
+            run_vars: &run_vars,
         },
     );
     diagnostics.extend(rendered.diagnostics.iter().cloned());
@@ -126,6 +128,16 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
         vars: rendered.vars.into_iter().collect(),
         diagnostics,
     })
+}
+
+/// The pipeline's `run_vars`: variables given at run time.
+fn run_vars(root: &Node) -> Vec<String> {
+    root.get_path(&["run_vars"])
+        .and_then(Node::as_sequence)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|item| item.as_str().map(str::to_string))
+        .collect()
 }
 
 fn contains_include(node: &Node) -> bool {

@@ -8,6 +8,7 @@ use rustc_hash::FxHashSet;
 use super::custom::custom_function;
 use crate::db::Db;
 use crate::diagnostics::{Code, Diagnostic, Label};
+use crate::queries::parse::pipeline_index;
 use crate::queries::target::{not_available, secrets_outside, WithAvailable};
 use crate::schema::check::SchemaCheck;
 use crate::schema::frameworks;
@@ -539,6 +540,23 @@ fn model_source(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
     };
     if let Some(registry) = source.get_path(&["registry"]) {
         adapter_name(AdapterKind::ModelRegistry, registry, out);
+    }
+    if let Some(node) = source.get_path(&["training_pipeline"]) {
+        if let Some(name) = node.as_str() {
+            let index = pipeline_index(pipeline.db, pipeline.db.project());
+            let runnable: Vec<&str> = index.runnable().map(|(name, _)| name).collect();
+            if !runnable.contains(&name) && !pipeline.deferred.contains(&node.span) {
+                out.push(
+                    Diagnostic::at(
+                        Code::PipelineNotFound,
+                        node.span,
+                        format!("training pipeline `{name}` not found"),
+                    )
+                    .with_label("no such pipeline")
+                    .with_did_you_mean(name, &runnable, node.span),
+                );
+            }
+        }
     }
     if let Some(snapshot) = source.get_path(&["artifact_snapshot"]) {
         if matches!(snapshot.kind, NodeKind::Bool(true)) {
