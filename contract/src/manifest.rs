@@ -14,7 +14,9 @@
 //!   `model: {framework, config}`, `metadata.problem_type` as the enum, typed target settings in
 //!   `profile.settings` (was `profile.config`; every adapter `{type, config}`, defaults filled,
 //!   the plan's `mlflow:`/`h2o:` normalized), step `adapters` keyed by adapter kind,
-//!   `pipeline` as the typed merged pipeline. Every config field is read by its step.
+//!   `pipeline` as the typed merged pipeline, `load_model`'s `training_pipeline` and
+//!   `experiment_name` (which runs `run_id: latest` picks from). Every config field is read by
+//!   its step.
 
 use std::collections::BTreeMap;
 
