@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (pre-commit 4.7.0, pandas + pyarrow for the
 # Python bridge, pytest-lsp for the language server, in cached venvs), then
-# `cargo test --workspace`, then lints (clippy with warnings denied, rustfmt).
+# `cargo test --workspace`, the workspace against the newest allowed dependency versions,
+# then lints (clippy with warnings denied, rustfmt).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cache="${MBT_CACHE:-$HOME/.cache/mbt}"
@@ -18,7 +19,14 @@ ensure_venv "$cache/venv-lsp" lsp/tests/e2e/requirements.txt
 export MBT_LSP_PYTHON="$cache/venv-lsp/bin/python"
 
 echo "==> cargo test --workspace"
-cargo test --workspace
+# The pre-commit install test runs alone afterwards, so its printed install time is not
+# measured on a machine busy with the other tests.
+cargo test --workspace -- --skip mbt_check_hook_installs_from_a_clone
+echo "==> pre-commit try-repo mbt-check (installs the hook from a clone; prints the time)"
+cargo test --test pre_commit mbt_check_hook_installs_from_a_clone -- --nocapture
+
+echo "==> unlocked resolution: bash scripts/check-unlocked.sh"
+bash scripts/check-unlocked.sh
 
 echo "==> cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings

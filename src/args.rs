@@ -61,7 +61,7 @@ pub enum Command {
 /// Flags that locate the project and choose the profile and target.
 #[derive(Debug, Args, Clone)]
 pub struct ProjectArgs {
-    /// Project root [default: nearest ancestor with profiles.yaml or pyproject.toml].
+    /// Project root [default: nearest ancestor with profiles.yaml, or pyproject.toml and pipelines/].
     #[arg(long, value_name = "DIR")]
     pub project_dir: Option<PathBuf>,
     /// Directory holding profiles.yaml.

@@ -56,7 +56,7 @@ impl Host {
                 dir.canonicalize()
                     .with_context(|| format!("cannot open {}", dir.display()))?
             }
-            None => find_root(&start).with_context(|| format!("no MBT project here: no profiles.yaml or pyproject.toml in {} or its parents (use --project-dir, or `mbt init NAME`)", start.display()))?,
+            None => find_root(&start).with_context(|| format!("no MBT project here: no profiles.yaml (or pyproject.toml beside pipelines/) in {} or its parents (use --project-dir, or `mbt init NAME`)", start.display()))?,
         };
         let loaded = mbt_host::load(&root, &args.options()?)?;
         let diagnostics = loaded

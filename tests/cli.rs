@@ -734,7 +734,7 @@ fn outside_a_project_is_a_usage_error() {
     exit code: 2
     ----- stdout -----
     ----- stderr -----
-    error: no MBT project here: no profiles.yaml or pyproject.toml in [TMP]/home or its parents (use --project-dir, or `mbt init NAME`)
+    error: no MBT project here: no profiles.yaml (or pyproject.toml beside pipelines/) in [TMP]/home or its parents (use --project-dir, or `mbt init NAME`)
     ");
 
     // --project-dir finds it from anywhere.

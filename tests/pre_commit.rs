@@ -3,9 +3,12 @@
 //! pre-commit comes from `$MBT_PRE_COMMIT` (a path; `.ci/run` installs it) or from PATH. Without
 //! it the test is skipped with a printed reason, except in CI (`$CI` set), where it fails.
 //!
-//! The test uses the `mbt-check-system` hook (the `mbt` under test, put first on PATH) rather
-//! than `mbt-check`, which would `cargo install` the whole workspace. Both hooks share `entry`,
-//! `files` and `pass_filenames`, which a second check below asserts.
+//! `pre_commit_hook_checks_the_project` uses the `mbt-check-system` hook (the `mbt` under test,
+//! put first on PATH). `mbt_check_hook_installs_from_a_clone` takes the path a user takes: the
+//! `mbt-check` hook from a clone of this repository, which pre-commit installs by building `mbt`
+//! (pyproject.toml: maturin, the compile side only) in a cold target directory; it prints how
+//! long that first run took (`scripts/test.sh` shows it). Both hooks share `entry`, `files` and
+//! `pass_filenames`, which a third test asserts.
 
 mod util;
 
@@ -101,15 +104,8 @@ fn init_repo(sandbox: &Sandbox, directory: &Path) {
 
 #[test]
 fn pre_commit_hook_checks_the_project() {
-    let pre_commit = match find_pre_commit() {
-        Ok(path) => path,
-        Err(reason) if env_flag("CI") => {
-            panic!("pre-commit is required in CI (.ci/run installs it): {reason}")
-        }
-        Err(reason) => {
-            eprintln!("skipped pre_commit_hook_checks_the_project: {reason}");
-            return;
-        }
+    let Some(pre_commit) = pre_commit_or_skip("pre_commit_hook_checks_the_project") else {
+        return;
     };
     let sandbox = Sandbox::new();
 
@@ -168,6 +164,126 @@ fn pre_commit_hook_checks_the_project() {
     assert!(text.contains("pipelines/_base_churn.yaml:"), "{text}");
 }
 
+/// pre-commit, or `None` (with the reason printed) outside CI when it is not installed.
+fn pre_commit_or_skip(test: &str) -> Option<PathBuf> {
+    match find_pre_commit() {
+        Ok(path) => Some(path),
+        Err(reason) if env_flag("CI") => {
+            panic!("pre-commit is required in CI (.ci/run installs it): {reason}")
+        }
+        Err(reason) => {
+            eprintln!("skipped {test}: {reason}");
+            None
+        }
+    }
+}
+
+/// The user's path: `pre-commit try-repo CLONE mbt-check` on a project, where CLONE holds this
+/// repository's tracked files. It installs the hook (maturin builds `mbt` in the clone's own,
+/// empty target directory), then checks.
+#[test]
+fn mbt_check_hook_installs_from_a_clone() {
+    let Some(pre_commit) = pre_commit_or_skip("mbt_check_hook_installs_from_a_clone") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let clone = sandbox.path().join("mbt-clone");
+    copy_tracked_files(&repo_root(), &clone);
+    init_repo(&sandbox, &clone);
+
+    let project = sandbox.path().join("project");
+    copy_tree(&repo_root().join("examples/telecom-churn"), &project);
+    std::fs::write(project.join(".gitignore"), "target/\nlocal_artifacts/\n").unwrap();
+    init_repo(&sandbox, &project);
+
+    // One pipeline broken, one valid. try-repo installs into a temporary store every time, so
+    // one run covers both: the install, then `mbt check` on the two files.
+    util::edit(
+        &project.join("pipelines/churn_gbm_v1.yaml"),
+        "framework: gbm",
+        "framework: gmb",
+    );
+    let mut try_repo = command(&sandbox, &pre_commit, &project);
+    // The toolchain and the crate registry of this machine (a user has them) and pip's settings
+    // (an index mirror, certificates). No CARGO_TARGET_DIR: the build is cold.
+    for (key, value) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("PIP_") || name.starts_with("SSL_CERT") {
+            try_repo.env(&key, value);
+        }
+    }
+    let real_home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| real_home.join(".cargo"));
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| real_home.join(".rustup"));
+    try_repo
+        .env("CARGO_HOME", cargo_home)
+        .env("RUSTUP_HOME", rustup_home)
+        .arg("try-repo")
+        .arg(&clone)
+        .args(["mbt-check", "--verbose", "--files"])
+        .args([
+            "pipelines/churn_gbm_v1.yaml",
+            "pipelines/churn_forest_v1.yaml",
+        ]);
+    let started = std::time::Instant::now();
+    let (ok, text) = run(try_repo);
+    let seconds = started.elapsed().as_secs_f64();
+
+    assert!(
+        text.contains("[INFO] Installing environment for"),
+        "the hook was not installed:\n{text}"
+    );
+    assert!(!ok, "the mbt-check hook passed a broken pipeline:\n{text}");
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("mbt check") && line.ends_with("Failed")),
+        "{text}"
+    );
+    // The hook's `mbt` checked both files and found the one error, with its fix.
+    assert!(
+        text.contains("checked 2 pipeline(s) and 0 test file(s): 1 error, 0 warnings"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[MBT2015] Error: unknown framework `gmb`"),
+        "{text}"
+    );
+    assert!(text.contains("pipelines/churn_gbm_v1.yaml:14:16"), "{text}");
+    assert!(text.contains("did you mean `gbm`?"), "{text}");
+    println!("pre-commit try-repo mbt-check, first run on a cold build: {seconds:.1} s (install + check)");
+}
+
+/// Copies the files git tracks in `source` (with their working-tree contents) to `destination`.
+fn copy_tracked_files(source: &Path, destination: &Path) {
+    let output = Command::new("git")
+        .current_dir(source)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .output()
+        .expect("git ls-files");
+    assert!(output.status.success(), "git ls-files failed");
+    for name in output.stdout.split(|byte| *byte == 0) {
+        let name = std::str::from_utf8(name).expect("UTF-8 path");
+        let from = source.join(name);
+        // Deleted in the working tree, or a directory: nothing to copy.
+        if name.is_empty() || !from.is_file() {
+            continue;
+        }
+        let to = destination.join(name);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+}
+
 /// `mbt-check` (built by pre-commit) and `mbt-check-system` differ only in how `mbt` is found.
 #[test]
 fn both_hooks_agree() {
@@ -181,7 +297,7 @@ fn both_hooks_agree() {
     let (built, system) = (hooks[0], hooks[1]);
     assert!(built.starts_with("mbt-check\n"), "{built}");
     assert!(system.starts_with("mbt-check-system\n"), "{system}");
-    assert!(built.contains("\n  language: rust\n"), "{built}");
+    assert!(built.contains("\n  language: python\n"), "{built}");
     assert!(system.contains("\n  language: system\n"), "{system}");
     let shared = |hook: &str| -> Vec<String> {
         hook.lines()

@@ -5,15 +5,20 @@ use std::path::{Path, PathBuf};
 
 use mbt_compiler::project::{is_skipped_entry, is_source_file_name};
 
-/// The project root holding `start` (a directory): the nearest ancestor with profiles.yaml or
-/// pyproject.toml.
+/// The project root holding `start` (a directory): the nearest ancestor that is one
+/// ([`is_project_root`]).
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
-        .find(|directory| {
-            directory.join("profiles.yaml").is_file() || directory.join("pyproject.toml").is_file()
-        })
+        .find(|directory| is_project_root(directory))
         .map(Path::to_path_buf)
+}
+
+/// An MBT project's root holds profiles.yaml, or a pyproject.toml beside `pipelines/` (a Python
+/// project that is not an MBT project, such as a library's repository, is not one).
+pub fn is_project_root(directory: &Path) -> bool {
+    directory.join("profiles.yaml").is_file()
+        || (directory.join("pyproject.toml").is_file() && directory.join("pipelines").is_dir())
 }
 
 /// Every entry under `root` in name order, skipping what the compiler's rules skip (hidden
@@ -98,5 +103,25 @@ mod tests {
             .map(|path| relative_path(root, path))
             .collect();
         assert_eq!(found, ["lib/x.py", "pipelines/a.yaml", "profiles.yaml"]);
+    }
+
+    #[test]
+    fn a_pyproject_makes_a_root_only_beside_pipelines() {
+        let dir = tempfile::tempdir().unwrap();
+        // A Python repository (pyproject.toml, no pipelines/) holding an MBT project below it.
+        let repo = dir.path();
+        let project = repo.join("analytics");
+        std::fs::write(repo.join("pyproject.toml"), "").unwrap();
+        std::fs::create_dir_all(project.join("pipelines")).unwrap();
+        std::fs::create_dir_all(repo.join("docs")).unwrap();
+        assert!(!is_project_root(repo));
+        assert_eq!(find_root(&repo.join("docs")), None);
+        // The project is a root once its pyproject.toml sits beside its pipelines/.
+        assert_eq!(find_root(&project.join("pipelines")), None);
+        std::fs::write(project.join("pyproject.toml"), "").unwrap();
+        assert_eq!(
+            find_root(&project.join("pipelines")).as_deref(),
+            Some(&*project)
+        );
     }
 }

@@ -11,7 +11,9 @@ mod discover;
 mod load;
 mod options;
 
-pub use discover::{find_root, project_walk, relative_path, source_files, ProjectWalk};
+pub use discover::{
+    find_root, is_project_root, project_walk, relative_path, source_files, ProjectWalk,
+};
 pub use load::{
     invalid_utf8_diagnostic, load, profiles_path, read_source, settings, Loaded, SourceText,
 };

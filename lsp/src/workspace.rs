@@ -193,7 +193,7 @@ pub fn document_path(uri: &lsp_types::Uri) -> Option<PathBuf> {
 }
 
 /// The root of the project a file belongs to, as the CLI finds it from the file's folder: the
-/// nearest folder at or above it holding profiles.yaml or pyproject.toml ([`find_root`]). The
+/// nearest project root at or above it ([`find_root`]). The
 /// server loads this project for a document no loaded project holds.
 pub fn root_of_file(path: &Path) -> Option<PathBuf> {
     find_root(path.parent()?)

@@ -564,7 +564,7 @@ fn describe_file_answers_what_the_compiler_makes_of_a_file() {
     assert_eq!(answer["root"], other_root.to_str().unwrap());
     assert_eq!(answer["pipeline"], "p");
 
-    // Outside any project (no profiles.yaml or pyproject.toml above it): null.
+    // Outside any project (no profiles.yaml, or pyproject.toml beside pipelines/, above it): null.
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("a.yaml"), "x: 1\n").unwrap();
     let answer = describe(&mut client, &outside.path().join("a.yaml"));

@@ -57,7 +57,7 @@ export function choosePipeline(answer: unknown, shownPath: string): PipelineChoi
     return {
       ok: false,
       level: 'warning',
-      message: `MBT: ${shownPath} is not in an MBT project (no profiles.yaml or pyproject.toml in its folder or above).`,
+      message: `MBT: ${shownPath} is not in an MBT project (no profiles.yaml, or pyproject.toml beside pipelines/, in its folder or above).`,
     };
   }
   if (!isFileDescription(answer)) {

@@ -253,7 +253,7 @@ test('files that are no pipeline, or in no project, say what to open', async () 
   assert.deepEqual(recorded.messages.map((entry) => [entry.level, entry.text]), [
     ['warning', 'MBT: profiles.yaml is not a pipeline: open a file under pipelines/.'],
     ['warning', 'MBT: target/x/a.yaml is not a pipeline: open a file under pipelines/.'],
-    ['warning', `MBT: ${activeFile} is not in an MBT project (no profiles.yaml or pyproject.toml in its folder or above).`],
+    ['warning', `MBT: ${activeFile} is not in an MBT project (no profiles.yaml, or pyproject.toml beside pipelines/, in its folder or above).`],
   ]);
   assert.deepEqual(sent.map((entry) => entry.method), ['mbt/describeFile', 'mbt/describeFile', 'mbt/describeFile']);
   assert.equal(recorded.panels.length, 0);

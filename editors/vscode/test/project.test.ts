@@ -46,7 +46,7 @@ test('no project: the file is named as the editor shows it', () => {
   assert.deepEqual(choosePipeline(null, 'notes/a.yaml'), {
     ok: false,
     level: 'warning',
-    message: 'MBT: notes/a.yaml is not in an MBT project (no profiles.yaml or pyproject.toml in its folder or above).',
+    message: 'MBT: notes/a.yaml is not in an MBT project (no profiles.yaml, or pyproject.toml beside pipelines/, in its folder or above).',
   });
 });
 

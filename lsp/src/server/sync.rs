@@ -23,15 +23,9 @@ use crate::workspace::{document_path, find_root, root_of_file, ProjectHost};
 
 impl Server {
     /// Loads the project of a workspace folder (or `--project-dir`): the folder itself when it
-    /// holds profiles.yaml or pyproject.toml, else the project above it.
+    /// is a project root, else the project above it.
     pub(super) fn add_folder(&mut self, folder: &Path) {
-        let root =
-            if folder.join("profiles.yaml").is_file() || folder.join("pyproject.toml").is_file() {
-                Some(folder.to_path_buf())
-            } else {
-                find_root(folder)
-            };
-        if let Some(root) = root {
+        if let Some(root) = find_root(folder) {
             self.add_project(root);
         }
     }
