@@ -18,6 +18,19 @@ export MBT_TEST_PYTHON="$cache/venv-python/bin/python"
 ensure_venv "$cache/venv-lsp" lsp/tests/e2e/requirements.txt
 export MBT_LSP_PYTHON="$cache/venv-lsp/bin/python"
 
+# Tests bake their checkout's path in at compile time (`env!("CARGO_MANIFEST_DIR")`, insta's
+# snapshot paths), and cargo's freshness check compares mtimes only: with a target dir shared
+# by several checkouts, returning to an older one would run tests built for another tree.
+# Touching the sources when the checkout changes makes cargo rebuild the workspace crates.
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+  mkdir -p "$CARGO_TARGET_DIR"
+  stamp="$CARGO_TARGET_DIR/.mbt-checkout"
+  if [ "$(cat "$stamp" 2>/dev/null || true)" != "$PWD" ]; then
+    git ls-files -z -- '*.rs' | xargs -0 touch
+    echo "$PWD" > "$stamp"
+  fi
+fi
+
 echo "==> cargo test --workspace"
 # The pre-commit install test runs alone afterwards, so its printed install time is not
 # measured on a machine busy with the other tests.

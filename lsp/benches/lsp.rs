@@ -3,10 +3,12 @@
 //! published, didChange on one pipeline → its diagnostics published, didChange on the
 //! shared base → every dependent's diagnostics published, completion and hover latency.
 //!
-//! Run with `cargo bench -p mbt-lsp --bench lsp`. The project comes from
-//! `bench/generate_project.py DIR N` (python3). Environment: `MBT_BENCH_PIPELINES` (default
-//! 1000), `MBT_BENCH_RUNS` (default 20). The server runs in process on an in-memory connection
-//! (the same main loop as `mbt lsp`, without the stdio framing).
+//! Run with `cargo bench -p mbt-lsp --bench lsp`, or `bash bench/lsp_client.sh` for the figures
+//! a user's editor sees: the same client, talking to a release `mbt lsp` over stdio. The project
+//! comes from `bench/generate_project.py DIR N` (python3). Environment: `MBT_BENCH_PIPELINES`
+//! (default 1000), `MBT_BENCH_RUNS` (default 20), `MBT_BENCH_SERVER` (an `mbt` binary: run
+//! `mbt lsp` as a child process over stdio; without it the server runs in process on an
+//! in-memory connection, the same main loop without the stdio framing).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use serde_json::{json, Value};
+use std::io::BufReader;
+use std::process::{Child, Stdio};
 
 struct Client {
     connection: Connection,
@@ -79,6 +83,83 @@ impl Client {
     }
 }
 
+/// The server under measurement: `mbt lsp` as a child process (stdio, as an editor runs it)
+/// or the same main loop in a thread on an in-memory connection.
+struct Server {
+    child: Option<Child>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(binary: Option<PathBuf>) -> (Server, Connection) {
+        let Some(binary) = binary else {
+            let (server_side, client_side) = Connection::memory();
+            let thread = std::thread::spawn(move || {
+                mbt_lsp::run(
+                    server_side,
+                    mbt_lsp::Config {
+                        options: mbt_lsp::workspace::CompileOptions::default(),
+                        roots: Vec::new(),
+                        debug_requests: false,
+                    },
+                )
+                .unwrap()
+            });
+            let server = Server {
+                child: None,
+                thread: Some(thread),
+            };
+            return (server, client_side);
+        };
+        let mut child = Command::new(&binary)
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {} lsp: {error}", binary.display()));
+        // Two pump threads frame messages on the child's stdio (the editor's side of the pipe).
+        let (to_server, outgoing) = crossbeam_channel::unbounded::<Message>();
+        let (incoming, from_server) = crossbeam_channel::unbounded::<Message>();
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            for message in outgoing {
+                if message.write(&mut stdin).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            while let Ok(Some(message)) = Message::read(&mut stdout) {
+                if incoming.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let server = Server {
+            child: Some(child),
+            thread: None,
+        };
+        let connection = Connection {
+            sender: to_server,
+            receiver: from_server,
+        };
+        (server, connection)
+    }
+
+    /// Waits for the server to exit; says how it ran.
+    fn stop(mut self) -> String {
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+            return "in process".to_string();
+        }
+        let status = self.child.as_mut().unwrap().wait().unwrap();
+        assert!(status.success(), "mbt lsp exited with {status}");
+        "client over stdio (mbt lsp child process)".to_string()
+    }
+}
+
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
@@ -128,18 +209,8 @@ fn main() {
     // pipeline's first diagnostics (published before the whole project is checked), then the
     // base's (published by the whole-project pass: a base's problems come from its dependents).
     let start = Instant::now();
-    let (server_side, client_side) = Connection::memory();
-    let server = std::thread::spawn(move || {
-        mbt_lsp::run(
-            server_side,
-            mbt_lsp::Config {
-                options: mbt_lsp::workspace::CompileOptions::default(),
-                roots: Vec::new(),
-                debug_requests: false,
-            },
-        )
-        .unwrap()
-    });
+    let (server, client_side) =
+        Server::start(std::env::var_os("MBT_BENCH_SERVER").map(PathBuf::from));
     let mut client = Client {
         connection: client_side,
         next_id: 0,
@@ -169,13 +240,38 @@ fn main() {
     let cold_full = start.elapsed();
     let cold = cold.unwrap_or(cold_full);
 
-    // didChange on one pipeline → its diagnostics (alternating two valid texts).
+    // didOpen of another derived pipeline once the project is loaded and checked (what an
+    // editor does when the user opens a second file) → its first diagnostics.
+    let mut opens = Vec::new();
+    for run in 0..runs {
+        let other = format!(
+            "pipelines/p{:04}.yaml",
+            2 + run * (pipelines - 2) / runs.max(1)
+        );
+        let other_uri = uri(&other);
+        let text = std::fs::read_to_string(root.join(&other)).unwrap();
+        let started = Instant::now();
+        client.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": other_uri, "languageId": "yaml", "version": 1, "text": text}}),
+        );
+        client.wait(|u, _, v| u == other_uri && v == Some(1));
+        opens.push(started.elapsed());
+        client.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": other_uri}}),
+        );
+    }
+
+    // didChange on one pipeline → its diagnostics: a typo (an error to show) and its fix,
+    // alternating.
     let mut version = 1;
     let mut single = Vec::new();
     for run in 0..runs {
         version += 1;
-        let text = if run % 2 == 0 {
-            one_text.replace("test_size:", "test_size:  ")
+        let typo = run % 2 == 0;
+        let text = if typo {
+            one_text.replacen("test_size:", "test_sise:", 1)
         } else {
             one_text.clone()
         };
@@ -185,7 +281,9 @@ fn main() {
             json!({"textDocument": {"uri": one_uri, "version": version}, "contentChanges": [{"text": text}]}),
         );
         let wanted = version;
-        client.wait(|u, _, v| u == one_uri && v == Some(wanted));
+        client.wait(|u, diagnostics, v| {
+            u == one_uri && v == Some(wanted) && diagnostics.is_empty() != typo
+        });
         single.push(started.elapsed());
     }
     client.notify(
@@ -252,16 +350,21 @@ fn main() {
     }
     client.send_request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
-    server.join().unwrap();
+    let how = server.stop();
 
-    println!("mbt lsp on {pipelines} generated pipelines ({runs} runs; medians):");
+    println!("mbt lsp on {pipelines} generated pipelines, {how} ({runs} runs; medians):");
     println!("  cold start to first diagnostics:            {}", ms(cold));
     println!(
         "  cold start to whole project published:      {}",
         ms(cold_full)
     );
     println!(
-        "  didChange one pipeline -> published:        {} (min {})",
+        "  didOpen another derived pipeline -> diags:  {} (min {})",
+        ms(median(opens.clone())),
+        ms(*opens.iter().min().unwrap())
+    );
+    println!(
+        "  didChange one pipeline (typo/fix) -> diags: {} (min {})",
         ms(median(single.clone())),
         ms(*single.iter().min().unwrap())
     );

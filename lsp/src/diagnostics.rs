@@ -10,16 +10,20 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use lsp_types::{
     CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
 };
 use mbt_compiler::diagnostics::{sort_and_dedup, Code, Severity, Sources};
-use mbt_compiler::queries::check::{base_diagnostics, check_project, pipeline_diagnostics};
+use mbt_compiler::queries::check::{
+    base_diagnostics, check_project, pipeline_diagnostics, prefetch_pipelines,
+};
 use mbt_compiler::queries::compose::{
     composition_cycle, expanded, references, resolved, ReferenceKind,
 };
-use mbt_compiler::queries::parse::{is_base_name, pipeline_index, pipeline_name};
+use mbt_compiler::queries::parse::{is_base_name, parse_file, pipeline_index, pipeline_name};
+use mbt_compiler::queries::validate::validated;
 use mbt_compiler::text::{FileId, Span};
 use mbt_compiler::{Database, Db, Diagnostic, SourceFile};
 use serde::{Deserialize, Serialize};
@@ -39,6 +43,29 @@ pub struct Published {
     pub affected: BTreeSet<String>,
 }
 
+/// References to a pass's query results (each pipeline's parsed, merged and validated trees),
+/// kept by the server for two more passes. Salsa frees the results an edit replaced when the
+/// next input is set, on the thread that sets it: the server's main loop, between a keystroke
+/// and its diagnostics pass. With these references alive that free only drops a count, and the
+/// memory goes when the server releases the references, on a thread of its own.
+pub type Retained = Vec<Arc<dyn std::any::Any + Send + Sync>>;
+
+/// The results of the current revision that [`Retained`] describes.
+pub fn retain(db: &Database) -> Retained {
+    let mut out: Retained = Vec::new();
+    for (_, file) in pipeline_index(db, db.project()).runnable() {
+        let resolved = resolved(db, file);
+        for contributing in &resolved.files {
+            out.push(parse_file(db, *contributing).clone());
+        }
+        out.push(expanded(db, file).clone());
+        out.push(validated(db, file).clone());
+        out.push(pipeline_diagnostics(db, file).clone());
+        out.push(resolved.clone());
+    }
+    out
+}
+
 /// A quick fix carried in `Diagnostic.data`: replace `range` with `new_text`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,6 +83,7 @@ pub fn compute(
     changed: &BTreeSet<String>,
 ) -> Published {
     let mut diagnostics = load_diagnostics(db, invalid_utf8);
+    prefetch_pipelines(db);
     diagnostics.extend(check_project(db, None).diagnostics);
     sort_and_dedup(&mut diagnostics, db);
     let mut converter = Converter::new(db, root);

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use mbt_compiler::diagnostics::{json, sarif, sort_and_dedup, Summary};
-use mbt_compiler::queries::check::check_project;
+use mbt_compiler::queries::check::{check_project, prefetch_pipelines};
 use mbt_compiler::queries::manifest::MBT_VERSION;
 
 use crate::args::{CheckArgs, Format};
@@ -20,6 +20,10 @@ pub fn run(args: CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load_for(&args.project, &args.paths)?;
     let paths: Option<Vec<String>> =
         (!args.paths.is_empty()).then(|| args.paths.iter().map(|p| host.project_path(p)).collect());
+    if paths.is_none() {
+        // Every pipeline is checked: validate them on all cores first.
+        prefetch_pipelines(&host.db);
+    }
     let report = check_project(&host.db, paths.as_deref());
     let mut diagnostics = host.diagnostics.clone();
     diagnostics.extend(report.diagnostics);

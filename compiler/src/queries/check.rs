@@ -11,13 +11,51 @@ use super::parse::{is_base_name, parse_file, pipeline_index};
 use super::profiles::resolved_profile;
 use super::validate::validated;
 use crate::dag::ALL_STEPS;
-use crate::db::{Db, SourceFile};
+use crate::db::{Database, Db, SourceFile};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::schema::check::SchemaCheck;
 use crate::schema::tests_file::TestFile;
 use crate::schema::{authoring_schema, schema_of};
 use crate::text::Span;
 use crate::yaml::Node;
+
+/// Computes [`pipeline_diagnostics`] of every runnable pipeline on one clone of `db` per core
+/// at once, so that a following [`check_project`] reads memos
+/// instead of validating one pipeline after another. Clones share salsa's memos, and two
+/// threads needing the same base wait for one computation. A panic in a thread (a
+/// `salsa::Cancelled` when an input is set meanwhile) continues unwinding here.
+pub fn prefetch_pipelines(db: &Database) {
+    let index = pipeline_index(db, db.project());
+    let files: Vec<SourceFile> = index.runnable().map(|(_, file)| file).collect();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores.min(files.len());
+    if threads < 2 {
+        return;
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
+                let db = db.clone();
+                let files = &files;
+                // Interleaved, so that each thread gets pipelines from every part of the list.
+                scope.spawn(move || {
+                    for file in files.iter().skip(thread).step_by(threads) {
+                        pipeline_diagnostics(&db, *file);
+                    }
+                })
+            })
+            .collect();
+        let mut panicked = None;
+        for handle in handles {
+            if let Err(payload) = handle.join() {
+                panicked.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
+        }
+    });
+}
 
 /// Every diagnostic of one pipeline: its files' syntax, composition, templates and validation.
 #[salsa::tracked]

@@ -40,6 +40,7 @@ mod capabilities;
 mod dispatch;
 mod publish;
 mod snapshot;
+mod stdio;
 mod sync;
 
 pub use snapshot::Snapshot;
@@ -58,7 +59,7 @@ pub struct Config {
 
 /// Serves LSP over stdin/stdout until the client says `exit`.
 pub fn run_stdio(config: Config) -> anyhow::Result<()> {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, io_threads) = stdio::connection();
     run(connection, config)?;
     io_threads.join().context("language server i/o failed")?;
     Ok(())
@@ -104,6 +105,8 @@ struct ProjectState {
     checked: bool,
     /// Paths published by such a pass since the last whole-project one.
     early: BTreeSet<String>,
+    /// The query results of the last two passes ([`crate::diagnostics::Retained`]).
+    retained: std::collections::VecDeque<crate::diagnostics::Retained>,
 }
 
 impl ProjectState {
@@ -118,6 +121,7 @@ impl ProjectState {
             unlocated: Vec::new(),
             checked: false,
             early: BTreeSet::new(),
+            retained: Default::default(),
         }
     }
 }
