@@ -100,7 +100,7 @@ fn prefetching_on_all_cores_validates_each_pipeline_once_and_changes_nothing() {
     );
     let after = executed(&db);
     assert!(
-        after.get("validated").is_none() && after.get("pipeline_diagnostics").is_none(),
+        !after.contains_key("validated") && !after.contains_key("pipeline_diagnostics"),
         "{after:?}"
     );
     // The same diagnostics as a database that checked without prefetching.
