@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Generate a synthetic MBT project for benchmarking `mbt check`.
 
-Usage: generate_project.py DIR N
+Usage: generate_project.py DIR N [--data]
 
 Writes DIR/pyproject.toml, profiles.yaml, includes/schema.yaml, lib/__init__.py,
 lib/custom_validators.py, pipelines/_base.yaml (a shared base that includes the schema) and
 N derived training pipelines pipelines/p0001.yaml ... (about 60 lines each), varied
 deterministically (gbm, smartcore forests and logistic regressions, thresholds, metrics, ...).
 
-Every generated pipeline is valid: `mbt check --project-dir DIR` reports 0 errors.
+Every generated pipeline is valid: `mbt check --project-dir DIR` reports 0 errors. With
+`--data`, DIR/sample_data/ gets the tables the pipelines read (customers.csv and usage_0.csv ...
+usage_6.csv, 5,000 rows each), so that `mbt check` also checks every column reference against
+the data catalog; without it the catalog is unavailable (one warning) and columns are not checked.
 
 The Rust benchmark compiler/benches/check.rs contains a byte-for-byte port of this generator
 (`MBT_BENCH_DUMP=DIR cargo bench -p mbt-compiler --bench check` writes its project to DIR, so
@@ -224,12 +227,35 @@ def project_files(n):
     return files
 
 
+ROWS = 5000
+
+
+def data_files():
+    """The tables the pipelines read, deterministic."""
+    customers = ["customer_id,snapshot_date,tenure_months,monthly_charges,notes,churned"]
+    for row in range(ROWS):
+        customers.append(
+            f"C{row:05d},2025-{1 + row % 12:02d}-01,{row % 72},{20 + (row * 37) % 100}.{row % 10}0,"
+            f"{'vip' if row % 13 == 0 else ''},{1 if (row * 7) % 10 < 3 else 0}"
+        )
+    files = [("sample_data/customers.csv", "\n".join(customers) + "\n")]
+    for k in range(7):
+        usage = [f"customer_id,minutes_{k},sessions_{k}"]
+        for row in range(ROWS):
+            usage.append(f"C{row:05d},{(row * (k + 3)) % 900},{row % (k + 5)}")
+        files.append((f"sample_data/usage_{k}.csv", "\n".join(usage) + "\n"))
+    return files
+
+
 def main(argv):
+    with_data = "--data" in argv
+    argv = [arg for arg in argv if arg != "--data"]
     if len(argv) != 3:
         sys.stderr.write(__doc__)
         return 2
     root, n = argv[1], int(argv[2])
-    for path, text in project_files(n):
+    files = project_files(n) + (data_files() if with_data else [])
+    for path, text in files:
         full = os.path.join(root, path)
         os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
         with open(full, "w", encoding="utf-8", newline="\n") as handle:

@@ -46,6 +46,8 @@ pub enum Command {
     /// List the adapters this build runs, by kind, with what each needs.
     #[cfg(feature = "runtime")]
     Deps(DepsArgs),
+    /// Read the target's tables into target/catalog.json and print their columns.
+    Catalog(CatalogArgs),
     /// Run the DAG assertions in tests/*.test.yaml.
     Test(TestArgs),
     /// Explain a diagnostic code, e.g. `mbt explain MBT1001`.
@@ -186,6 +188,15 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Output format (json: the target's catalog entry as in target/catalog.json).
+    #[arg(long, value_enum, default_value_t = DepsFormat::Human)]
+    pub format: DepsFormat,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct DepsArgs {
     #[command(subcommand)]
     pub command: DepsCommand,
@@ -237,6 +248,8 @@ pub enum SchemaKind {
     Profiles,
     /// tests/*.test.yaml.
     Tests,
+    /// target/catalog.json (the data catalog `mbt catalog` writes).
+    Catalog,
 }
 
 #[derive(Debug, Args)]

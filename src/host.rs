@@ -19,6 +19,8 @@ pub struct Host {
     pub db: Database,
     /// Problems found while reading files (e.g. invalid UTF-8).
     pub diagnostics: Vec<Diagnostic>,
+    /// The data catalog as read for the target (absent when the target did not resolve).
+    pub catalog: Option<mbt_host::catalog::CatalogRead>,
 }
 
 impl ProjectArgs {
@@ -68,7 +70,17 @@ impl Host {
             root,
             db: loaded.db,
             diagnostics,
+            catalog: loaded.catalog,
         })
+    }
+
+    /// Caches the data catalog read for this command in `target/catalog.json` (commands call it
+    /// once they succeed; a failed one leaves no `target/`). A cache that cannot be written is
+    /// a warning: the next command reads the data again.
+    pub fn save_catalog(&self) {
+        if let Some(Err(error)) = self.catalog.as_ref().map(|read| read.save(&self.root)) {
+            eprintln!("warning: {error}");
+        }
     }
 
     /// The file of pipeline `name`, or a coded diagnostic with suggestions.

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "runtime")]
         args::Command::Exec(args) => commands::exec::exec(args, color),
         args::Command::Explain(args) => commands::explain::run(args),
+        args::Command::Catalog(args) => commands::catalog::run(args, color),
         args::Command::Schema(args) => commands::schema::run(args),
         args::Command::Completions(args) => commands::completions::run(args),
         args::Command::Lsp(args) => commands::lsp::run(args),

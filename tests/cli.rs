@@ -143,6 +143,112 @@ fn example_checks_clean() {
 }
 
 #[test]
+fn a_misspelled_column_fails_check_and_compile_before_anything_runs() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    edit(
+        &project.join("includes/telecom_schema.yaml"),
+        "label_column: churned",
+        "label_column: churnd",
+    );
+    edit(
+        &project.join("pipelines/churn_training_v1.yaml"),
+        "column: monthly_charges",
+        "column: monthly_charge",
+    );
+    let output = sandbox.mbt(&project).args(["check"]).run();
+    output.expect_code(1);
+    assert!(
+        output.stderr.contains(
+            "[MBT2402] Error: label_column `churnd` is not a column of the data at this point"
+        ),
+        "{output}"
+    );
+    assert!(
+        output.stderr.contains("includes/telecom_schema.yaml:2:17"),
+        "{output}"
+    );
+    assert!(
+        output.stderr.contains("did you mean `churned`?"),
+        "{output}"
+    );
+    assert!(
+        output.stderr.contains("pipelines/churn_training_v1.yaml:"),
+        "{output}"
+    );
+    assert!(
+        output.stderr.contains("did you mean `monthly_charges`?"),
+        "{output}"
+    );
+    let output = sandbox
+        .mbt(&project)
+        .args(["compile", "churn_training_v1"])
+        .run();
+    output.expect_code(1);
+    assert!(output.stderr.contains("[MBT2402]"), "{output}");
+    assert!(!project
+        .join("target/churn_training_v1/manifest.json")
+        .exists());
+}
+
+#[test]
+fn catalog_reads_the_tables_into_a_file_that_matches_its_schema() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let output = sandbox.mbt(&project).args(["catalog"]).run();
+    output.success();
+    assert!(
+        output.stdout.contains(
+            "customer_churn_features (customer_churn_features.csv, 7043 rows, 18 columns)"
+        ),
+        "{output}"
+    );
+    assert!(
+        output
+            .stdout
+            .contains("  churned                  integer      0.0% missing  0, 1"),
+        "{output}"
+    );
+    assert!(
+        output
+            .stderr
+            .contains("target `dev`: 4 table(s) in ./sample_data read into target/catalog.json"),
+        "{output}"
+    );
+    let catalog: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/catalog.json")).unwrap(),
+    )
+    .unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("schemas/catalog.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&catalog)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let total = &catalog["targets"]["dev"]["tables"]["customer_churn_features"]["columns"][16];
+    assert_eq!(total["name"], "total_charges");
+    assert_eq!(total["type"], "float");
+    assert_eq!(total["nulls"], 11);
+
+    // Without its data, check uses the cache with a note; with neither, one warning.
+    std::fs::rename(project.join("sample_data"), project.join("moved")).unwrap();
+    let output = sandbox.mbt(&project).args(["check"]).run();
+    output.success();
+    assert!(output.stderr.contains("[MBT2407]"), "{output}");
+    std::fs::remove_file(project.join("target/catalog.json")).unwrap();
+    let output = sandbox.mbt(&project).args(["check"]).run();
+    output.success();
+    assert!(output.stderr.contains("[MBT2406] Warning"), "{output}");
+    assert!(output.stderr.contains("0 errors, 1 warning"), "{output}");
+    let output = sandbox.mbt(&project).args(["catalog"]).run();
+    output.expect_code(1);
+}
+
+#[test]
 fn compile_training_prints_the_order_and_writes_the_manifest() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
@@ -975,6 +1081,7 @@ fn schemas_are_up_to_date() {
         ("manifest", "manifest.schema.json"),
         ("profiles", "profiles.schema.json"),
         ("tests", "tests.schema.json"),
+        ("catalog", "catalog.schema.json"),
     ] {
         let output = sandbox.mbt(sandbox.path()).args(["schema", kind]).run();
         output.success();

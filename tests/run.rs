@@ -15,6 +15,17 @@ fn run(sandbox: &Sandbox, project: &std::path::Path, pipeline: &str) -> util::Ou
         .run()
 }
 
+/// Runs `pipeline` from the manifest of its last run, without compiling the YAML again (as an
+/// orchestrator does with a pinned manifest): how the runtime meets data that changed after the
+/// compile, which `mbt check` would otherwise have refused.
+fn rerun_pinned(sandbox: &Sandbox, project: &std::path::Path, pipeline: &str) -> util::Output {
+    sandbox
+        .mbt(project)
+        .env("MBT_PYTHON", util::python())
+        .args(["retry", "--force", pipeline])
+        .run()
+}
+
 fn results(project: &std::path::Path, pipeline: &str) -> serde_json::Value {
     let path = project
         .join("target")
@@ -139,6 +150,9 @@ fn outputs_that_cannot_be_stored_fail_their_step_with_a_code() {
 fn a_single_class_label_fails_train_model() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
+    // `mbt check` refuses `classes: [0, 1]` over a label that holds only 0 (MBT2405); the
+    // runtime meets it when the data changes under a compiled manifest.
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
     let path = project.join("sample_data/customer_churn_features.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     // Every row churned = 0 (the label is the last column).
@@ -155,6 +169,9 @@ fn a_single_class_label_fails_train_model() {
         .collect();
     std::fs::write(&path, single).unwrap();
     let output = run(&sandbox, &project, "churn_gbm_v1");
+    output.expect_code(1);
+    assert!(output.stderr.contains("[MBT2405]"), "{output}");
+    let output = rerun_pinned(&sandbox, &project, "churn_gbm_v1");
     output.expect_code(1);
     let results = results(&project, "churn_gbm_v1");
     let error = results["steps"]["train_model"]["error"].as_str().unwrap();
@@ -904,16 +921,20 @@ fn sql_transforms_run_over_the_frame_and_bad_sql_is_coded() {
 fn a_missing_column_is_coded_with_a_suggestion() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    util::edit(
-        &project.join("sample_data/customer_churn_features.csv"),
-        "monthly_charges",
-        "monthly_charge",
-    );
     let output = sandbox
         .mbt(&project)
         .env("MBT_PYTHON", util::python())
         .args(["run", "--select", "churn_training_v1"])
         .run();
+    output.expect_code(0);
+    util::edit(
+        &project.join("sample_data/customer_churn_features.csv"),
+        "monthly_charges",
+        "monthly_charge",
+    );
+    // Compiling again refuses the pipeline (MBT2402, tests/cli.rs); the pinned manifest meets
+    // the missing column at its step.
+    let output = rerun_pinned(&sandbox, &project, "churn_training_v1");
     output.expect_code(1);
     let step = failed_step(&project, "churn_training_v1", "validate_data");
     assert_eq!(step["code"], "MBT4003", "{step}");
@@ -969,16 +990,24 @@ fn an_all_null_feature_is_left_out_with_a_warning() {
 fn runtime_failures_carry_codes() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
-    // A table that does not exist: did-you-mean over the data folder.
-    util::edit(
-        &project.join("pipelines/_base_churn.yaml"),
-        "label_table: customer_churn_features",
-        "label_table: customer_churn_feature",
-    );
-    run(&sandbox, &project, "churn_gbm_v1").expect_code(1);
+    // A table that no longer exists under a compiled manifest: did-you-mean over the data
+    // folder. (Compiling with it missing is MBT2401.)
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
+    let data = project.join("sample_data");
+    std::fs::rename(
+        data.join("customer_churn_features.csv"),
+        data.join("customer_churn_feature.csv"),
+    )
+    .unwrap();
+    rerun_pinned(&sandbox, &project, "churn_gbm_v1").expect_code(1);
     let step = failed_step(&project, "churn_gbm_v1", "load_data");
     assert_eq!(step["code"], "MBT4001");
-    assert_eq!(step["help"], "did you mean `customer_churn_features`?");
+    assert_eq!(step["help"], "did you mean `customer_churn_feature`?");
+    std::fs::rename(
+        data.join("customer_churn_feature.csv"),
+        data.join("customer_churn_features.csv"),
+    )
+    .unwrap();
     // An execution date outside the data: the window is empty.
     let output = sandbox
         .mbt(&project)
@@ -1208,4 +1237,75 @@ fn multiclass_and_regression_train_and_serve_on_the_wine_example() {
     // The score's standard deviation is 0.87: a model must do clearly better than the mean.
     assert!(regression["rmse"].as_f64().unwrap() < 0.7, "{regression}");
     assert!(regression["r2"].as_f64().unwrap() > 0.35, "{regression}");
+}
+
+#[test]
+fn the_catalog_reads_parquet_tables_from_their_footer() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    run(&sandbox, &project, "churn_gbm_v1").expect_code(0);
+    // A Parquet table written by the runtime (polars): load_data's output, the whole CSV.
+    let results = results(&project, "churn_gbm_v1");
+    std::fs::copy(
+        uri_path(&results, "load_data", "raw_data"),
+        project.join("sample_data/features_snapshot.parquet"),
+    )
+    .unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .args(["catalog", "--format", "json"])
+        .run();
+    output.success();
+    let catalog: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let parquet = &catalog["tables"]["features_snapshot"];
+    let csv = &catalog["tables"]["customer_churn_features"];
+    assert_eq!(parquet["source"], "features_snapshot.parquet");
+    assert_eq!(parquet["rows"], 7043, "{parquet}");
+    let columns = |table: &serde_json::Value| -> Vec<(String, String)> {
+        table["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].to_string(), c["type"].to_string()))
+            .collect()
+    };
+    // The same columns; CSV dates are text to the runtime, so only their type differs.
+    let expected: Vec<(String, String)> = columns(csv)
+        .into_iter()
+        .map(|(name, dtype)| {
+            let dtype = if dtype == "\"date\"" {
+                "\"string\"".to_string()
+            } else {
+                dtype
+            };
+            (name, dtype)
+        })
+        .collect();
+    assert_eq!(columns(parquet), expected);
+    let total = parquet["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "total_charges")
+        .unwrap();
+    assert_eq!(total["nulls"], 11, "{total}");
+
+    // Column references into it are checked like a CSV table's.
+    util::edit(
+        &project.join("pipelines/_base_churn.yaml"),
+        "label_table: customer_churn_features",
+        "label_table: features_snapshot",
+    );
+    sandbox.mbt(&project).args(["check"]).run().success();
+    util::edit(
+        &project.join("includes/telecom_schema.yaml"),
+        "label_column: churned",
+        "label_column: churn",
+    );
+    let output = sandbox.mbt(&project).args(["check"]).run();
+    output.expect_code(1);
+    assert!(
+        output.stderr.contains("did you mean `churned`?"),
+        "{output}"
+    );
 }

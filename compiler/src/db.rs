@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::diagnostics::Sources;
 use crate::text::FileId;
+use mbt_contract::catalog::TableSchema;
 
 /// One source file of the project (pipeline, include, profiles, test, Python module...).
 #[salsa::input(debug)]
@@ -33,6 +34,46 @@ pub struct Project {
     pub profiles: Option<SourceFile>,
     #[returns(ref)]
     pub settings: Arc<Settings>,
+    /// The data catalog's tables by name (see [`Database::set_catalog`]). Each table is its own
+    /// input, so a changed table re-checks only the pipelines that read it.
+    #[returns(ref)]
+    pub tables: Arc<BTreeMap<String, DataTable>>,
+    /// Whether and how the catalog was read.
+    #[returns(ref)]
+    pub catalog: Arc<CatalogState>,
+}
+
+/// One table of the data catalog: its schema, or why it could not be read.
+#[salsa::input(debug)]
+pub struct DataTable {
+    #[returns(ref)]
+    pub name: String,
+    #[returns(ref)]
+    pub schema: Arc<Result<TableSchema, String>>,
+}
+
+/// How the host read the catalog column checks use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CatalogState {
+    /// No catalog was given (the host does not read data): columns are not checked, silently.
+    #[default]
+    NotLoaded,
+    /// Read from the data connector just now (or cached entries that are still fresh).
+    Fresh { location: String },
+    /// The connector could not be read; the cached catalog is used.
+    Cached { location: String, reason: String },
+    /// Neither the connector nor a cache: columns are not checked (one warning).
+    Unavailable { location: String, reason: String },
+}
+
+impl CatalogState {
+    /// Whether column references are checked against the tables.
+    pub fn checks_columns(&self) -> bool {
+        matches!(
+            self,
+            CatalogState::Fresh { .. } | CatalogState::Cached { .. }
+        )
+    }
 }
 
 /// Compile settings chosen by the host (CLI flags, environment).
@@ -112,7 +153,14 @@ impl Database {
             by_id: Arc::default(),
             log,
         };
-        let project = Project::new(&database, Arc::default(), None, Arc::new(settings));
+        let project = Project::new(
+            &database,
+            Arc::default(),
+            None,
+            Arc::new(settings),
+            Arc::default(),
+            Arc::default(),
+        );
         database.project = Some(project);
         database
     }
@@ -218,6 +266,37 @@ impl Database {
         let project = self.project();
         if **project.settings(self) != settings {
             project.set_settings(self).to(Arc::new(settings));
+        }
+    }
+
+    /// Sets the data catalog: how it was read and its tables. Only tables whose schema changed
+    /// are set again, so only the pipelines that read them are checked again.
+    pub fn set_catalog(
+        &mut self,
+        state: CatalogState,
+        tables: BTreeMap<String, Result<TableSchema, String>>,
+    ) {
+        use salsa::Setter;
+        let project = self.project();
+        let current = project.tables(self).clone();
+        let mut map = BTreeMap::new();
+        for (name, schema) in tables {
+            let table = match current.get(&name).copied() {
+                Some(table) => {
+                    if **table.schema(self) != schema {
+                        table.set_schema(self).to(Arc::new(schema));
+                    }
+                    table
+                }
+                None => DataTable::new(self, name.clone(), Arc::new(schema)),
+            };
+            map.insert(name, table);
+        }
+        if *current != map {
+            project.set_tables(self).to(Arc::new(map));
+        }
+        if **project.catalog(self) != state {
+            project.set_catalog(self).to(Arc::new(state));
         }
     }
 

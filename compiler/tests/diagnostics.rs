@@ -12,6 +12,7 @@
 //! # profiles-required: true                  (optional: --profiles-dir was given)
 //! # allow: MBT2102                           (valid fixtures only: warnings that may appear)
 //! # never-shown: s3cr3t                      (a value no diagnostic may print, e.g. a password)
+//! # catalog: cached|unavailable               (optional: how the host read the data catalog)
 //! #--- pipelines/p.yaml
 //! schema_version: 1
 //! ...
@@ -20,8 +21,9 @@
 //! ```
 //!
 //! Lines of a file are numbered from the line after its `#---` marker. `profiles.yaml` becomes the
-//! project's profiles file and `pyproject.toml` only supplies the project name; every other file
-//! is a project file. Each `# expect:` must match a diagnostic of `check_project`, and the
+//! project's profiles file and `pyproject.toml` only supplies the project name; `data/<t>.csv`
+//! becomes table `t` of the data catalog (read as the host reads it); every other file is a
+//! project file. Each `# expect:` must match a diagnostic of `check_project`, and the
 //! rendered diagnostics of every fixture are snapshot-tested (`snapshots/diagnostics__*.snap`).
 //! Every fixture under `fixtures/valid/` must check without errors.
 
@@ -31,6 +33,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use mbt_compiler::contract::catalog::{infer_csv, TableSchema};
+use mbt_compiler::db::CatalogState;
 use mbt_compiler::diagnostics::render::{render_all, RenderConfig};
 use mbt_compiler::diagnostics::{sort_and_dedup, Sources};
 use mbt_compiler::queries::check::check_project;
@@ -123,6 +127,8 @@ struct Fixture {
     /// Values no rendered diagnostic may contain (credentials).
     never_shown: Vec<String>,
     settings: Settings,
+    /// `# catalog:` (absent: fresh when the fixture has data files).
+    catalog: Option<String>,
     /// Project files in the order written.
     files: Vec<(String, String)>,
 }
@@ -218,6 +224,7 @@ fn parse_fixture(text: &str) -> Fixture {
                 .allow
                 .extend(value.split(',').map(|c| c.trim().to_string())),
             "never-shown" => fixture.never_shown.push(value.to_string()),
+            "catalog" => fixture.catalog = Some(value.to_string()),
             _ => {} // a comment that happens to contain a colon
         }
     }
@@ -239,7 +246,23 @@ fn check(fixture: &Fixture) -> (Database, Vec<Diagnostic>) {
     }
     let mut db = Database::new(settings);
     let mut files: Vec<(String, Arc<str>)> = Vec::new();
+    let mut tables = BTreeMap::new();
     for (path, text) in &fixture.files {
+        if let Some(table) = path
+            .strip_prefix("data/")
+            .and_then(|name| name.strip_suffix(".csv"))
+        {
+            let schema = infer_csv(text.as_bytes())
+                .map(|(rows, columns)| TableSchema {
+                    source: format!("{table}.csv"),
+                    fingerprint: String::new(),
+                    rows: Some(rows),
+                    columns: Some(columns),
+                })
+                .map_err(|error| format!("{table}.csv: {error}"));
+            tables.insert(table.to_string(), schema);
+            continue;
+        }
         match path.as_str() {
             "profiles.yaml" => db.set_profiles(Some(("profiles.yaml", text.as_str().into()))),
             "pyproject.toml" => {}
@@ -247,6 +270,18 @@ fn check(fixture: &Fixture) -> (Database, Vec<Diagnostic>) {
         }
     }
     db.set_files(files);
+    let location = "./data".to_string();
+    let reason = "./data does not exist".to_string();
+    match fixture.catalog.as_deref() {
+        Some("cached") => db.set_catalog(CatalogState::Cached { location, reason }, tables),
+        Some("unavailable") => db.set_catalog(
+            CatalogState::Unavailable { location, reason },
+            BTreeMap::new(),
+        ),
+        Some(other) => panic!("unknown `# catalog: {other}`"),
+        None if !tables.is_empty() => db.set_catalog(CatalogState::Fresh { location }, tables),
+        None => {}
+    }
     let mut diagnostics = check_project(&db, None).diagnostics;
     sort_and_dedup(&mut diagnostics, &db);
     (db, diagnostics)

@@ -680,6 +680,130 @@ codes! {
     /// Fix: use an existing pipeline name (see the suggestion).
     TestPipelineNotFound = "MBT2302", Error, "test-pipeline-not-found";
 
+    /// Table not in the data catalog.
+    ///
+    /// A `label_table`, feature `table` or `scoring_table` is not among the tables the target's
+    /// data connector holds (for `local_file`: no `<table>.csv` or `<table>.parquet` in
+    /// `data_path`). The catalog is `target/catalog.json`; `mbt catalog` reads it again.
+    ///
+    /// Bad:
+    ///     label_table: customer_churn_featurs
+    ///
+    /// Fix: use a table the catalog lists (see the suggestion), or add the data file.
+    UnknownTable = "MBT2401", Error, "unknown-table";
+
+    /// Column not in the data at that point of the pipeline.
+    ///
+    /// A column reference (label, keys, ignored columns, join keys, validation and transform
+    /// columns) names a column that the tables, joins and transforms before it do not produce.
+    /// The step would fail at run time (MBT4003) after loading the data.
+    ///
+    /// Bad:
+    ///     label_column: churnd
+    ///
+    /// Fix: use a column of the table (see the suggestion); a Python transform that adds
+    /// columns declares them in its docstring (`Adds columns: a, b`).
+    UnknownColumn = "MBT2402", Error, "unknown-column";
+
+    /// Column of the wrong type for its use.
+    ///
+    /// A `value_range` or normalization on a text column, a `partition_key` with time windows
+    /// whose values are not dates, or a `type_check` the data already contradicts.
+    ///
+    /// Bad:
+    ///     - type: value_range
+    ///       column: contract        # text: Month-to-month, One year, ...
+    ///
+    /// Fix: check a numeric column, or convert the column first (a `sql:` transform with CAST).
+    ColumnTypeMismatch = "MBT2403", Error, "column-type-mismatch";
+
+    /// A join brings a column the frame already has.
+    ///
+    /// Both sides of a join have a non-key column of the same name; the joined frame keeps the
+    /// left one and renames the right one to `<name>_right`, which is rarely what was meant.
+    ///
+    /// Bad:
+    ///     feature_tables:
+    ///       - table: billing          # has tenure, like the label table
+    ///         join_key: customer_id
+    ///
+    /// Fix: drop or rename the column in one of the tables, or join on it too.
+    JoinColumnCollision = "MBT2404", Warning, "join-column-collision";
+
+    /// Declared classes differ from the label's values in the data.
+    ///
+    /// `target.classes` names a class the label column never holds, or the label column holds
+    /// a value that is not a declared class (checked when the catalog knows the column's
+    /// distinct values).
+    ///
+    /// Bad:
+    ///     classes: [yes, no]       # the column holds 0 and 1
+    ///
+    /// Fix: write the classes as the data spells them.
+    ClassNotInData = "MBT2405", Error, "class-not-in-data";
+
+    /// Column references are not checked: the target's tables cannot be read.
+    ///
+    /// The catalog could not be read from the data connector (for `local_file`: `data_path`
+    /// does not exist) and no cached catalog exists in `target/catalog.json`. Nothing is
+    /// wrong with the pipelines; their column references are simply not checked.
+    ///
+    /// Bad:
+    ///     data_connector:
+    ///       type: local_file
+    ///       config: {data_path: ./data}     # ./data does not exist (yet)
+    ///
+    /// Fix: make the data reachable (create `data_path`, connect to the database) and run
+    /// `mbt catalog`.
+    CatalogUnavailable = "MBT2406", Warning, "catalog-unavailable";
+
+    /// Column references are checked against a cached catalog.
+    ///
+    /// The data connector could not be read now, so `target/catalog.json` as last read is
+    /// used; a column added since then may be reported missing.
+    ///
+    /// Bad:
+    ///     data_path: ./data       # unmounted now; target/catalog.json read it last week
+    ///
+    /// Fix: make the data reachable and run `mbt catalog` to read it again.
+    CatalogCached = "MBT2407", Note, "catalog-cached";
+
+    /// A table could not be read into the catalog.
+    ///
+    /// A data file exists but cannot be read as a table (a CSV row with the wrong number of
+    /// fields, an unclosed quote); column references into it are not checked, and the run
+    /// would fail with MBT4002.
+    ///
+    /// Bad:
+    ///     customer_id,churned
+    ///     C1,0,extra              # three fields under a two-column header
+    ///
+    /// Fix: repair or re-export the file.
+    TableUnreadable = "MBT2408", Warning, "table-unreadable";
+
+    /// A `sql:` transform does not parse.
+    ///
+    /// The statement is parsed as the runtime's SQL engine parses it (one SELECT over the
+    /// frame `data`); it would fail at run time with MBT4009.
+    ///
+    /// Bad:
+    ///     - sql: SELECT *, tenure * 12 AS tenure_days FORM data
+    ///
+    /// Fix: correct the statement where the message points.
+    SqlSyntax = "MBT2409", Error, "sql-syntax";
+
+    /// A serving output column replaces a column of the scoring data.
+    ///
+    /// `output.columns.prediction` or `label` names a column the scoring table already has;
+    /// the published table holds the prediction under that name and the input column is lost.
+    ///
+    /// Bad:
+    ///     columns:
+    ///       prediction: tenure
+    ///
+    /// Fix: choose a new name, e.g. `churn_probability`.
+    OutputColumnCollision = "MBT2410", Warning, "output-column-collision";
+
     /// Unknown step name.
     ///
     /// A test assertion names a step that no pipeline can have.

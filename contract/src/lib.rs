@@ -7,10 +7,12 @@
 //! runtime builds against this crate alone, and the compiler re-exports it.
 
 pub mod adapters;
+pub mod catalog;
 pub mod codes;
 pub mod frameworks;
 pub mod fs;
 pub mod manifest;
+pub mod parquet;
 pub mod pipeline;
 pub mod schema;
 pub mod secret;

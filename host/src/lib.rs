@@ -7,6 +7,7 @@
 //! The compiler does no I/O; this crate does it for the compiler and nothing else (it knows no
 //! LSP, no CLI flags and no runtime).
 
+pub mod catalog;
 mod discover;
 mod load;
 mod options;

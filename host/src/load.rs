@@ -82,6 +82,8 @@ pub struct Loaded {
     /// The profiles.yaml in use, and the path the database names it by (project-relative
     /// inside the root).
     pub profiles: Option<(PathBuf, String)>,
+    /// The data catalog as read for the resolved target (absent when it did not resolve).
+    pub catalog: Option<crate::catalog::CatalogRead>,
 }
 
 /// Reads every source under `root`, the profiles.yaml in use and the settings into a new
@@ -102,7 +104,12 @@ pub fn load(root: &Path, options: &Options) -> anyhow::Result<Loaded> {
         .iter()
         .find(|(path, _)| path == "pyproject.toml")
         .map(|(_, text)| text.clone());
-    let mut db = Database::new(settings(options, pyproject.as_deref()));
+    let settings = settings(options, pyproject.as_deref());
+    let mut db = if options.query_log {
+        Database::with_query_log(settings)
+    } else {
+        Database::new(settings)
+    };
     db.set_files(files);
     let mut profiles = None;
     if let Some(path) = profiles_path(root, options) {
@@ -121,10 +128,12 @@ pub fn load(root: &Path, options: &Options) -> anyhow::Result<Loaded> {
         db.set_profiles(Some((&shown, text)));
         profiles = Some((path, shown));
     }
+    let catalog = crate::catalog::load_catalog(&mut db, root, false);
     Ok(Loaded {
         db,
         invalid_utf8,
         profiles,
+        catalog,
     })
 }
 

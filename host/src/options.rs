@@ -22,6 +22,8 @@ pub struct Options {
     pub env: BTreeMap<String, String>,
     /// `$HOME`, for `~/.mbt/profiles.yaml`.
     pub home: Option<PathBuf>,
+    /// Record which queries execute (incrementality tests and benchmarks).
+    pub query_log: bool,
 }
 
 impl Options {
@@ -43,6 +45,7 @@ impl Options {
             home: std::env::var_os("HOME")
                 .filter(|home| !home.is_empty())
                 .map(PathBuf::from),
+            query_log: false,
         })
     }
 }

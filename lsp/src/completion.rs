@@ -8,6 +8,8 @@ use lsp_types::{
 };
 use mbt_compiler::contract::adapters::{self, AdapterKind};
 use mbt_compiler::dag::ALL_STEPS;
+use mbt_compiler::queries::columns::frame::FrameColumn;
+use mbt_compiler::queries::columns::{column_check, Stage};
 use mbt_compiler::queries::compose::{relative_from, resolved};
 use mbt_compiler::queries::parse::{is_base_name, pipeline_index, pipeline_name};
 use mbt_compiler::queries::python::python_functions;
@@ -312,6 +314,12 @@ impl Completer<'_> {
                     .collect()
             }
             (FileKind::Pipeline | FileKind::Fragment, key) if COLUMN_KEYS.contains(&key) => {
+                if let Some(columns) = self.columns_at(path) {
+                    return columns
+                        .iter()
+                        .map(|column| value(&column.name, Some(column.describe()), None))
+                        .collect();
+                }
                 let items = self
                     .columns()
                     .into_iter()
@@ -329,6 +337,25 @@ impl Completer<'_> {
             .into_iter()
             .map(|(text, docs)| value(&text, None, docs))
             .collect()
+    }
+
+    /// The columns that exist at `path` of a pipeline, when the catalog and the steps before it
+    /// determine them.
+    fn columns_at(&self, path: &[Segment]) -> Option<Vec<FrameColumn>> {
+        if file_kind(&self.snapshot.path) != FileKind::Pipeline {
+            return None;
+        }
+        let keys: Vec<String> = path
+            .iter()
+            .map(|segment| match segment {
+                Segment::Key(key) => key.clone(),
+                Segment::Item => "0".to_string(),
+            })
+            .collect();
+        let stage = Stage::of_path(&keys)?;
+        let file = self.snapshot.file()?;
+        let check = column_check(&self.snapshot.db, file);
+        check.stage(stage)?.columns().map(<[FrameColumn]>::to_vec)
     }
 
     /// Columns of the project's tables; the pipeline's own tables first.

@@ -52,6 +52,9 @@ pub fn hover(snapshot: &Snapshot, params: HoverParams) -> Option<Hover> {
         if let Some(effective) = effective_value(db, file, &local_path) {
             sections.push(effective);
         }
+        if let Some(column) = column_hover(db, file, offset as u32) {
+            sections.push(column);
+        }
     }
     (!sections.is_empty()).then(|| markdown_hover(sections.join("\n\n")))
 }
@@ -225,4 +228,18 @@ fn template_hover(db: &Database, text: &str, offset: usize) -> Option<String> {
 /// Whether the file is a pipeline the server can show merged values for.
 pub fn is_pipeline(db: &Database, file: SourceFile) -> bool {
     pipeline_name(file.path(db)).is_some()
+}
+
+/// The column under the cursor: its type, missing share and table, or why it is not checked.
+fn column_hover(
+    db: &mbt_compiler::Database,
+    file: mbt_compiler::SourceFile,
+    offset: u32,
+) -> Option<String> {
+    let check = mbt_compiler::queries::columns::column_check(db, file);
+    let reference = check.reference_at(file.id(db), offset)?;
+    Some(match &reference.resolved {
+        Ok(column) => format!("column `{}`: {}", column.name, column.describe()),
+        Err(reason) => format!("column `{}`: {reason}", reference.column),
+    })
 }

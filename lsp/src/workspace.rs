@@ -1,14 +1,14 @@
 //! The language server's projects: one database per root, kept in step with the editor's
-//! documents and the disk. Reading files, choosing profiles.yaml and settings are the one host's
-//! (`mbt_host`), exactly as for `mbt check`; this adds open documents, file-watch reloads and the
-//! sample-data headers completion uses.
+//! documents and the disk. Reading files, choosing profiles.yaml and settings, and the data
+//! catalog are the one host's (`mbt_host`), exactly as for `mbt check`; this adds open documents
+//! and file-watch reloads (a changed data file re-reads its table).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mbt_compiler::project::is_source_path;
-use mbt_compiler::{Database, Settings};
+use mbt_compiler::{Database, Db, Settings};
 pub use mbt_host::{find_root, project_walk, source_files, Options as CompileOptions};
 
 /// One project root and its database.
@@ -19,7 +19,7 @@ pub struct ProjectHost {
     pub open: HashMap<String, i32>,
     /// Files read from disk that were not valid UTF-8, with the offset of the first bad byte.
     pub invalid_utf8: BTreeMap<String, u32>,
-    /// Tables and their columns, from CSV headers of the project's data.
+    /// Tables and their columns, from the data catalog.
     pub data: Arc<DataCatalog>,
     options: CompileOptions,
 }
@@ -88,7 +88,7 @@ impl ProjectHost {
         let Some(relative) = self.relative(path) else {
             return;
         };
-        if relative.ends_with(".csv") {
+        if relative.ends_with(".csv") || relative.ends_with(".parquet") {
             self.refresh_data();
             return;
         }
@@ -117,6 +117,8 @@ impl ProjectHost {
         }
         if relative == "profiles.yaml" || relative == "profiles.yml" {
             self.refresh_profiles();
+            // Another target or data_path reads other tables.
+            self.refresh_data();
         }
     }
 
@@ -153,25 +155,26 @@ impl ProjectHost {
         }
     }
 
-    /// Reads the header line of every CSV file of the project (sample data, data directories).
+    /// Reads the target's data catalog (the one host's, as `mbt check` reads it: fresh entries
+    /// from `target/catalog.json`, changed tables again) into the database, and the tables'
+    /// columns for completion.
     pub fn refresh_data(&mut self) {
+        if let Some(read) = mbt_host::catalog::load_catalog(&mut self.db, &self.root, false) {
+            // Kept fresh for the CLI too; an unwritable target/ only costs a re-read.
+            let _ = read.save(&self.root);
+        }
         let mut catalog = DataCatalog::default();
-        for entry in project_walk(&self.root).max_depth(3).into_iter().flatten() {
-            let path = entry.path();
-            if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "csv") {
-                continue;
-            }
-            let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
-                continue;
+        for (name, table) in self.db.project().tables(&self.db).iter() {
+            let columns = match &**table.schema(&self.db) {
+                Ok(schema) => schema
+                    .columns
+                    .iter()
+                    .flatten()
+                    .map(|column| column.name.clone())
+                    .collect(),
+                Err(_) => Vec::new(),
             };
-            if let Some(header) = read_first_line(path) {
-                let columns = header
-                    .split(',')
-                    .map(|column| column.trim().trim_matches('"').to_string())
-                    .filter(|column| !column.is_empty())
-                    .collect();
-                catalog.tables.entry(stem).or_insert(columns);
-            }
+            catalog.tables.insert(name.clone(), columns);
         }
         if *self.data != catalog {
             self.data = Arc::new(catalog);
@@ -197,15 +200,4 @@ pub fn document_path(uri: &lsp_types::Uri) -> Option<PathBuf> {
 /// server loads this project for a document no loaded project holds.
 pub fn root_of_file(path: &Path) -> Option<PathBuf> {
     find_root(path.parent()?)
-}
-
-fn read_first_line(path: &Path) -> Option<String> {
-    use std::io::{BufRead, Read};
-    let file = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    std::io::BufReader::new(file.take(64 * 1024))
-        .read_until(b'\n', &mut bytes)
-        .ok()?;
-    let line = String::from_utf8_lossy(&bytes);
-    Some(line.trim_end().trim_start_matches('\u{feff}').to_string())
 }

@@ -618,8 +618,116 @@ fn a_client_that_registers_watchers_dynamically_is_asked_to_watch_sources_and_da
             "**/*.yml",
             "**/*.py",
             "**/pyproject.toml",
-            "**/*.csv"
+            "**/*.csv",
+            "**/*.parquet"
         ]
     );
     client.shutdown();
+}
+
+#[test]
+fn columns_from_the_data_catalog_in_hover_completion_and_watched_data() {
+    use lsp_types::notification::{DidChangeWatchedFiles, Notification as _};
+    use lsp_types::{DidChangeWatchedFilesParams, FileChangeType, FileEvent};
+    let mut client = Client::example();
+    let training = "pipelines/churn_training_v1.yaml";
+    let text = client.open(training);
+    let published = client.diagnostics_where(training, |p| p.version == Some(1));
+    assert!(published.diagnostics.is_empty(), "{published:?}");
+
+    // Hover on a column reference: its type, missing share and table.
+    let (line, character) = support::find_in(&text, "column: monthly_charges", 10);
+    let hover = client.request::<HoverRequest>(HoverParams {
+        text_document_position_params: client.position_params(training, line, character),
+        work_done_progress_params: Default::default(),
+    });
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.contains(
+            "column `monthly_charges`: float · 0.0% missing · table `customer_churn_features`"
+        ),
+        "{value}"
+    );
+
+    // Completion offers the columns that exist at that point: the joined table's too, and the
+    // columns the declared transform adds for normalization.
+    let typed = text.replace(
+        "      - type: custom\n",
+        "      - type: unique_key\n        columns: []\n      - type: custom\n",
+    );
+    client.change(training, &typed, 2);
+    let (line, character) = support::find_in(&typed, "columns: []", 10);
+    let items = client.request::<Completion>(CompletionParams {
+        text_document_position: client.position_params(training, line, character),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+        context: None,
+    });
+    let columns = labels(&items);
+    assert!(
+        columns.contains(&"senior_citizen".to_string())
+            && !columns.contains(&"recency".to_string()),
+        "{columns:?}"
+    );
+    let senior = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["label"] == "senior_citizen")
+        .unwrap();
+    assert_eq!(
+        senior["detail"],
+        "integer · 0.0% missing · values 0, 1 · table `customer_demographics`"
+    );
+    let typed = text.replace(
+        "      method: standard_scaler\n",
+        "      method: standard_scaler\n      columns: []\n",
+    );
+    client.change(training, &typed, 3);
+    let (line, character) = support::find_in(&typed, "columns: []", 10);
+    let items = client.request::<Completion>(CompletionParams {
+        text_document_position: client.position_params(training, line, character),
+        work_done_progress_params: Default::default(),
+        partial_result_params: Default::default(),
+        context: None,
+    });
+    assert!(labels(&items).contains(&"recency".to_string()), "{items}");
+    client.change(training, &text, 4);
+    client.diagnostics_where(training, |p| {
+        p.version == Some(4) && p.diagnostics.is_empty()
+    });
+
+    // A column renamed in the data file: the watched change re-reads the table and the
+    // reference becomes an error, with the new name suggested.
+    let csv = client.root.join("sample_data/customer_churn_features.csv");
+    let data = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, data.replacen("monthly_charges", "monthly_charge", 1)).unwrap();
+    client.notify(
+        DidChangeWatchedFiles::METHOD,
+        DidChangeWatchedFilesParams {
+            changes: vec![FileEvent {
+                uri: client.uri("sample_data/customer_churn_features.csv"),
+                typ: FileChangeType::CHANGED,
+            }],
+        },
+    );
+    let published = client.diagnostics_where(training, |p| !p.diagnostics.is_empty());
+    let diagnostic = published
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("`monthly_charges`"))
+        .unwrap_or_else(|| panic!("{published:?}"));
+    assert_eq!(
+        diagnostic.code,
+        Some(lsp_types::NumberOrString::String("MBT2402".into()))
+    );
+    assert_eq!(
+        diagnostic.range.start.line,
+        line_of(&text, "column: monthly_charges")
+    );
+    client.shutdown();
+}
+
+fn line_of(text: &str, needle: &str) -> u32 {
+    support::find_in(text, needle, 0).0
 }

@@ -45,6 +45,9 @@ pub fn run(args: CheckArgs, color: bool) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&sarif::to_value(&diagnostics, &host.db, MBT_VERSION))?
         ),
     }
+    if summary.errors == 0 {
+        host.save_catalog();
+    }
     // Freeing the database takes longer than exiting; the OS reclaims the memory at once.
     std::mem::forget(host);
     Ok(if summary.errors > 0 {

@@ -54,6 +54,9 @@ pub fn run(args: CompileArgs, color: bool) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if !failed {
+        host.save_catalog();
+    }
     Ok(if failed {
         ExitCode::FAILURE
     } else {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod catalog;
 pub mod check;
 pub mod compile;
 pub mod completions;

@@ -77,6 +77,7 @@ pub fn run(args: RunArgs, color: bool) -> anyhow::Result<ExitCode> {
         Ok(date) => date,
         Err(diagnostic) => return refuse(&host.db, *diagnostic, color),
     };
+    host.save_catalog();
     let mut outcomes = Vec::new();
     for manifest in &manifests {
         let results = run_one(&host.root, manifest, execution_date, args.log_format);

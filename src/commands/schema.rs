@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use mbt_compiler::contract::catalog::CatalogFile;
 use mbt_compiler::manifest::Manifest;
 use mbt_compiler::schema::profiles::ProfilesFile;
 use mbt_compiler::schema::tests_file::TestFile;
@@ -23,6 +24,7 @@ pub fn schema_text(kind: SchemaKind) -> String {
         SchemaKind::Manifest => schema_of::<Manifest>(),
         SchemaKind::Profiles => schema_of::<ProfilesFile>(),
         SchemaKind::Tests => schema_of::<TestFile>(),
+        SchemaKind::Catalog => schema_of::<CatalogFile>(),
     };
     serde_json::to_string_pretty(&value).expect("schemas serialize")
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 
+use super::columns::{catalog_diagnostics, column_check};
 use super::compose::{composition_cycle, expanded, references, resolved};
 use super::parse::{is_base_name, parse_file, pipeline_index};
 use super::profiles::resolved_profile;
@@ -76,6 +77,7 @@ pub fn pipeline_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnostic
         );
     }
     diagnostics.extend(validated(db, file).diagnostics.iter().cloned());
+    diagnostics.extend(column_check(db, file).diagnostics.iter().cloned());
     Arc::new(diagnostics)
 }
 
@@ -322,6 +324,7 @@ pub fn check_project(db: &dyn Db, paths: Option<&[String]>) -> CheckReport {
     if everything || !pipelines.is_empty() {
         let profile = resolved_profile(db, project);
         diagnostics.extend(profile.diagnostics.iter().cloned());
+        diagnostics.extend(catalog_diagnostics(db, project).iter().cloned());
         if let Some(profiles) = project.profiles(db) {
             diagnostics.extend(parse_file(db, profiles).diagnostics.iter().cloned());
         }

@@ -9,6 +9,7 @@ use mbt_contract::manifest::{
     StepConfig, MANIFEST_VERSION,
 };
 
+use super::columns::column_check;
 use super::profiles::resolved_profile;
 use super::validate::validated;
 use crate::dag;
@@ -32,8 +33,16 @@ pub const MBT_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
     let validated = validated(db, file);
     let profile = resolved_profile(db, db.project());
-    let (Some(root), true, Some(settings)) = (&validated.root, validated.ok, &profile.settings)
-    else {
+    // A column the data lacks fails the compile as it would fail the run.
+    let columns_ok = !column_check(db, file)
+        .diagnostics
+        .iter()
+        .any(Diagnostic::is_error);
+    let (Some(root), true, Some(settings)) = (
+        &validated.root,
+        validated.ok && columns_ok,
+        &profile.settings,
+    ) else {
         return Arc::new(ManifestResult {
             manifest: None,
             diagnostics: Vec::new(),

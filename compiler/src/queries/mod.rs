@@ -1,6 +1,7 @@
 //! The salsa queries, from file text to manifest. Each is a pure function of its inputs.
 
 pub mod check;
+pub mod columns;
 pub mod compose;
 pub mod manifest;
 pub mod parse;

@@ -1,5 +1,7 @@
-//! Just enough Python to know which top-level functions a `lib/` module defines.
+//! Just enough Python to know which top-level functions a `lib/` module defines, and the
+//! columns a transform declares in its docstring (`Adds columns: a, b` / `Removes columns: c`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::db::{Db, SourceFile};
@@ -25,9 +27,114 @@ pub fn top_level_functions(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The columns a transform function declares it adds and removes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ColumnEffects {
+    pub adds: Vec<String>,
+    pub removes: Vec<String>,
+}
+
+/// Declared column effects of a module's top-level functions, by function name. A function
+/// whose docstring has neither line is absent (its output columns are unknown).
+#[salsa::tracked]
+pub fn python_column_effects(
+    db: &dyn Db,
+    file: SourceFile,
+) -> Arc<BTreeMap<String, ColumnEffects>> {
+    Arc::new(column_effects(file.text(db)))
+}
+
+/// Reads `Adds columns:` / `Removes columns:` lines from each top-level function's docstring.
+pub fn column_effects(text: &str) -> BTreeMap<String, ColumnEffects> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut effects = BTreeMap::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(name) = top_level_functions(lines[i]).pop() else {
+            i += 1;
+            continue;
+        };
+        // The signature may span lines; the body starts after the line ending in `:`.
+        while i < lines.len() && !lines[i].trim_end().ends_with(':') {
+            i += 1;
+        }
+        i += 1;
+        while i < lines.len() && lines[i].trim().is_empty() {
+            i += 1;
+        }
+        let Some(first) = lines.get(i).map(|line| line.trim_start()) else {
+            break;
+        };
+        let quote = ["\"\"\"", "'''", "r\"\"\"", "r'''"]
+            .into_iter()
+            .find(|q| first.starts_with(q));
+        let Some(quote) = quote else {
+            continue;
+        };
+        let closing = &quote[quote.len() - 3..];
+        let mut doc = Vec::new();
+        let mut rest = &first[quote.len()..];
+        loop {
+            if let Some(end) = rest.find(closing) {
+                doc.push(&rest[..end]);
+                break;
+            }
+            doc.push(rest);
+            i += 1;
+            match lines.get(i) {
+                Some(line) => rest = line,
+                None => break,
+            }
+        }
+        let mut found = ColumnEffects::default();
+        let mut declared = false;
+        for line in doc {
+            let line = line.trim();
+            for (prefix, list) in [
+                ("adds columns:", &mut found.adds),
+                ("removes columns:", &mut found.removes),
+            ] {
+                let Some(head) = line.get(..prefix.len()) else {
+                    continue;
+                };
+                if head.eq_ignore_ascii_case(prefix) {
+                    declared = true;
+                    list.extend(
+                        line[prefix.len()..]
+                            .split(',')
+                            .map(|c| c.trim().trim_end_matches('.').trim_matches('`').trim())
+                            .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("none"))
+                            .map(str::to_string),
+                    );
+                }
+            }
+        }
+        if declared {
+            effects.insert(name, found);
+        }
+        i += 1;
+    }
+    effects
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_declared_columns_from_docstrings() {
+        let text = "def a(df, ctx):\n    \"\"\"Adds things.\n\n    Adds columns: `x`, y.\n    Removes columns: z\n    \"\"\"\n    return df\n\ndef b(\n    df,\n    ctx,\n):\n    '''Adds columns: none'''\n\ndef c(df, ctx):\n    return df\n";
+        let effects = column_effects(text);
+        assert_eq!(
+            effects.get("a"),
+            Some(&ColumnEffects {
+                adds: vec!["x".into(), "y".into()],
+                removes: vec!["z".into()],
+            })
+        );
+        assert_eq!(effects.get("b"), Some(&ColumnEffects::default()));
+        assert!(!effects.contains_key("c"));
+    }
 
     #[test]
     fn finds_top_level_defs_only() {

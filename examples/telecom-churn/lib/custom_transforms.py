@@ -30,6 +30,8 @@ def compute_rfm(df: pd.DataFrame, context: dict) -> pd.DataFrame:
       which is 0.
 
     ``context`` is accepted for the hook interface and not used.
+
+    Adds columns: recency, frequency, monetary
     """
     import pandas as pd
 
@@ -48,6 +50,8 @@ def add_tenure_bucket(df: pd.DataFrame, context: dict) -> pd.DataFrame:
 
     A missing tenure gives a missing bucket. ``context`` is accepted for the hook
     interface and not used.
+
+    Adds columns: tenure_bucket
     """
     result = df.copy()
     result["tenure_bucket"] = result["tenure"].map(_tenure_bucket)

@@ -80,6 +80,7 @@ impl Server {
                 "**/*.py",
                 "**/pyproject.toml",
                 "**/*.csv",
+                "**/*.parquet",
             ]
             .into_iter()
             .map(|glob| FileSystemWatcher {
