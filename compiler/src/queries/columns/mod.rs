@@ -111,6 +111,15 @@ pub fn column_check(db: &dyn Db, file: SourceFile) -> Arc<ColumnCheck> {
     Arc::new(cx.out)
 }
 
+/// A table's columns as a frame, built once per table for every pipeline that reads it.
+#[salsa::tracked]
+fn table_frame(db: &dyn Db, table: crate::db::DataTable) -> Arc<Frame> {
+    Arc::new(match &**table.schema(db) {
+        Ok(schema) => Frame::of_table(table.name(db), schema),
+        Err(reason) => Frame::Unknown(reason.clone()),
+    })
+}
+
 struct Checker<'a> {
     db: &'a dyn Db,
     out: ColumnCheck,
@@ -169,7 +178,7 @@ impl Checker<'_> {
         };
         self.origins.push((format!("table `{stem}`"), node.span));
         match &**table.schema(self.db) {
-            Ok(schema) => Frame::of_table(stem, schema),
+            Ok(_) => Frame::clone(table_frame(self.db, table)),
             Err(reason) => {
                 self.out.diagnostics.push(
                     Diagnostic::at(
