@@ -46,6 +46,9 @@ pub enum Command {
     /// List the adapters this build runs, by kind, with what each needs.
     #[cfg(feature = "runtime")]
     Deps(DepsArgs),
+    /// Check what a run on the target needs: secrets, data, storage, registry, frameworks, Python.
+    #[cfg(feature = "runtime")]
+    Debug(DebugArgs),
     /// Read the target's tables into target/catalog.json and print their columns.
     Catalog(CatalogArgs),
     /// Run the DAG assertions in tests/*.test.yaml.
@@ -185,6 +188,15 @@ pub struct ExecArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugArgs {
+    /// Output format (json: format version 1, `{version, target, ok, checks: [{name, ok, detail, ms}]}`).
+    #[arg(long, value_enum, default_value_t = DepsFormat::Human)]
+    pub format: DepsFormat,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,8 @@ fn main() -> ExitCode {
         #[cfg(feature = "runtime")]
         args::Command::Deps(args) => commands::deps::run(args),
         #[cfg(feature = "runtime")]
+        args::Command::Debug(args) => commands::debug::run(args),
+        #[cfg(feature = "runtime")]
         args::Command::Retry(args) => commands::retry::retry(args, color),
         #[cfg(feature = "runtime")]
         args::Command::Exec(args) => commands::exec::exec(args, color),

@@ -1309,3 +1309,73 @@ fn the_catalog_reads_parquet_tables_from_their_footer() {
         "{output}"
     );
 }
+
+#[test]
+fn debug_checks_what_a_run_on_the_target_needs() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args(["debug"])
+        .run();
+    output.success();
+    for line in [
+        "✓ profile              profiles.yaml: profile `telecom-churn`, target `dev`",
+        "✓ data connector       local_file ./sample_data: 4 table(s)",
+        "✓ storage              local: ./local_artifacts writable (created on first use)",
+        "✓ framework gbm        built in",
+        "✓ framework smartcore  built in",
+        "✓ python               ",
+    ] {
+        assert!(output.stdout.contains(line), "missing `{line}`:\n{output}");
+    }
+    assert!(output.stdout.contains("pandas"), "{output}");
+    assert!(
+        output.stdout.contains("lib.custom_transforms.compute_rfm"),
+        "{output}"
+    );
+    // Nothing was created.
+    assert!(!project.join("local_artifacts").exists());
+
+    // No Python for the hooks, and no data: each a failed check, exit 1, also as JSON.
+    std::fs::rename(project.join("sample_data"), project.join("moved")).unwrap();
+    let output = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", "/nonexistent/python3")
+        .args(["debug", "--format", "json"])
+        .run();
+    output.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["ok"], false);
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|check| check["ok"] == false)
+        .map(|check| check["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["data connector", "python"], "{report:#}");
+    let python = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == "python")
+        .unwrap();
+    assert!(
+        python["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`/nonexistent/python3` not found"),
+        "{python}"
+    );
+
+    // A target that does not exist fails the profile check and stops there.
+    let output = sandbox
+        .mbt(&project)
+        .args(["debug", "--target", "nowhere"])
+        .run();
+    output.expect_code(1);
+    assert!(output.stdout.contains("✗ profile"), "{output}");
+}

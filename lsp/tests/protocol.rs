@@ -651,18 +651,21 @@ fn columns_from_the_data_catalog_in_hover_completion_and_watched_data() {
 
     // Completion offers the columns that exist at that point: the joined table's too, and the
     // columns the declared transform adds for normalization.
+    let complete_in = |client: &mut Client, typed: &str, version: i32| {
+        client.change(training, typed, version);
+        let (line, character) = support::find_in(typed, "columns: []", 10);
+        client.request::<Completion>(CompletionParams {
+            text_document_position: client.position_params(training, line, character),
+            work_done_progress_params: Default::default(),
+            partial_result_params: Default::default(),
+            context: None,
+        })
+    };
     let typed = text.replace(
         "      - type: custom\n",
         "      - type: unique_key\n        columns: []\n      - type: custom\n",
     );
-    client.change(training, &typed, 2);
-    let (line, character) = support::find_in(&typed, "columns: []", 10);
-    let items = client.request::<Completion>(CompletionParams {
-        text_document_position: client.position_params(training, line, character),
-        work_done_progress_params: Default::default(),
-        partial_result_params: Default::default(),
-        context: None,
-    });
+    let items = complete_in(&mut client, &typed, 2);
     let columns = labels(&items);
     assert!(
         columns.contains(&"senior_citizen".to_string())
@@ -683,14 +686,7 @@ fn columns_from_the_data_catalog_in_hover_completion_and_watched_data() {
         "      method: standard_scaler\n",
         "      method: standard_scaler\n      columns: []\n",
     );
-    client.change(training, &typed, 3);
-    let (line, character) = support::find_in(&typed, "columns: []", 10);
-    let items = client.request::<Completion>(CompletionParams {
-        text_document_position: client.position_params(training, line, character),
-        work_done_progress_params: Default::default(),
-        partial_result_params: Default::default(),
-        context: None,
-    });
+    let items = complete_in(&mut client, &typed, 3);
     assert!(labels(&items).contains(&"recency".to_string()), "{items}");
     client.change(training, &text, 4);
     client.diagnostics_where(training, |p| {

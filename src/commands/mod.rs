@@ -6,6 +6,8 @@ pub mod compile;
 pub mod completions;
 pub mod dag;
 #[cfg(feature = "runtime")]
+pub mod debug;
+#[cfg(feature = "runtime")]
 pub mod deps;
 #[cfg(feature = "runtime")]
 pub mod exec;

@@ -266,6 +266,12 @@ impl Adapters {
     }
 
     /// Sets up every adapter of the run (frameworks set up on first use).
+    /// Whether the target's secrets provider has `name` (`mbt debug`); the value is dropped here
+    /// and never returned.
+    pub fn secret_available(&self, name: &str) -> bool {
+        self.secrets.get_secret(name).is_ok()
+    }
+
     pub fn setup(&self) -> anyhow::Result<()> {
         for (kind, adapter) in self.parts() {
             adapter.setup().code(

@@ -45,6 +45,41 @@ impl PythonBridge {
         }
     }
 
+    /// The interpreter and the versions of Python, pandas and pyarrow (`mbt debug`), or the
+    /// coded error a hook would meet.
+    pub fn probe(&self) -> anyhow::Result<String> {
+        const PROBE: &str = "import sys, pandas, pyarrow; print(sys.version.split()[0], pandas.__version__, pyarrow.__version__)";
+        let shown = self.interpreter.to_string_lossy().into_owned();
+        let output = std::process::Command::new(&self.interpreter)
+            .args(["-c", PROBE])
+            .current_dir(&self.project)
+            .output();
+        let output = match output {
+            Ok(output) => output,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(coded(
+                    Code::PythonUnavailable,
+                    format!("Python interpreter `{shown}` not found"),
+                    "install Python 3 with `pip install pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
+                ))
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot start `{shown}`"));
+            }
+        };
+        let text = String::from_utf8_lossy(&output.stdout);
+        match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [python, pandas, pyarrow] if output.status.success() => Ok(format!(
+                "{shown}: Python {python}, pandas {pandas}, pyarrow {pyarrow}"
+            )),
+            _ => Err(coded(
+                Code::PythonUnavailable,
+                format!("`{shown}` cannot import pandas and pyarrow"),
+                "install pandas and pyarrow for that interpreter, or set MBT_PYTHON",
+            )),
+        }
+    }
+
     /// Runs `functions` in order, each `fn(df, context) -> DataFrame`.
     pub fn transform(
         &self,
