@@ -11,7 +11,8 @@ mkdir -p "$cache"
 source scripts/venv.sh
 ensure_venv "$cache/venv-precommit" scripts/requirements/pre-commit.txt
 export MBT_PRE_COMMIT="$cache/venv-precommit/bin/pre-commit"
-# The Python bridge's tests (custom transforms/validators/metrics) need pandas + pyarrow.
+# The Python bridge's tests (custom transforms/validators/metrics) need pandas + pyarrow,
+# the sklearn framework's scikit-learn too.
 ensure_venv "$cache/venv-python" scripts/requirements/python-bridge.txt
 export MBT_TEST_PYTHON="$cache/venv-python/bin/python"
 # The language server's end-to-end test drives `mbt lsp` with a real LSP client (pytest-lsp).

@@ -193,13 +193,14 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     data_connector   local_file   polars 0.55.2      a folder of CSV or Parquet files
     executor         local        mbt 0.1.0          nothing
     framework        gbm          mbt 0.1.0          nothing
+    framework        sklearn      scikit-learn (py)  Python 3 with scikit-learn, pandas and pyarrow (`MBT_PYTHON`, the project's .venv, or python3)
     framework        smartcore    smartcore 0.7.0    nothing
     model_registry   local        mbt 0.1.0          a writable folder
     output_writer    local_file   polars 0.55.2      a writable folder
     secrets          env          mbt 0.1.0          the environment variables
     storage          local        mbt 0.1.0          a writable folder
 
-    known, not in this build: data_connector postgres, data_connector snowflake, executor kubernetes, framework automl, framework h2o_automl, framework sklearn, model_registry mlflow, output_writer postgres, storage s3
+    known, not in this build: data_connector postgres, data_connector snowflake, executor kubernetes, framework automl, framework h2o_automl, model_registry mlflow, output_writer postgres, storage s3
     ----- stderr -----
     ");
     let output = sandbox
@@ -673,7 +674,9 @@ fn smartcore_classifiers_give_probabilities() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example(EXAMPLE);
     let pipeline = project.join("pipelines/churn_simple_v1.yaml");
-    let original = std::fs::read_to_string(&pipeline).unwrap();
+    let original = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace("framework: sklearn", "framework: smartcore");
     for (model, extra) in [
         ("RandomForestClassifier", "      n_estimators: 100\n"),
         ("LogisticRegression", ""),
@@ -1378,4 +1381,102 @@ fn debug_checks_what_a_run_on_the_target_needs() {
         .run();
     output.expect_code(1);
     assert!(output.stdout.contains("✗ profile"), "{output}");
+}
+
+#[test]
+fn the_plans_sklearn_pipeline_trains_and_serves_through_a_python_worker() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let python = util::python();
+    let run_simple = || {
+        sandbox
+            .mbt(&project)
+            .env("MBT_PYTHON", &python)
+            .args(["run", "--select", "churn_simple_v1"])
+            .run()
+    };
+    // The plan's verbatim `framework: sklearn` with RandomForestClassifier(n_estimators=100).
+    run_simple().expect_code(0);
+    let first = results(&project, "churn_simple_v1");
+    let auc = first["metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.75, "ROC AUC {auc}");
+    // random_state defaults to 0: a second run has the same metrics.
+    run_simple().expect_code(0);
+    assert_eq!(
+        results(&project, "churn_simple_v1")["metrics"],
+        first["metrics"]
+    );
+
+    // Serving loads the pickled estimator and scores through the worker.
+    std::fs::write(
+        project.join("pipelines/simple_serving_v1.yaml"),
+        "schema_version: 1\nproject:\n  name: simple_serving_v1\n  problem_type: binary_classification\nserving:\n  model_source:\n    registry: local\n    run_id: latest\n    training_pipeline: churn_simple_v1\n  data_source:\n    scoring_table: customers\n  output:\n    destination: local_file\n    table: simple.csv\n    columns:\n      prediction: churn_probability\n",
+    )
+    .unwrap();
+    let serve = |python: &std::ffi::OsStr| {
+        sandbox
+            .mbt(&project)
+            .env("MBT_PYTHON", python)
+            .args(["run", "--select", "simple_serving_v1"])
+            .run()
+    };
+    let output = serve(&python);
+    output.expect_code(0);
+    let predictions = std::fs::read_to_string(project.join("predictions/simple.csv")).unwrap();
+    let mut lines = predictions.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = header
+        .iter()
+        .position(|c| *c == "churn_probability")
+        .unwrap();
+    let scores: Vec<f64> = lines
+        .map(|line| line.split(',').nth(column).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 500);
+    assert!(scores.iter().all(|p| (0.0..=1.0).contains(p)), "{scores:?}");
+    assert!(scores.iter().any(|p| *p > 0.5) && scores.iter().any(|p| *p < 0.5));
+
+    // A model pickled by another scikit-learn version loads with a warning.
+    let latest = results(&project, "churn_simple_v1")["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let model = project.join(format!("local_registry/{latest}/artifacts/model.json"));
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(
+        &model,
+        regex_free_replace(&text, "sklearn_version\\\":\\\"", "0.0.1"),
+    )
+    .unwrap();
+    let output = serve(&python);
+    output.expect_code(0);
+    assert!(
+        output
+            .stderr
+            .contains("was trained with scikit-learn 0.0.1 and is loaded with 1.7.2"),
+        "{output}"
+    );
+
+    // Without Python: a coded error that says how to install what the framework needs.
+    let output = serve(std::ffi::OsStr::new("/nonexistent/python3"));
+    output.expect_code(1);
+    let results = results(&project, "simple_serving_v1");
+    let step = results["steps"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|step| step["status"] == "failed")
+        .unwrap();
+    assert_eq!(step["code"], "MBT4007", "{results:#}");
+    assert!(
+        step["help"].as_str().unwrap().contains("scikit-learn"),
+        "{step}"
+    );
+}
+
+/// `text` with the value after the first `marker` (up to the next `\"`) replaced by `value`.
+fn regex_free_replace(text: &str, marker: &str, value: &str) -> String {
+    let start = text.find(marker).unwrap() + marker.len();
+    let end = start + text[start..].find("\\\"").unwrap();
+    format!("{}{value}{}", &text[..start], &text[end..])
 }

@@ -154,9 +154,9 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::Framework,
         name: "sklearn",
-        description: "scikit-learn estimators run in Python (not available in this build).",
-        available: false,
-        needs: "Python 3 with scikit-learn",
+        description: "scikit-learn estimators by class name with scikit-learn's parameter names, run by a Python worker: random forests, gradient boosting, histogram gradient boosting, logistic regression, ridge, linear regression.",
+        available: true,
+        needs: "Python 3 with scikit-learn, pandas and pyarrow (`MBT_PYTHON`, the project's .venv, or python3)",
         config_schema: schema_fn!(SklearnConfig),
     },
     AdapterSpec {

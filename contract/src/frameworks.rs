@@ -25,6 +25,8 @@ pub enum FrameworkConfig {
     Gbm(GbmConfig),
     /// smartcore models by class name.
     Smartcore(SmartcoreConfig),
+    /// scikit-learn estimators, run by a Python worker.
+    Sklearn(SklearnConfig),
 }
 
 impl FrameworkConfig {
@@ -33,6 +35,7 @@ impl FrameworkConfig {
         match self {
             FrameworkConfig::Gbm(_) => "gbm",
             FrameworkConfig::Smartcore(_) => "smartcore",
+            FrameworkConfig::Sklearn(_) => "sklearn",
         }
     }
 }
@@ -205,8 +208,11 @@ pub fn h2o_sort_metrics(problem_type: ProblemType) -> &'static [&'static str] {
     }
 }
 
-/// `sklearn`: scikit-learn estimators, flat parameters beside `model` (not available in this
-/// build; its config is checked).
+/// `sklearn`: scikit-learn estimators by class name, with scikit-learn's own parameter names
+/// beside `model`; what is not given is scikit-learn's default, except `random_state` (0, so runs
+/// repeat). Run by a Python worker (Parquet in, predictions out); missing values are imputed with
+/// the training median for the estimators that do not take them, and linear models see
+/// standardized features.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "model", deny_unknown_fields)]
 pub enum SklearnConfig {
@@ -254,6 +260,100 @@ pub enum SklearnConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         random_state: Option<u64>,
     },
+    HistGradientBoostingClassifier {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_iter: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("exclusiveMinimum" = 0.0))]
+        learning_rate: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 2))]
+        max_leaf_nodes: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0))]
+        l2_regularization: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random_state: Option<u64>,
+    },
+    RandomForestRegressor {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        n_estimators: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        min_samples_leaf: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random_state: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        n_jobs: Option<i32>,
+    },
+    GradientBoostingRegressor {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        n_estimators: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("exclusiveMinimum" = 0.0))]
+        learning_rate: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("exclusiveMinimum" = 0.0), range(max = 1.0))]
+        subsample: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random_state: Option<u64>,
+    },
+    HistGradientBoostingRegressor {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_iter: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("exclusiveMinimum" = 0.0))]
+        learning_rate: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        max_depth: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 2))]
+        max_leaf_nodes: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0))]
+        l2_regularization: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        random_state: Option<u64>,
+    },
+    Ridge {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.0))]
+        alpha: Option<f64>,
+    },
+    LinearRegression {},
+}
+
+impl SklearnConfig {
+    /// The estimator's class name.
+    pub fn model(&self) -> &'static str {
+        match self {
+            SklearnConfig::RandomForestClassifier { .. } => "RandomForestClassifier",
+            SklearnConfig::LogisticRegression { .. } => "LogisticRegression",
+            SklearnConfig::GradientBoostingClassifier { .. } => "GradientBoostingClassifier",
+            SklearnConfig::HistGradientBoostingClassifier { .. } => {
+                "HistGradientBoostingClassifier"
+            }
+            SklearnConfig::RandomForestRegressor { .. } => "RandomForestRegressor",
+            SklearnConfig::GradientBoostingRegressor { .. } => "GradientBoostingRegressor",
+            SklearnConfig::HistGradientBoostingRegressor { .. } => "HistGradientBoostingRegressor",
+            SklearnConfig::Ridge { .. } => "Ridge",
+            SklearnConfig::LinearRegression {} => "LinearRegression",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -264,8 +364,14 @@ pub enum SklearnPenalty {
     Elasticnet,
 }
 
-/// The scikit-learn models for regression (none yet).
-pub const SKLEARN_REGRESSORS: &[&str] = &[];
+/// The scikit-learn models for regression.
+pub const SKLEARN_REGRESSORS: &[&str] = &[
+    "RandomForestRegressor",
+    "GradientBoostingRegressor",
+    "HistGradientBoostingRegressor",
+    "Ridge",
+    "LinearRegression",
+];
 
 /// `smartcore`: models by class name, typed parameters beside `model`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -528,7 +528,7 @@ fn default_correlation() -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelTraining {
-    /// The training framework: `gbm` or `smartcore` (`mbt deps list` shows what this build
+    /// The training framework: `gbm`, `smartcore` or `sklearn` (`mbt deps list` shows what this build
     /// runs).
     pub framework: String,
     /// Framework-specific options, validated by the framework.

@@ -96,8 +96,8 @@ fn seed_examples_report_only_the_adapters_this_build_does_not_run() {
         .map(|d| d.code)
         .collect();
     // The dev target's `mlflow:` (once per pipeline that uses the target is one diagnostic),
-    // H2O in churn_h2o_v1 and churn_training_v1, scikit-learn in churn_simple_v1, and serving's
-    // MLflow registry and artifact snapshot.
+    // H2O in churn_h2o_v1 and churn_training_v1, and serving's MLflow registry and artifact
+    // snapshot.
     assert!(
         errors.iter().all(|code| *code == Code::NotAvailable),
         "{text}"
@@ -111,15 +111,14 @@ fn seed_examples_check_clean_with_the_adapters_this_build_runs() {
     let (diagnostics, text) = rendered(&db);
     let codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
     // The profile-level `mlflow:` is unused once dev logs to the local registry; serving reads
-    // `run_id` and `fallback`, given only at run time. churn_h2o_v1 and churn_simple_v1 keep
-    // their frameworks.
+    // `run_id` and `fallback`, given only at run time. churn_h2o_v1 keeps its framework;
+    // churn_simple_v1's scikit-learn runs.
     assert_eq!(
         codes,
         vec![
             Code::NotAvailable,
             Code::VarNotSet,
             Code::VarNotSet,
-            Code::NotAvailable,
             Code::UnusedSetting,
             // The plan ships no data: columns are not checked, with one warning.
             Code::CatalogUnavailable,

@@ -165,7 +165,7 @@ fn completion() {
         12,
     );
     // Only the frameworks this build runs (the adapter table's available entries).
-    assert_eq!(labels(&items), ["gbm", "smartcore"]);
+    assert_eq!(labels(&items), ["gbm", "sklearn", "smartcore"]);
     // The framework's config keys (gbm), without those already written.
     let typed = text.replace("      seed: 42", "      seed: 42\n      ear");
     let items = complete(&mut client, &typed, "      ear", 9);

@@ -357,7 +357,7 @@ impl Framework for MeanFile {
 }
 
 fn mean_file_frameworks() -> Frameworks {
-    let factory: FrameworkFactory = || Ok(Box::new(MeanFile));
+    let factory: FrameworkFactory = |_| Ok(Box::new(MeanFile));
     Frameworks::new(BTreeMap::from([("gbm", factory)]))
 }
 

@@ -10,6 +10,7 @@ mod gbm;
 pub mod local;
 pub mod memory;
 pub mod registry;
+pub mod sklearn;
 mod smartcore;
 
 use std::collections::BTreeMap;

@@ -25,7 +25,8 @@ use crate::error::{coded, Code, Coded};
 /// Builds an adapter from its typed settings.
 pub type Factory<S, T> = fn(&S, &BuildContext<'_>) -> anyhow::Result<Box<T>>;
 /// Builds a framework (frameworks take no target settings yet).
-pub type FrameworkFactory = fn() -> anyhow::Result<Box<dyn Framework>>;
+/// Builds a framework for a run in the project folder (where a Python worker finds `.venv`).
+pub type FrameworkFactory = fn(&Path) -> anyhow::Result<Box<dyn Framework>>;
 type SecretsFactory = fn(&SecretsSettings, &Path) -> anyhow::Result<Box<dyn SecretsProvider>>;
 
 /// One registered adapter, for `mbt deps list`.
@@ -55,6 +56,8 @@ const MBT: &str = concat!("mbt ", env!("CARGO_PKG_VERSION"));
 const POLARS: &str = "polars 0.55.2";
 /// The engine behind the `smartcore` framework (pinned in runtime/Cargo.toml).
 const SMARTCORE: &str = "smartcore 0.7.0";
+/// scikit-learn runs in the interpreter found at run time (`mbt debug` prints its version).
+const SKLEARN: &str = "scikit-learn (py)";
 
 impl Registry {
     /// The adapters built into MBT: exactly the table's available entries.
@@ -69,9 +72,12 @@ impl Registry {
             secrets: BTreeMap::new(),
             installed: Vec::new(),
         };
-        registry.framework("gbm", MBT, || Ok(Box::new(super::gbm::Gbm)));
-        registry.framework("smartcore", SMARTCORE, || {
+        registry.framework("gbm", MBT, |_| Ok(Box::new(super::gbm::Gbm)));
+        registry.framework("smartcore", SMARTCORE, |_| {
             Ok(Box::new(super::smartcore::Smartcore))
+        });
+        registry.framework("sklearn", SKLEARN, |project| {
+            Ok(Box::new(super::sklearn::Sklearn::new(project)))
         });
         registry.add(AdapterKind::Storage, "local", MBT);
         registry.storages.insert("local", super::local::storage);
@@ -146,6 +152,7 @@ impl Registry {
             frameworks: Frameworks {
                 factories: self.frameworks.clone(),
                 built: Mutex::default(),
+                project: project.to_path_buf(),
             },
             project: project.to_path_buf(),
             registry_settings: settings.model_registry.clone(),
@@ -206,14 +213,17 @@ pub struct Adapters {
 pub struct Frameworks {
     factories: BTreeMap<&'static str, FrameworkFactory>,
     built: Mutex<BTreeMap<String, Arc<dyn Framework>>>,
+    project: PathBuf,
 }
 
 impl Frameworks {
-    /// Frameworks from these factories only (for tests and embeddings).
+    /// Frameworks from these factories only (for tests and embeddings), run in the current
+    /// folder.
     pub fn new(factories: BTreeMap<&'static str, FrameworkFactory>) -> Frameworks {
         Frameworks {
             factories,
             built: Mutex::default(),
+            project: PathBuf::from("."),
         }
     }
 
@@ -227,7 +237,7 @@ impl Frameworks {
             .factories
             .get(name)
             .ok_or_else(|| unavailable(AdapterKind::Framework, name))?;
-        let framework: Arc<dyn Framework> = Arc::from(factory()?);
+        let framework: Arc<dyn Framework> = Arc::from(factory(&self.project)?);
         framework.setup().code(
             Code::AdapterFailed,
             format!("check what framework `{name}` needs: `mbt deps list`"),
@@ -455,7 +465,10 @@ mod tests {
             .unwrap_err();
         let (code, help) = crate::error::code_of(&error).unwrap();
         assert_eq!(code, Code::AdapterNotAvailable);
-        assert_eq!(help, "available: gbm, smartcore; see `mbt deps list`");
+        assert_eq!(
+            help,
+            "available: gbm, sklearn, smartcore; see `mbt deps list`"
+        );
         assert_eq!(
             error.to_string(),
             "framework `h2o_automl` is not available in this build"

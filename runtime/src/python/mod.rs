@@ -80,6 +80,11 @@ impl PythonBridge {
         }
     }
 
+    /// The interpreter hooks run in.
+    pub fn interpreter(&self) -> &std::ffi::OsStr {
+        &self.interpreter
+    }
+
     /// Runs `functions` in order, each `fn(df, context) -> DataFrame`.
     pub fn transform(
         &self,
