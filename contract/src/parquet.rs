@@ -21,7 +21,11 @@ pub fn metadata_length(tail: &[u8; 8]) -> Result<u32, String> {
 
 /// Row count and top-level columns (type and null count) of a file's metadata block.
 pub fn read_metadata(bytes: &[u8]) -> Result<(u64, Vec<ColumnSchema>), String> {
-    let mut reader = Reader { bytes, at: 0 };
+    let mut reader = Reader {
+        bytes,
+        at: 0,
+        depth: 0,
+    };
     let mut schema: Vec<Element> = Vec::new();
     let mut rows = 0i64;
     let mut nulls: Vec<(String, Option<i64>)> = Vec::new();
@@ -170,7 +174,13 @@ type ItemFn<'f, 'a> = dyn FnMut(&mut Reader<'a>, u8) -> Result<(), String> + 'f;
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// Nesting of structs and lists, bounded so a corrupt footer is an error, not a stack
+    /// overflow.
+    depth: usize,
 }
+
+/// Deeper than any Parquet writer nests its metadata.
+const MAX_DEPTH: usize = 64;
 
 impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, String> {
@@ -217,10 +227,15 @@ impl<'a> Reader<'a> {
 
     /// Calls `field` with each field's id and type until the struct's stop byte.
     fn read_struct(&mut self, field: &mut FieldFn<'_, 'a>) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("the Parquet footer nests too deeply".into());
+        }
         let mut last = 0i16;
         loop {
             let header = self.byte()?;
             if header == 0 {
+                self.depth -= 1;
                 return Ok(());
             }
             let kind = header & 0x0f;
@@ -245,9 +260,14 @@ impl<'a> Reader<'a> {
         if size > self.bytes.len() {
             return Err("a list in the Parquet footer is longer than the footer".into());
         }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("the Parquet footer nests too deeply".into());
+        }
         for _ in 0..size {
             item(self, kind)?;
         }
+        self.depth -= 1;
         Ok(())
     }
 
@@ -472,6 +492,9 @@ mod tests {
             ]
         );
         assert!(read_metadata(&w.0[..w.0.len() / 2]).is_err());
+        // Garbage and absurd nesting are errors, never a panic or a stack overflow.
+        assert!(read_metadata(&[0x1c; 10_000]).is_err());
+        assert!(read_metadata(&[0x19, 0xfc, 0xff, 0xff, 0x0f]).is_err());
         assert!(metadata_length(b"\x10\0\0\0PAR1").is_ok());
         assert!(metadata_length(b"\x10\0\0\0PAR2").is_err());
     }

@@ -725,8 +725,15 @@ impl Checker<'_> {
             .map(char::len_utf8)
             .sum();
         let from = start + skip + offset;
-        let to = (from + len).min(start + skip + inner.len()).max(from);
-        Span::new(node.span.file, from as u32, to as u32)
+        let mut to = (from + len).min(start + skip + inner.len()).max(from);
+        // A quoted or non-ASCII identifier: never split a character.
+        while !source.is_char_boundary(to) {
+            to -= 1;
+        }
+        if !source.is_char_boundary(from) {
+            return node.span;
+        }
+        Span::new(node.span.file, from as u32, to.max(from) as u32)
     }
 
     fn serving(&mut self, serving: &Node) {

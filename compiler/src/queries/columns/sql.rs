@@ -301,6 +301,9 @@ mod tests {
             sql_columns("SELECT *, tenure FORM data", INPUT),
             SqlColumns::Syntax(_, Some((1, _)))
         ));
+        // Absurd nesting is a syntax error (the parser's recursion limit), not a crash.
+        let deep = format!("SELECT {}1{} AS x FROM data", "(".repeat(5000), ")".repeat(5000));
+        assert!(matches!(sql_columns(&deep, INPUT), SqlColumns::Syntax(..)));
         match sql_columns("SELECT *, tenur AS t FROM data", INPUT) {
             SqlColumns::Known { missing, .. } => assert_eq!(missing[0].at, Some((1, 11))),
             other => panic!("{other:?}"),
