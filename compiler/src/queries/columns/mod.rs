@@ -682,9 +682,9 @@ impl Checker<'_> {
 
     fn sql_missing(&mut self, frame: &Frame, node: &Node, text: &str, missing: &[Missing]) {
         let names = frame.names();
-        for Missing { column, at } in missing {
+        for Missing { column, at, len } in missing {
             let span = at.map_or(node.span, |(line, col)| {
-                self.sql_span(node, text, line, col, column.len())
+                self.sql_span(node, text, line, col, *len)
             });
             self.out.diagnostics.push(
                 Diagnostic::at(

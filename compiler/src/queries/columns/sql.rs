@@ -36,6 +36,8 @@ pub enum SqlColumns {
 pub struct Missing {
     pub column: String,
     pub at: Option<(u64, u64)>,
+    /// How many bytes the reference takes in the SQL (quotes included).
+    pub len: usize,
 }
 
 /// The effect of `sql` on a frame with columns `input`.
@@ -112,6 +114,7 @@ pub fn sql_columns(sql: &str, input: &[&str]) -> SqlColumns {
                 missing.push(Missing {
                     column: ident.value.clone(),
                     at: (start.line > 0).then_some((start.line, start.column)),
+                    len: ident.value.len() + if ident.quote_style.is_some() { 2 } else { 0 },
                 });
             }
         }
@@ -302,7 +305,11 @@ mod tests {
             SqlColumns::Syntax(_, Some((1, _)))
         ));
         // Absurd nesting is a syntax error (the parser's recursion limit), not a crash.
-        let deep = format!("SELECT {}1{} AS x FROM data", "(".repeat(5000), ")".repeat(5000));
+        let deep = format!(
+            "SELECT {}1{} AS x FROM data",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
         assert!(matches!(sql_columns(&deep, INPUT), SqlColumns::Syntax(..)));
         match sql_columns("SELECT *, tenur AS t FROM data", INPUT) {
             SqlColumns::Known { missing, .. } => assert_eq!(missing[0].at, Some((1, 11))),
