@@ -121,8 +121,12 @@ impl DataType {
         }
     }
 
+    /// Read as numbers by the runtime (booleans as 0/1).
     pub fn is_numeric(self) -> bool {
-        matches!(self, DataType::Integer | DataType::Float)
+        matches!(
+            self,
+            DataType::Integer | DataType::Float | DataType::Boolean
+        )
     }
 
     /// The type two values (or two inferences) share: integers widen to floats, anything else
@@ -157,10 +161,9 @@ impl DataType {
     }
 }
 
+/// A float as polars' CSV inference reads one (`NaN` and `inf` included).
 fn is_float(field: &str) -> bool {
-    let lower = field.to_ascii_lowercase();
-    // `inf`/`nan` parse in Rust but are not numbers a CSV reader infers.
-    field.parse::<f64>().is_ok() && !lower.contains("inf") && !lower.contains("nan")
+    field.parse::<f64>().is_ok()
 }
 
 /// `YYYY-MM-DD`.

@@ -734,13 +734,13 @@ codes! {
     ///
     /// `target.classes` names a class the label column never holds, or the label column holds
     /// a value that is not a declared class (checked when the catalog knows the column's
-    /// distinct values).
+    /// distinct values). A warning: windows, filters and joins may change what training sees.
     ///
     /// Bad:
     ///     classes: [yes, no]       # the column holds 0 and 1
     ///
     /// Fix: write the classes as the data spells them.
-    ClassNotInData = "MBT2405", Error, "class-not-in-data";
+    ClassNotInData = "MBT2405", Warning, "class-not-in-data";
 
     /// Column references are not checked: the target's tables cannot be read.
     ///

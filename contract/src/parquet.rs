@@ -83,9 +83,9 @@ fn top_level(
             .map(|(_, count)| *count)
             .collect();
         let null_count = if element.children == 0 && !chunks.is_empty() {
-            chunks
-                .iter()
-                .try_fold(0u64, |sum, count| Some(sum + (*count)?.max(0) as u64))
+            chunks.iter().try_fold(0u64, |sum, count| {
+                Some(sum.saturating_add((*count)?.max(0) as u64))
+            })
         } else {
             None
         };
@@ -100,18 +100,16 @@ fn top_level(
     Ok(columns)
 }
 
-/// How many elements below the first one belong to it (depth-first order).
+/// How many elements below the first one belong to it (depth-first order), without recursion.
 fn descendants(elements: &[Element]) -> usize {
     let Some(first) = elements.first() else {
         return 0;
     };
+    let mut pending = first.children.max(0) as usize;
     let mut count = 0;
-    for _ in 0..first.children.max(0) {
-        let next = 1 + count;
-        if next >= elements.len() {
-            break;
-        }
-        count += 1 + descendants(&elements[next..]);
+    while pending > 0 && count + 1 < elements.len() {
+        count += 1;
+        pending = pending - 1 + elements[count].children.max(0) as usize;
     }
     count
 }
@@ -243,7 +241,7 @@ impl<'a> Reader<'a> {
             let id = if delta == 0 {
                 self.zigzag()? as i16
             } else {
-                last + delta
+                last.wrapping_add(delta)
             };
             last = id;
             field(self, id, kind)?;

@@ -71,6 +71,11 @@ pub fn read_catalog(
     let cached = cache.targets.get(target).cloned();
     let folder = root.join(&config.data_path);
     let files = match data_files(&folder, &location) {
+        // An empty folder (data not fetched yet, a mount not mounted) is no catalog either.
+        Ok(files) if files.is_empty() => Err(format!("{location} holds no .csv or .parquet file")),
+        other => other,
+    };
+    let files = match files {
         Ok(files) => files,
         Err(reason) => {
             return match cached {
@@ -247,6 +252,9 @@ fn read_parquet_footer(path: &Path) -> Result<(u64, Vec<ColumnSchema>), String> 
 
 /// The connector's `column_types` overrides, as the runtime applies them when reading.
 fn apply_column_types(schema: &mut TableSchema, overrides: &BTreeMap<String, CsvColumnType>) {
+    if !schema.source.ends_with(".csv") {
+        return; // Parquet columns are typed in the file
+    }
     for column in schema.columns.iter_mut().flatten() {
         if let Some(kind) = overrides.get(&column.name) {
             column.dtype = match kind {

@@ -54,9 +54,22 @@ pub fn column_effects(text: &str) -> BTreeMap<String, ColumnEffects> {
             i += 1;
             continue;
         };
-        // The signature may span lines; the body starts after the line ending in `:`.
-        while i < lines.len() && !lines[i].trim_end().ends_with(':') {
+        // The signature may span lines; the body starts after the line ending in `:` (a
+        // trailing comment aside). A signature never reaches an unindented line.
+        let ends_signature = |line: &str| {
+            let code = line.split(" #").next().unwrap_or(line);
+            code.trim_end().ends_with(':')
+        };
+        let start = i;
+        while i < lines.len() && !ends_signature(lines[i]) {
             i += 1;
+            if i < lines.len() && !lines[i].starts_with([' ', '\t', ')']) {
+                break;
+            }
+        }
+        if i >= lines.len() || !ends_signature(lines[i]) {
+            i = start + 1;
+            continue;
         }
         i += 1;
         while i < lines.len() && lines[i].trim().is_empty() {
@@ -88,6 +101,7 @@ pub fn column_effects(text: &str) -> BTreeMap<String, ColumnEffects> {
         }
         let mut found = ColumnEffects::default();
         let mut declared = false;
+        let mut malformed = false;
         for line in doc {
             let line = line.trim();
             for (prefix, list) in [
@@ -99,17 +113,26 @@ pub fn column_effects(text: &str) -> BTreeMap<String, ColumnEffects> {
                 };
                 if head.eq_ignore_ascii_case(prefix) {
                     declared = true;
-                    list.extend(
-                        line[prefix.len()..]
-                            .split(',')
-                            .map(|c| c.trim().trim_end_matches('.').trim_matches('`').trim())
-                            .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("none"))
-                            .map(str::to_string),
-                    );
+                    let rest = line[prefix.len()..].trim().trim_end_matches('.');
+                    let names: Vec<&str> = rest
+                        .split(',')
+                        .map(|c| c.trim().trim_matches('`').trim())
+                        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("none"))
+                        .collect();
+                    // Only a plain list of names on one line is a declaration; anything else
+                    // (a wrapped list, annotations) leaves the function undeclared.
+                    let plain = !rest.ends_with(',')
+                        && names
+                            .iter()
+                            .all(|name| name.chars().all(|c| c.is_alphanumeric() || c == '_'));
+                    if !plain {
+                        malformed = true;
+                    }
+                    list.extend(names.into_iter().map(str::to_string));
                 }
             }
         }
-        if declared {
+        if declared && !malformed {
             effects.insert(name, found);
         }
         i += 1;
@@ -134,6 +157,14 @@ mod tests {
         );
         assert_eq!(effects.get("b"), Some(&ColumnEffects::default()));
         assert!(!effects.contains_key("c"));
+        // A comment after the signature; a wrapped or annotated list leaves it undeclared; the
+        // next function's docstring is never borrowed.
+        let text = "def d(df, ctx):  # noqa: ARG001\n    \"\"\"Adds columns: x\"\"\"\n\ndef e(df, ctx):\n    \"\"\"Adds columns: a,\n        b\"\"\"\n\ndef f(df, ctx):\n    \"\"\"Adds columns: x (float)\"\"\"\n\ndef g(df, ctx): return df\n\ndef h(df, ctx):\n    \"\"\"Removes columns: y\"\"\"\n";
+        let effects = column_effects(text);
+        assert_eq!(effects["d"].adds, ["x"]);
+        assert!(!effects.contains_key("e") && !effects.contains_key("f"));
+        assert!(!effects.contains_key("g"), "{effects:?}");
+        assert_eq!(effects["h"].removes, ["y"]);
     }
 
     #[test]

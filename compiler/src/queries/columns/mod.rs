@@ -39,7 +39,6 @@ impl Stage {
     pub fn of_path(path: &[String]) -> Option<Stage> {
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
         match path.as_slice() {
-            ["training", "schema", "identifiers", "partition_key"] => Some(Stage::Loaded),
             ["training", "schema", ..] => Some(Stage::Transformed),
             ["training", "validation", ..] => Some(Stage::Joined),
             ["training", "data_source", "feature_tables", _, "join_key", ..] => Some(Stage::Joined),
@@ -120,6 +119,9 @@ fn table_frame(db: &dyn Db, table: crate::db::DataTable) -> Arc<Frame> {
     })
 }
 
+/// The longest `sql:` transform analyzed (bytes).
+const MAX_SQL_LEN: usize = 16 * 1024;
+
 struct Checker<'a> {
     db: &'a dyn Db,
     out: ColumnCheck,
@@ -153,6 +155,12 @@ impl Checker<'_> {
         let Some(name) = name_of(node) else {
             return Frame::Unknown("the table name is set at run time".into());
         };
+        if name.contains(['/', '\\']) {
+            // A file in a subfolder of the data path: the catalog lists the folder's own tables.
+            return Frame::Unknown(format!(
+                "`{name}` is in a subfolder the catalog does not read"
+            ));
+        }
         let stem = name
             .strip_suffix(".csv")
             .or_else(|| name.strip_suffix(".parquet"))
@@ -178,6 +186,13 @@ impl Checker<'_> {
         };
         self.origins.push((format!("table `{stem}`"), node.span));
         match &**table.schema(self.db) {
+            // `x.csv` names the CSV even when `x.parquet` (which the catalog lists) exists.
+            Ok(schema) if name.ends_with(".csv") && !schema.source.ends_with(".csv") => {
+                Frame::Unknown(format!(
+                    "the catalog read `{}`, not `{name}`",
+                    schema.source
+                ))
+            }
             Ok(_) => Frame::clone(table_frame(self.db, table)),
             Err(reason) => {
                 self.out.diagnostics.push(
@@ -266,7 +281,7 @@ impl Checker<'_> {
         };
         let loaded = self.table(label_table);
         self.out.stages.push((Stage::Loaded, loaded.clone()));
-        let mut frame = loaded.clone();
+        let mut frame = loaded;
         for entry in items(source.and_then(|s| s.get_path(&["feature_tables"]))) {
             let Some(table) = entry.get_path(&["table"]) else {
                 continue;
@@ -279,16 +294,21 @@ impl Checker<'_> {
         }
         self.out.stages.push((Stage::Joined, frame.clone()));
         let schema = training.get_path(&["schema"]);
-        // Time windows filter the label table as it is read: its partition key must be there.
         let windows = source.and_then(|s| s.get_path(&["data_windows"])).is_some();
         let partition = schema.and_then(|s| s.get_path(&["identifiers", "partition_key"]));
-        if let (Some(node), true) = (partition, windows) {
-            if let Some(column) = self.reference(&loaded, node, "partition_key") {
-                self.date_column(node, &column);
-            }
-        }
+        // A check the pipeline lets pass (`on_failure: warn` or `skip_row`) is a warning here too.
+        let strict = training
+            .get_path(&["validation", "on_failure"])
+            .and_then(Node::as_str)
+            .is_none_or(|mode| mode == "fail");
         for check in items(training.get_path(&["validation", "checks"])) {
+            let before = self.out.diagnostics.len();
             self.validation_check(&frame, check);
+            if !strict {
+                for diagnostic in &mut self.out.diagnostics[before..] {
+                    diagnostic.severity = crate::diagnostics::Severity::Warning;
+                }
+            }
         }
         let transforms = training.get_path(&["transformations"]);
         for transform in items(transforms.and_then(|t| t.get_path(&["custom_transforms"]))) {
@@ -310,13 +330,24 @@ impl Checker<'_> {
         if let Some(node) = schema.and_then(|s| s.get_path(&["identifiers", "primary_key"])) {
             self.reference(&frame, node, "primary_key");
         }
-        if let (Some(node), false) = (partition, windows) {
-            self.reference(&frame, node, "partition_key");
+        // Time windows split the data by the partition key after the transforms.
+        if let Some(node) = partition {
+            let column = self.reference(&frame, node, "partition_key");
+            if let (Some(column), true) = (column, windows) {
+                self.date_column(node, &column);
+            }
         }
         for node in items(schema.and_then(|s| s.get_path(&["ignored_columns"]))) {
             self.reference(&frame, node, "ignored column");
         }
         for (section, numeric) in [("normalization", true), ("encoding", false)] {
+            // A disabled step does not run, so its columns are not read.
+            let disabled = transforms
+                .and_then(|t| t.get_path(&[section, "enabled"]))
+                .is_some_and(|enabled| matches!(enabled.kind, NodeKind::Bool(false)));
+            if disabled {
+                continue;
+            }
             let columns = transforms.and_then(|t| t.get_path(&[section, "columns"]));
             for node in items(columns) {
                 let column = self.reference(&frame, node, &format!("{section} column"));
@@ -578,6 +609,11 @@ impl Checker<'_> {
             let Some(text) = name_of(sql) else {
                 return Frame::Unknown("the SQL is set at run time".into());
             };
+            // Very long statements are not analyzed: their syntax trees can nest deeper than a
+            // thread's stack.
+            if text.len() > MAX_SQL_LEN {
+                return Frame::Unknown("the SQL is too long to analyze".into());
+            }
             let Frame::Known(columns) = &frame else {
                 // Still report syntax errors.
                 if let SqlColumns::Syntax(error, at) = sql_columns(text, &[]) {
@@ -653,6 +689,10 @@ impl Checker<'_> {
             self.dropped.push((removed.clone(), transform.span));
         }
         columns.retain(|c| !effects.removes.contains(&c.name));
+        // The function may change any column's values and type: only the names are known.
+        for column in &mut columns {
+            column.schema = None;
+        }
         for added in effects.adds {
             columns.retain(|c| c.name != added);
             columns.push(FrameColumn {
@@ -768,6 +808,7 @@ impl Checker<'_> {
 /// The text of a scalar class label (`0`, `yes`, `true`).
 fn scalar_text(node: &Node) -> Option<String> {
     match &node.kind {
+        NodeKind::String(text) if text.contains("{{") => None,
         NodeKind::String(text) => Some(text.clone()),
         NodeKind::Int(value) => Some(value.to_string()),
         NodeKind::Float(value) => Some(value.to_string()),

@@ -3,11 +3,9 @@
 //! the runtime's SQL engine (polars SQL) parses it: sqlparser's generic dialect with trailing
 //! commas.
 
-use std::ops::ControlFlow;
-
 use sqlparser::ast::{
-    visit_expressions, Expr, ObjectName, SelectItem, SetExpr, Statement, TableFactor,
-    WildcardAdditionalOptions,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, SelectItem, SetExpr,
+    Statement, TableFactor, WildcardAdditionalOptions,
 };
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserOptions};
@@ -118,18 +116,17 @@ pub fn sql_columns(sql: &str, input: &[&str]) -> SqlColumns {
                 });
             }
         }
-        ControlFlow::<()>::Continue(())
     };
     for item in &select.projection {
-        let _ = match item {
+        match item {
             SelectItem::UnnamedExpr(expr)
             | SelectItem::ExprWithAlias { expr, .. }
-            | SelectItem::ExprWithAliases { expr, .. } => visit_expressions(expr, &mut check),
-            _ => ControlFlow::Continue(()),
-        };
+            | SelectItem::ExprWithAliases { expr, .. } => walk(expr, &mut check),
+            _ => {}
+        }
     }
     if let Some(selection) = &select.selection {
-        let _ = visit_expressions(selection, &mut check);
+        walk(selection, &mut check);
     }
     if subquery {
         missing.clear();
@@ -177,6 +174,72 @@ pub fn sql_columns(sql: &str, input: &[&str]) -> SqlColumns {
     }
 }
 
+/// Calls `visit` on `expr` and the expressions inside the common kinds of expression (operators,
+/// functions, CASE, CAST, IN, BETWEEN, LIKE, IS ...). Identifiers inside other kinds are not
+/// visited, so they are not checked: a kind left out costs a check, never a false error.
+fn walk(expr: &Expr, visit: &mut dyn FnMut(&Expr)) {
+    visit(expr);
+    match expr {
+        Expr::BinaryOp { left, right, .. } => {
+            walk(left, visit);
+            walk(right, visit);
+        }
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::Cast { expr, .. }
+        | Expr::Extract { expr, .. }
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr)
+        | Expr::IsTrue(expr)
+        | Expr::IsFalse(expr) => walk(expr, visit),
+        Expr::IsDistinctFrom(a, b) => {
+            walk(a, visit);
+            walk(b, visit);
+        }
+        Expr::InList { expr, list, .. } => {
+            walk(expr, visit);
+            list.iter().for_each(|item| walk(item, visit));
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            walk(expr, visit);
+            walk(low, visit);
+            walk(high, visit);
+        }
+        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+            walk(expr, visit);
+            walk(pattern, visit);
+        }
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            operand.iter().for_each(|e| walk(e, visit));
+            for when in conditions {
+                walk(&when.condition, visit);
+                walk(&when.result, visit);
+            }
+            else_result.iter().for_each(|e| walk(e, visit));
+        }
+        Expr::Function(function) => {
+            if let FunctionArguments::List(list) = &function.args {
+                for arg in &list.args {
+                    let (FunctionArg::Unnamed(arg)
+                    | FunctionArg::Named { arg, .. }
+                    | FunctionArg::ExprNamed { arg, .. }) = arg;
+                    if let FunctionArgExpr::Expr(expr) = arg {
+                        walk(expr, visit);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// `... at Line: L, Column: C` of a parser error.
 fn error_location(message: &str) -> Option<(u64, u64)> {
     let rest = &message[message.rfind("Line: ")? + "Line: ".len()..];
@@ -209,7 +272,8 @@ fn wildcard(
     select: &sqlparser::ast::Select,
 ) -> Option<Vec<(String, Option<String>)>> {
     use sqlparser::ast::{ExcludeSelectItem, RenameSelectItem};
-    if options.opt_ilike.is_some() || options.opt_alias.is_some() {
+    // REPLACE keeps the names but not the types or values: not followed.
+    if options.opt_ilike.is_some() || options.opt_alias.is_some() || options.opt_replace.is_some() {
         return None;
     }
     let mut excluded: Vec<String> = Vec::new();
