@@ -8,6 +8,7 @@ exits 3 with an `MBT-SKLEARN: ` line on stderr.
 """
 
 import json
+import os
 import pickle
 import sys
 
@@ -93,3 +94,8 @@ else:
     pd.DataFrame({"p": p}).to_parquet(f"{workdir}/out.parquet")
     with open(f"{workdir}/out.json", "w", encoding="utf-8") as handle:
         json.dump({"sklearn_version": sklearn.__version__}, handle)
+
+# Leave without interpreter finalization (Arrow's thread pools can abort it under load).
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
