@@ -84,8 +84,13 @@ for label, wall, cpu in rows:
         f"| {label} | {runs} | {statistics.median(wall):.1f} | {min(wall):.1f} | {max(wall):.1f} | {statistics.median(cpu):.1f} |"
     )
 base, with_data = statistics.median(rows[0][1]), statistics.median(rows[1][1])
+fastest = min(rows[0][1]), min(rows[1][1])
 print()
-print(f"catalog overhead: {100 * (with_data / base - 1):+.1f}% wall (target: at most +20%)")
+# Medians move with a shared machine's load; the fastest runs show the work itself.
+print(
+    f"catalog overhead: {100 * (with_data / base - 1):+.1f}% median wall, "
+    f"{100 * (fastest[1] / fastest[0] - 1):+.1f}% fastest run (target: at most +20%)"
+)
 print()
 PY
 

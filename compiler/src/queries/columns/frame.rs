@@ -15,9 +15,10 @@ pub enum Frame {
 /// One column of a frame and where it comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameColumn {
-    pub name: String,
+    /// Shared, so the frames every pipeline copies through its steps cost no allocations.
+    pub name: Arc<str>,
     /// The table it was read from, or the transform that added it.
-    pub origin: String,
+    pub origin: Arc<str>,
     /// Its catalog entry (type, statistics); `None` for a column a transform adds.
     pub schema: Option<Arc<ColumnSchema>>,
     /// Rows of the table it was read from, when counted.
@@ -46,7 +47,7 @@ impl FrameColumn {
                 parts.push(format!("values {}", values.join(", ")));
             }
         }
-        parts.push(self.origin.clone());
+        parts.push(self.origin.to_string());
         parts.join(" · ")
     }
 }
@@ -54,13 +55,14 @@ impl FrameColumn {
 impl Frame {
     /// The columns of a table as read (unknown when the catalog cannot read its format).
     pub fn of_table(name: &str, table: &TableSchema) -> Frame {
+        let origin: Arc<str> = Arc::from(format!("table `{name}`"));
         match &table.columns {
             Some(columns) => Frame::Known(
                 columns
                     .iter()
                     .map(|column| FrameColumn {
-                        name: column.name.clone(),
-                        origin: format!("table `{name}`"),
+                        name: Arc::from(column.name.as_str()),
+                        origin: origin.clone(),
                         schema: Some(Arc::new(column.clone())),
                         rows: table.rows,
                     })
@@ -81,14 +83,14 @@ impl Frame {
     }
 
     pub fn get(&self, name: &str) -> Option<&FrameColumn> {
-        self.columns()?.iter().find(|column| column.name == name)
+        self.columns()?.iter().find(|column| &*column.name == name)
     }
 
     pub fn names(&self) -> Vec<&str> {
         self.columns()
             .unwrap_or(&[])
             .iter()
-            .map(|column| column.name.as_str())
+            .map(|column| &*column.name)
             .collect()
     }
 }

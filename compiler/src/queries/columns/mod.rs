@@ -251,11 +251,11 @@ impl Checker<'_> {
         let mut diagnostic = diagnostic;
         let mut shown: Vec<&str> = Vec::new();
         for column in frame.columns().unwrap_or(&[]) {
-            if shown.contains(&column.origin.as_str()) {
+            if shown.contains(&&*column.origin) {
                 continue;
             }
             shown.push(&column.origin);
-            if let Some((_, span)) = self.origins.iter().find(|(o, _)| *o == column.origin) {
+            if let Some((_, span)) = self.origins.iter().find(|(o, _)| **o == *column.origin) {
                 diagnostic =
                     diagnostic.with_secondary(*span, format!("columns from {}", column.origin));
             }
@@ -422,13 +422,13 @@ impl Checker<'_> {
         };
         let mut collisions = Vec::new();
         for column in added {
-            if key_names.contains(&column.name) {
+            if key_names.iter().any(|key| **key == *column.name) {
                 continue;
             }
             if columns.iter().any(|c| c.name == column.name) {
-                collisions.push(column.name.clone());
+                collisions.push(column.name.to_string());
                 columns.push(FrameColumn {
-                    name: format!("{}_right", column.name),
+                    name: Arc::from(format!("{}_right", column.name)),
                     ..column
                 });
             } else {
@@ -621,7 +621,7 @@ impl Checker<'_> {
                 }
                 return frame;
             };
-            let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+            let names: Vec<&str> = columns.iter().map(|c| &*c.name).collect();
             return match sql_columns(text, &names) {
                 SqlColumns::Syntax(error, at) => {
                     self.sql_syntax(sql, text, &error, at);
@@ -636,20 +636,23 @@ impl Checker<'_> {
                 SqlColumns::Known { output, missing } => {
                     self.sql_missing(&frame, sql, text, &missing);
                     for column in columns {
-                        if !output.iter().any(|(name, _)| *name == column.name) {
-                            self.dropped.push((column.name.clone(), sql.span));
+                        if !output.iter().any(|(name, _)| **name == *column.name) {
+                            self.dropped.push((column.name.to_string(), sql.span));
                         }
                     }
-                    let origin = "a sql transform".to_string();
-                    self.origins.push((origin.clone(), sql.span));
+                    let origin: Arc<str> = Arc::from("a sql transform");
+                    self.origins.push((origin.to_string(), sql.span));
                     Frame::Known(
                         output
                             .into_iter()
                             .map(|(name, source)| {
                                 match source.and_then(|s| frame.get(&s).cloned()) {
-                                    Some(column) => FrameColumn { name, ..column },
+                                    Some(column) => FrameColumn {
+                                        name: Arc::from(name),
+                                        ..column
+                                    },
                                     None => FrameColumn {
-                                        name,
+                                        name: Arc::from(name),
                                         origin: origin.clone(),
                                         schema: None,
                                         rows: None,
@@ -688,16 +691,16 @@ impl Checker<'_> {
         for removed in &effects.removes {
             self.dropped.push((removed.clone(), transform.span));
         }
-        columns.retain(|c| !effects.removes.contains(&c.name));
+        columns.retain(|c| !effects.removes.iter().any(|r| **r == *c.name));
         // The function may change any column's values and type: only the names are known.
         for column in &mut columns {
             column.schema = None;
         }
         for added in effects.adds {
-            columns.retain(|c| c.name != added);
+            columns.retain(|c| *c.name != *added);
             columns.push(FrameColumn {
-                name: added,
-                origin: format!("transform `{reference}`"),
+                name: Arc::from(added),
+                origin: Arc::from(format!("transform `{reference}`")),
                 schema: None,
                 rows: None,
             });
