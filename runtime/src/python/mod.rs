@@ -5,7 +5,7 @@
 //! (the manifest never holds secret values, so neither does the context). One subprocess runs
 //! a whole chain of transforms, so pandas is imported once per step, not once per function.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -50,23 +50,12 @@ impl PythonBridge {
     pub fn probe(&self) -> anyhow::Result<String> {
         const PROBE: &str = "import sys, pandas, pyarrow; print(sys.version.split()[0], pandas.__version__, pyarrow.__version__)";
         let shown = self.interpreter.to_string_lossy().into_owned();
-        let output = std::process::Command::new(&self.interpreter)
-            .args(["-c", PROBE])
-            .current_dir(&self.project)
-            .output();
-        let output = match output {
-            Ok(output) => output,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(coded(
-                    Code::PythonUnavailable,
-                    format!("Python interpreter `{shown}` not found"),
-                    "install Python 3 with `pip install pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
-                ))
-            }
-            Err(error) => {
-                return Err(error).with_context(|| format!("cannot start `{shown}`"));
-            }
-        };
+        let output = self.run(
+            PROBE,
+            &[],
+            "`lib` hooks",
+            "install Python 3 with `pip install pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
+        )?;
         let text = String::from_utf8_lossy(&output.stdout);
         match text.split_whitespace().collect::<Vec<_>>().as_slice() {
             [python, pandas, pyarrow] if output.status.success() => Ok(format!(
@@ -81,8 +70,44 @@ impl PythonBridge {
     }
 
     /// The interpreter hooks run in.
-    pub fn interpreter(&self) -> &std::ffi::OsStr {
+    pub fn interpreter(&self) -> &OsStr {
         &self.interpreter
+    }
+
+    /// Runs `python -c script args...` in the project folder, the project on `PYTHONPATH`,
+    /// hashing deterministic and no bytecode written. An interpreter that does not exist is
+    /// MBT4007 saying that `needed_by` needs it, with `install` as the help.
+    pub fn run(
+        &self,
+        script: &str,
+        args: &[&OsStr],
+        needed_by: &str,
+        install: &str,
+    ) -> anyhow::Result<std::process::Output> {
+        let mut path = OsString::from(self.project.as_os_str());
+        if let Some(existing) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+            path.push(":");
+            path.push(existing);
+        }
+        let shown = self.interpreter.to_string_lossy();
+        match Command::new(&self.interpreter)
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .current_dir(&self.project)
+            .env("PYTHONPATH", path)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONHASHSEED", "0")
+            .output()
+        {
+            Ok(output) => Ok(output),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(coded(
+                Code::PythonUnavailable,
+                format!("Python interpreter `{shown}` not found: {needed_by} needs Python 3"),
+                install,
+            )),
+            Err(error) => Err(error).with_context(|| format!("cannot start `{shown}`")),
+        }
     }
 
     /// Runs `functions` in order, each `fn(df, context) -> DataFrame`.
@@ -146,41 +171,14 @@ impl PythonBridge {
     }
 
     fn call(&self, mode: &str, functions: &[String], dir: &Path) -> anyhow::Result<()> {
-        let mut path = OsString::from(self.project.as_os_str());
-        if let Some(existing) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
-            path.push(":");
-            path.push(existing);
-        }
-        let output = Command::new(&self.interpreter)
-            .arg("-c")
-            .arg(BRIDGE)
-            .arg(mode)
-            .arg(dir)
-            .args(functions)
-            .current_dir(&self.project)
-            .env("PYTHONPATH", path)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYTHONHASHSEED", "0")
-            .output();
-        let output = match output {
-            Ok(output) => output,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(coded(
-                    Code::PythonUnavailable,
-                    format!(
-                        "Python interpreter `{}` not found: {} needs Python 3",
-                        self.interpreter.to_string_lossy(),
-                        functions.join(", ")
-                    ),
-                    "install Python 3 with `pip install pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
-                ))
-            }
-            Err(error) => {
-                return Err(error).with_context(|| {
-                    format!("cannot start `{}`", self.interpreter.to_string_lossy())
-                })
-            }
-        };
+        let mut args: Vec<&OsStr> = vec![OsStr::new(mode), dir.as_os_str()];
+        args.extend(functions.iter().map(OsStr::new));
+        let output = self.run(
+            BRIDGE,
+            &args,
+            &functions.join(", "),
+            "install Python 3 with `pip install pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
+        )?;
         if output.status.success() {
             return Ok(());
         }

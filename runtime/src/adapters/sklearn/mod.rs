@@ -4,9 +4,8 @@
 //! loading it under another version is a warning. The interpreter is the Python bridge's
 //! (`$MBT_PYTHON`, the project's `.venv`, or `python3`).
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::ffi::OsStr;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -25,15 +24,13 @@ const WORKER: &str = include_str!("worker.py");
 const FORMAT_VERSION: u32 = 1;
 
 pub struct Sklearn {
-    python: OsString,
-    project: PathBuf,
+    python: PythonBridge,
 }
 
 impl Sklearn {
     pub fn new(project: &Path) -> Sklearn {
         Sklearn {
-            python: PythonBridge::new(project).interpreter().to_os_string(),
-            project: project.to_path_buf(),
+            python: PythonBridge::new(project),
         }
     }
 }
@@ -94,27 +91,13 @@ fn features_parquet(x: &Matrix) -> anyhow::Result<Vec<u8>> {
 impl Sklearn {
     /// Runs the worker in `mode` on the files in `dir`.
     fn worker(&self, mode: &str, dir: &Path) -> anyhow::Result<()> {
-        let shown = self.python.to_string_lossy().into_owned();
-        let output = Command::new(&self.python)
-            .arg("-c")
-            .arg(WORKER)
-            .arg(mode)
-            .arg(dir)
-            .current_dir(&self.project)
-            .env("PYTHONHASHSEED", "0")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output();
-        let output = match output {
-            Ok(output) => output,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(coded(
-                    Code::PythonUnavailable,
-                    format!("Python interpreter `{shown}` not found: framework `sklearn` needs Python 3"),
-                    "install Python 3 with `pip install scikit-learn pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
-                ));
-            }
-            Err(error) => return Err(error).with_context(|| format!("cannot start `{shown}`")),
-        };
+        let shown = self.python.interpreter().to_string_lossy().into_owned();
+        let output = self.python.run(
+            WORKER,
+            &[OsStr::new(mode), dir.as_os_str()],
+            "framework `sklearn`",
+            "install Python 3 with `pip install scikit-learn pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
+        )?;
         if output.status.success() {
             return Ok(());
         }
