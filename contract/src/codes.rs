@@ -792,14 +792,15 @@ codes! {
     /// Fix: correct the statement where the message points.
     SqlSyntax = "MBT2409", Error, "sql-syntax";
 
-    /// A serving output column replaces a column of the scoring data.
+    /// Two columns of the published predictions have one name.
     ///
-    /// `output.columns.prediction` or `label` names a column the scoring table already has;
-    /// the published table holds the prediction under that name and the input column is lost.
+    /// The published table holds the model's key column (the training pipeline's
+    /// `primary_key`), `output.columns.prediction` and `output.columns.label`; naming two of them
+    /// alike keeps only one.
     ///
     /// Bad:
     ///     columns:
-    ///       prediction: tenure
+    ///       prediction: customer_id     # the training pipeline's primary_key
     ///
     /// Fix: choose a new name, e.g. `churn_probability`.
     OutputColumnCollision = "MBT2410", Warning, "output-column-collision";

@@ -784,25 +784,50 @@ impl Checker<'_> {
             return;
         };
         let frame = self.table(table);
+        // The published table holds the model's key column (the training pipeline's
+        // primary_key), the prediction and the label: a name used twice keeps only one of them.
+        let primary_key = serving
+            .get_path(&["model_source", "training_pipeline"])
+            .and_then(name_of)
+            .and_then(|name| {
+                let index = super::parse::pipeline_index(self.db, self.db.project());
+                let file = *index.by_name.get(name)?;
+                let validated = validated(self.db, file);
+                validated
+                    .root
+                    .as_ref()?
+                    .get_path(&["training", "schema", "identifiers", "primary_key"])
+                    .and_then(name_of)
+                    .map(str::to_string)
+            });
+        let mut taken: Vec<(String, String)> = primary_key
+            .map(|key| {
+                (
+                    key,
+                    "the key column (the training pipeline's primary_key)".to_string(),
+                )
+            })
+            .into_iter()
+            .collect();
         for key in ["prediction", "label"] {
             let Some(node) = serving.get_path(&["output", "columns", key]) else {
                 continue;
             };
             let Some(name) = name_of(node) else { continue };
-            if let Some(column) = frame.get(name) {
+            if let Some((_, what)) = taken.iter().find(|(taken, _)| taken == name) {
                 self.out.diagnostics.push(
                     Diagnostic::at(
                         Code::OutputColumnCollision,
                         node.span,
                         format!(
-                            "output column `{name}` replaces the column `{name}` of {} in the published table",
-                            column.origin
+                            "output column `{name}` is also {what}: the published table keeps one of them"
                         ),
                     )
-                    .with_label("already a scoring column")
-                    .with_help(format!("choose a new name, e.g. `{name}_{key}`")),
+                    .with_label("name already used")
+                    .with_help(format!("choose another name, e.g. `{name}_{key}`")),
                 );
             }
+            taken.push((name.to_string(), format!("the `{key}` column")));
         }
         self.out.stages.push((Stage::Scoring, frame));
     }
