@@ -297,12 +297,10 @@ impl Completer<'_> {
                     .collect()
             }
             (FileKind::Pipeline | FileKind::Fragment, key)
-                if TABLE_KEYS.contains(&key) && !self.snapshot.data.tables.is_empty() =>
+                if TABLE_KEYS.contains(&key) && !self.tables().is_empty() =>
             {
                 return self
-                    .snapshot
-                    .data
-                    .tables
+                    .tables()
                     .iter()
                     .map(|(table, columns)| {
                         value(
@@ -358,10 +356,31 @@ impl Completer<'_> {
         check.stage(stage)?.columns().map(<[FrameColumn]>::to_vec)
     }
 
-    /// Columns of the project's tables; the pipeline's own tables first.
+    /// The data catalog's tables and their column names (the database's inputs).
+    fn tables(&self) -> Vec<(String, Vec<String>)> {
+        let db = &self.snapshot.db;
+        db.project()
+            .tables(db)
+            .iter()
+            .map(|(name, table)| {
+                let columns = match &**table.schema(db) {
+                    Ok(schema) => schema
+                        .columns
+                        .iter()
+                        .flatten()
+                        .map(|c| c.name.clone())
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                (name.clone(), columns)
+            })
+            .collect()
+    }
+
+    /// Columns of the project's tables, each with the tables that have it.
     fn columns(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for (table, columns) in &self.snapshot.data.tables {
+        for (table, columns) in &self.tables() {
             for column in columns {
                 match out.iter_mut().find(|(c, _)| c == column) {
                     Some((_, tables)) => {

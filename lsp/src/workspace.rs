@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mbt_compiler::project::is_source_path;
-use mbt_compiler::{Database, Db, Settings};
+use mbt_compiler::{Database, Settings};
 pub use mbt_host::{find_root, project_walk, source_files, Options as CompileOptions};
 
 /// One project root and its database.
@@ -19,15 +19,7 @@ pub struct ProjectHost {
     pub open: HashMap<String, i32>,
     /// Files read from disk that were not valid UTF-8, with the offset of the first bad byte.
     pub invalid_utf8: BTreeMap<String, u32>,
-    /// Tables and their columns, from the data catalog.
-    pub data: Arc<DataCatalog>,
     options: CompileOptions,
-}
-
-/// Tables (CSV file stems) and their column names.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DataCatalog {
-    pub tables: BTreeMap<String, Vec<String>>,
 }
 
 impl ProjectHost {
@@ -38,7 +30,6 @@ impl ProjectHost {
             root,
             open: HashMap::new(),
             invalid_utf8: BTreeMap::new(),
-            data: Arc::default(),
             options,
         };
         let mut files = Vec::new();
@@ -156,28 +147,11 @@ impl ProjectHost {
     }
 
     /// Reads the target's data catalog (the one host's, as `mbt check` reads it: fresh entries
-    /// from `target/catalog.json`, changed tables again) into the database, and the tables'
-    /// columns for completion.
+    /// from `target/catalog.json`, changed tables again) into the database.
     pub fn refresh_data(&mut self) {
         if let Some(read) = mbt_host::catalog::load_catalog(&mut self.db, &self.root, false) {
             // Kept fresh for the CLI too; an unwritable target/ only costs a re-read.
             let _ = read.save(&self.root);
-        }
-        let mut catalog = DataCatalog::default();
-        for (name, table) in self.db.project().tables(&self.db).iter() {
-            let columns = match &**table.schema(&self.db) {
-                Ok(schema) => schema
-                    .columns
-                    .iter()
-                    .flatten()
-                    .map(|column| column.name.clone())
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            catalog.tables.insert(name.clone(), columns);
-        }
-        if *self.data != catalog {
-            self.data = Arc::new(catalog);
         }
     }
 }

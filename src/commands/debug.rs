@@ -18,7 +18,7 @@ use mbt_compiler::queries::parse::pipeline_index;
 use mbt_compiler::queries::profiles::resolved_profile;
 use mbt_compiler::queries::validate::validated;
 use mbt_compiler::yaml::Node;
-use mbt_runtime::adapters::Registry;
+use mbt_runtime::adapters::{Adapters, Registry};
 use mbt_runtime::python::PythonBridge;
 use serde::Serialize;
 
@@ -86,8 +86,13 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
     };
     let uses = Uses::of(db);
 
+    // The target's adapters, built once for the secrets and start-up checks.
+    let builtin = Registry::builtin();
+    let adapters = builtin
+        .build(&settings, &host.root)
+        .map_err(|error| format!("{error:#}"));
     checks.run("secrets", || {
-        secrets(&host.root, &settings, &profile.secrets, &uses)
+        secrets(adapters.as_ref()?, &settings, &profile.secrets, &uses)
     });
     checks.run("data connector", || data_connector(db, &settings));
     let ExecutorSettings::Local(_) = &settings.executor;
@@ -113,9 +118,7 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
         writable(&host.root, &writer.output_path).map(|path| format!("local_file: {path}"))
     });
     checks.run("adapters", || {
-        let adapters = Registry::builtin()
-            .build(&settings, &host.root)
-            .map_err(|error| format!("{error:#}"))?;
+        let adapters = adapters.as_ref().map_err(String::clone)?;
         adapters.setup().map_err(|error| format!("{error:#}"))?;
         let problems = adapters.teardown();
         match problems.first() {
@@ -123,10 +126,9 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
             None => Ok("every adapter of the target builds and starts".into()),
         }
     });
-    let registry = Registry::builtin();
     for framework in &uses.frameworks {
         checks.run(format!("framework {framework}"), || {
-            let installed = registry.installed();
+            let installed = builtin.installed();
             match installed.iter().find(|a| a.name == framework.as_str()) {
                 Some(adapter) => Ok(format!("built in ({})", adapter.version)),
                 None => Err(format!(
@@ -239,7 +241,7 @@ impl Uses {
 
 /// Every referenced secret is present in the provider; values are never read into output.
 fn secrets(
-    root: &Path,
+    adapters: &Adapters,
     settings: &TargetSettings,
     target_secrets: &[String],
     uses: &Uses,
@@ -249,9 +251,6 @@ fn secrets(
         .map(String::as_str)
         .chain(uses.secrets.iter().map(String::as_str))
         .collect();
-    let adapters = Registry::builtin()
-        .build(settings, root)
-        .map_err(|error| format!("{error:#}"))?;
     let missing: Vec<&str> = names
         .iter()
         .copied()

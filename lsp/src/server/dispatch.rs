@@ -72,7 +72,6 @@ impl Server {
             db: host.db.clone(),
             root: host.root.clone(),
             path,
-            data: host.data.clone(),
         };
         let Request { id, params, .. } = request;
         self.in_worker(id, move || {

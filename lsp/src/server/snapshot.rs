@@ -6,12 +6,9 @@
 //! the main loop (senders, project state) and must not outlive its request.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use lsp_types::Uri;
 use mbt_compiler::{Database, SourceFile};
-
-use crate::workspace::DataCatalog;
 
 /// What a request handler sees: a snapshot of one project and the document asked about.
 pub struct Snapshot {
@@ -19,7 +16,6 @@ pub struct Snapshot {
     pub root: PathBuf,
     /// The document's project-relative path.
     pub path: String,
-    pub data: Arc<DataCatalog>,
 }
 
 impl Snapshot {
