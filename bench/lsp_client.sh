@@ -14,8 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export MBT_BENCH_PIPELINES="${1:-1000}" MBT_BENCH_RUNS="${2:-20}"
-echo "== cargo build --release --no-default-features --bin mbt" >&2
-cargo build --release --no-default-features --bin mbt >&2
+echo "== cargo build --release --no-default-features --features lsp --bin mbt" >&2
+cargo build --release --no-default-features --features lsp --bin mbt >&2
 MBT="${CARGO_TARGET_DIR:-$ROOT/target}/release/mbt"
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 MBT_BENCH_SERVER="$MBT" cargo bench -p mbt-lsp --bench lsp 2>/dev/null | grep -v '^$'

@@ -60,6 +60,7 @@ pub enum Command {
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Run the language server on stdin/stdout (for editors).
+    #[cfg(feature = "lsp")]
     Lsp(LspArgs),
 }
 
@@ -289,6 +290,7 @@ pub struct RetryArgs {
     pub project: ProjectArgs,
 }
 
+#[cfg(feature = "lsp")]
 #[derive(Debug, Args)]
 pub struct LspArgs {
     /// Talk LSP over stdin/stdout (the only transport; accepted for editors that pass it).

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         args::Command::Catalog(args) => commands::catalog::run(args, color),
         args::Command::Schema(args) => commands::schema::run(args),
         args::Command::Completions(args) => commands::completions::run(args),
+        #[cfg(feature = "lsp")]
         args::Command::Lsp(args) => commands::lsp::run(args),
     };
     match result {

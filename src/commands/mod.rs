@@ -13,6 +13,7 @@ pub mod deps;
 pub mod exec;
 pub mod explain;
 pub mod init;
+#[cfg(feature = "lsp")]
 pub mod lsp;
 #[cfg(feature = "runtime")]
 pub mod retry;
