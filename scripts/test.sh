@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (pre-commit 4.7.0, pandas + pyarrow for the
-# Python bridge, pytest-lsp for the language server, in cached venvs), then
+# Python bridge, pytest-lsp for the language server, MLflow 3.17.2, in cached venvs), then
 # `cargo test --workspace`, the workspace against the newest allowed dependency versions,
 # then lints (clippy with warnings denied, rustfmt).
 set -euo pipefail
@@ -18,6 +18,10 @@ export MBT_TEST_PYTHON="$cache/venv-python/bin/python"
 # The language server's end-to-end test drives `mbt lsp` with a real LSP client (pytest-lsp).
 ensure_venv "$cache/venv-lsp" lsp/tests/e2e/requirements.txt
 export MBT_LSP_PYTHON="$cache/venv-lsp/bin/python"
+# The `mlflow` registry's tests start real MLflow tracking servers (tests/mlflow.rs); the first
+# install takes about 5 minutes and 850 MB.
+ensure_venv "$cache/venv-mlflow" scripts/requirements/mlflow.txt
+export MBT_MLFLOW="$cache/venv-mlflow/bin/mlflow"
 
 # Tests bake their checkout's path in at compile time (`env!("CARGO_MANIFEST_DIR")`, insta's
 # snapshot paths), and cargo's freshness check compares mtimes only: with a target dir shared

@@ -196,11 +196,12 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     framework        sklearn      scikit-learn (py)  Python 3 with scikit-learn, pandas and pyarrow (`MBT_PYTHON`, the project's .venv, or python3)
     framework        smartcore    smartcore 0.7.0    nothing
     model_registry   local        mbt 0.1.0          a writable folder
+    model_registry   mlflow       mbt 0.1.0          an MLflow tracking server (`http(s)://`), or MLflow installed for `sqlite:///`
     output_writer    local_file   polars 0.55.2      a writable folder
     secrets          env          mbt 0.1.0          the environment variables
     storage          local        mbt 0.1.0          a writable folder
 
-    known, not in this build: data_connector postgres, data_connector snowflake, executor kubernetes, framework automl, framework h2o_automl, model_registry mlflow, output_writer postgres, storage s3
+    known, not in this build: data_connector postgres, data_connector snowflake, executor kubernetes, framework automl, framework h2o_automl, output_writer postgres, storage s3
     ----- stderr -----
     ");
     let output = sandbox

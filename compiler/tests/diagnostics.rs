@@ -80,6 +80,14 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "runtime: a connector that cannot start; runtime/tests/steps.rs",
     ),
     (
+        "MBT4019",
+        "runtime: a stopped MLflow server; tests/mlflow.rs, runtime/src/adapters/mlflow/rest.rs",
+    ),
+    (
+        "MBT4020",
+        "runtime: a server refusing a request; runtime/src/adapters/mlflow/rest.rs",
+    ),
+    (
         "MBT1011",
         "compiling a base pipeline is a CLI argument error; tests/cli.rs",
     ),

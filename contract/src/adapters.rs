@@ -218,9 +218,9 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::ModelRegistry,
         name: "mlflow",
-        description: "An MLflow tracking server (not available in this build).",
-        available: false,
-        needs: "an MLflow tracking server",
+        description: "An MLflow tracking server over its REST API: runs with params, metrics, tags and artifacts (the model as an MLflow model directory); `sqlite:///FILE` runs a local `mlflow server` on that store for the run.",
+        available: true,
+        needs: "an MLflow tracking server (`http(s)://`), or MLflow installed for `sqlite:///`",
         config_schema: schema_fn!(MlflowConfig),
     },
     AdapterSpec {
@@ -369,6 +369,7 @@ pub enum ConnectorSettings {
 )]
 pub enum RegistrySettings {
     Local(LocalRegistryConfig),
+    Mlflow(MlflowConfig),
 }
 
 /// Where predictions are published.
@@ -416,7 +417,10 @@ macro_rules! named {
 named!(ExecutorSettings, AdapterKind::Executor, { ExecutorSettings::Local(_) => "local" });
 named!(StorageSettings, AdapterKind::Storage, { StorageSettings::Local(_) => "local" });
 named!(ConnectorSettings, AdapterKind::DataConnector, { ConnectorSettings::LocalFile(_) => "local_file" });
-named!(RegistrySettings, AdapterKind::ModelRegistry, { RegistrySettings::Local(_) => "local" });
+named!(RegistrySettings, AdapterKind::ModelRegistry, {
+    RegistrySettings::Local(_) => "local",
+    RegistrySettings::Mlflow(_) => "mlflow",
+});
 named!(WriterSettings, AdapterKind::OutputWriter, { WriterSettings::LocalFile(_) => "local_file" });
 named!(SecretsSettings, AdapterKind::Secrets, { SecretsSettings::Env(_) => "env" });
 
@@ -576,6 +580,25 @@ pub struct Resources {
 #[serde(deny_unknown_fields)]
 pub struct EnvSecretsConfig {}
 
+/// `mlflow` model registry (also the plan's `mlflow:` section of a target).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MlflowConfig {
+    /// The tracking server, `http(s)://HOST:PORT`; or `sqlite:///FILE` (relative to the
+    /// project), a store MBT serves through a local `mlflow server` for the run (MLflow
+    /// installed: `MBT_MLFLOW`, the project's .venv, or `mlflow` on PATH; without it, the
+    /// embedded local registry with a warning).
+    pub tracking_uri: String,
+    /// Basic authentication's user (with `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// A bearer token (instead of `username`/`password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretRef>,
+}
+
 // Adapters MBT knows but this build does not run. Their configuration is checked (credentials
 // included) so that a target is reported completely; none can reach a manifest.
 
@@ -634,20 +657,6 @@ pub struct SnowflakeConfig {
     pub schema: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-}
-
-/// `mlflow` model registry (also the plan's `mlflow:` section of a target).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MlflowConfig {
-    /// e.g. `http://127.0.0.1:5000` or `sqlite:///mlruns.db`.
-    pub tracking_uri: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<SecretRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<SecretRef>,
 }
 
 /// `kubernetes` executor.

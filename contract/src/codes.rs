@@ -658,6 +658,33 @@ codes! {
     /// `token: "{{ secret('TOKEN') }}"`), and keep other values free of secrets.
     SecretOutsideCredential = "MBT2207", Error, "secret-outside-credential";
 
+    /// Unsupported server address.
+    ///
+    /// An adapter's address uses a scheme the adapter cannot talk to. The `mlflow` model
+    /// registry takes `http://` or `https://` (a tracking server) or `sqlite:///FILE` (a store
+    /// MBT serves through a local `mlflow server` for the run).
+    ///
+    /// Bad:
+    ///     mlflow:
+    ///       tracking_uri: "./mlruns"
+    ///
+    /// Fix: point at the tracking server (`http://HOST:5000`) or use `sqlite:///mlruns.db`.
+    UnsupportedUri = "MBT2208", Error, "unsupported-uri";
+
+    /// Adapter not configured by the target.
+    ///
+    /// A pipeline names an adapter that cannot run on its defaults (it needs an address), and
+    /// the target configures another one of its kind: serving from the `mlflow` registry while
+    /// the target records runs in `local`.
+    ///
+    /// Bad:
+    ///     serving:
+    ///       model_source: {registry: mlflow, run_id: ...}   # the target has no mlflow settings
+    ///
+    /// Fix: give the target the adapter's settings (`model_registry: {type: mlflow, config:
+    /// {tracking_uri: ...}}`, or the plan's `mlflow:` section), or name the target's adapter.
+    AdapterNotConfigured = "MBT2209", Error, "adapter-not-configured";
+
     /// Assertion that cannot check anything.
     ///
     /// A `resource_limit` assertion names no limit. (A missing required field, such as
@@ -1025,6 +1052,32 @@ codes! {
     ///
     /// Fix: correct the target's settings or start the service, then run again.
     AdapterFailed = "MBT4018", Error, "adapter-failed";
+
+    /// Service unreachable.
+    ///
+    /// A server the target names (an MLflow tracking server, an H2O cluster) did not answer,
+    /// or kept answering with server errors (5xx) after MBT retried with backoff. The message
+    /// names the URI.
+    ///
+    /// Bad:
+    ///     model_registry: {type: mlflow, config: {tracking_uri: "http://127.0.0.1:5000"}}
+    ///     # and no server listening there
+    ///
+    /// Fix: start the server or correct the URI in profiles.yaml (`mbt debug` checks it), then
+    /// `mbt retry PIPELINE`.
+    ServiceUnreachable = "MBT4019", Error, "service-unreachable";
+
+    /// Service refused a request.
+    ///
+    /// A server the target names answered a request with an error that retrying does not fix:
+    /// authentication failed (401/403), or the server rejected what MBT sent. The message has
+    /// the server's own error code and text.
+    ///
+    /// Bad:
+    ///     token: "{{ secret('MLFLOW_TOKEN') }}"   # an expired token
+    ///
+    /// Fix: correct the credentials or the server's configuration, then `mbt retry PIPELINE`.
+    ServiceRejected = "MBT4020", Error, "service-rejected";
 
     /// Internal compiler error.
     ///

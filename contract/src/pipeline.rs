@@ -650,7 +650,7 @@ pub struct Serving {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSource {
-    /// The model registry holding the training run (`local`; `mbt deps list` shows the
+    /// The model registry holding the training run (`local` or `mlflow`; `mbt deps list` shows the
     /// registries this build runs). The target's `model_registry` settings apply when it names
     /// the same registry.
     #[serde(default = "default_registry")]

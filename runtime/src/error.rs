@@ -53,9 +53,15 @@ impl<T, E: Into<anyhow::Error>> Coded<T> for Result<T, E> {
 
 /// The code and help of an error, from the first coded error in its chain.
 pub fn code_of(error: &anyhow::Error) -> Option<(Code, &str)> {
+    // A coded context over a typed cause (`cause.context(CodedError)`) is found by downcasting
+    // the error itself; a coded cause, by walking the chain.
     error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<CodedError>())
+        .downcast_ref::<CodedError>()
+        .or_else(|| {
+            error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<CodedError>())
+        })
         .map(|coded| (coded.code, coded.help.as_str()))
 }
 

@@ -40,6 +40,10 @@ pub struct RunResults {
     /// Problems around the run that failed no step (an adapter that did not tear down).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The model registry's own id of the run when it has one (MLflow's run id), from
+    /// `log_run`; serving takes it as well as `run_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_run_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -256,6 +260,11 @@ pub fn run(
     let outcome = run_steps(manifest, options, adapters, progress);
     let problems = adapters.teardown();
     let mut results = outcome?;
+    let notes = adapters.warnings();
+    if !notes.is_empty() {
+        results.warnings.extend(notes);
+        write_results(&options.results_path, &results)?;
+    }
     if !problems.is_empty() {
         results
             .warnings
@@ -263,6 +272,18 @@ pub fn run(
         write_results(&options.results_path, &results)?;
     }
     Ok(results)
+}
+
+/// The registry's id of the run in `log_run`'s record, when it is not MBT's own.
+fn registry_run_id(produced: &[(String, Artifact)], run_id: &str) -> Option<String> {
+    produced.iter().find_map(|(name, artifact)| match artifact {
+        Artifact::Json(record) if name == "run_record" => record
+            .get("run_id")
+            .and_then(|id| id.as_str())
+            .filter(|id| *id != run_id)
+            .map(str::to_string),
+        _ => None,
+    })
 }
 
 fn run_steps(
@@ -289,6 +310,9 @@ fn run_steps(
         steps: IndexMap::new(),
         metrics: BTreeMap::new(),
         warnings: Vec::new(),
+        registry_run_id: options
+            .resume
+            .and_then(|previous| previous.registry_run_id.clone()),
     };
     write_results(&options.results_path, &results)?;
     let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
@@ -366,6 +390,9 @@ fn run_steps(
             let mut outputs = Vec::new();
             for (name, (result, produced)) in pending.iter().zip(finished) {
                 progress.step_finished(name, &result);
+                if let Some(id) = registry_run_id(&produced, &options.run_id) {
+                    results.registry_run_id = Some(id);
+                }
                 outputs.push((name.to_string(), produced.clone()));
                 artifacts.extend(produced);
                 if *name == "evaluate" {

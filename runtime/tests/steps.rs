@@ -185,7 +185,18 @@ fn training_runs_on_in_memory_adapters_and_records_the_run() {
     assert!(record.metrics["roc_auc"] > 0.8);
     let mut names: Vec<&str> = artifacts.keys().map(String::as_str).collect();
     names.sort_unstable();
-    assert_eq!(names, ["encoder.json", "metrics.json", "model.json"]);
+    assert_eq!(
+        names,
+        [
+            "encoder.json",
+            "manifest.json",
+            "metrics.json",
+            "model.json"
+        ]
+    );
+    // The recorded manifest is the one the run executed.
+    let recorded: serde_json::Value = serde_json::from_slice(&artifacts["manifest.json"]).unwrap();
+    assert_eq!(recorded["metadata"]["pipeline_name"], "churn_gbm_v1");
 }
 
 #[test]

@@ -104,15 +104,20 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
     checks.run("storage", || {
         writable(&host.root, &storage.base_path).map(|path| format!("local: {path}"))
     });
-    let RegistrySettings::Local(registry) = &settings.model_registry;
-    checks.run("model registry", || {
-        writable(&host.root, &registry.base_path).map(|path| {
-            let runs = std::fs::read_dir(host.root.join(&registry.base_path))
-                .map(|entries| entries.flatten().filter(|e| e.path().is_dir()).count())
-                .unwrap_or(0);
-            format!("local: {path}, {runs} run(s) recorded")
-        })
-    });
+    match &settings.model_registry {
+        RegistrySettings::Local(registry) => checks.run("model registry", || {
+            writable(&host.root, &registry.base_path).map(|path| {
+                let runs = std::fs::read_dir(host.root.join(&registry.base_path))
+                    .map(|entries| entries.flatten().filter(|e| e.path().is_dir()).count())
+                    .unwrap_or(0);
+                format!("local: {path}, {runs} run(s) recorded")
+            })
+        }),
+        // Reachability (`/health` and an API call) is the adapter's setup, checked below.
+        RegistrySettings::Mlflow(mlflow) => checks.run("model registry", || {
+            Ok(format!("mlflow: {}", mlflow.tracking_uri))
+        }),
+    }
     let WriterSettings::LocalFile(writer) = &settings.output_writer;
     checks.run("output writer", || {
         writable(&host.root, &writer.output_path).map(|path| format!("local_file: {path}"))
@@ -120,10 +125,15 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
     checks.run("adapters", || {
         let adapters = adapters.as_ref().map_err(String::clone)?;
         adapters.setup().map_err(|error| format!("{error:#}"))?;
+        let notes = adapters.warnings();
         let problems = adapters.teardown();
         match problems.first() {
             Some(error) => Err(format!("{error:#}")),
-            None => Ok("every adapter of the target builds and starts".into()),
+            None if notes.is_empty() => Ok("every adapter of the target builds and starts".into()),
+            None => Ok(format!(
+                "every adapter of the target builds and starts; {}",
+                notes.join("; ")
+            )),
         }
     });
     for framework in &uses.frameworks {

@@ -135,16 +135,23 @@ fn summarize(outcomes: &[Outcome], format: LogFormat) -> anyhow::Result<ExitCode
     for outcome in outcomes {
         match (&outcome.results, format) {
             (Ok(results), LogFormat::Text) => {
+                for warning in &results.warnings {
+                    eprintln!("warning: {}: {warning}", outcome.pipeline);
+                }
                 let metrics: Vec<String> = results
                     .metrics
                     .iter()
                     .map(|(name, value)| format!("{name} {value:.4}"))
                     .collect();
                 outln!(
-                    "{}: {} (run {}, {:.1} s){}",
+                    "{}: {} (run {}{}, {:.1} s){}",
                     outcome.pipeline,
                     results.status,
                     results.run_id,
+                    results
+                        .registry_run_id
+                        .as_ref()
+                        .map_or(String::new(), |id| format!(", MLflow run_id {id}")),
                     duration(results),
                     if metrics.is_empty() {
                         String::new()
@@ -162,9 +169,11 @@ fn summarize(outcomes: &[Outcome], format: LogFormat) -> anyhow::Result<ExitCode
                 "event": "run_finished",
                 "pipeline": outcome.pipeline,
                 "run_id": results.run_id,
+                "registry_run_id": results.registry_run_id,
                 "status": results.status,
                 "duration_s": duration(results),
                 "metrics": results.metrics,
+                "warnings": results.warnings,
                 "results": format!("target/{}/run_results.json", outcome.pipeline),
             })),
             (Err(diagnostic), LogFormat::Json) => json_line(&json!({

@@ -78,6 +78,11 @@ pub fn pipeline_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnostic
     }
     diagnostics.extend(validated(db, file).diagnostics.iter().cloned());
     diagnostics.extend(column_check(db, file).diagnostics.iter().cloned());
+    diagnostics.extend(
+        super::manifest::target_diagnostics(db, file)
+            .iter()
+            .cloned(),
+    );
     Arc::new(diagnostics)
 }
 

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mbt_contract::adapters::{AdapterKind, ExecutorSettings, Named, TargetSettings};
+use mbt_contract::adapters::{
+    AdapterKind, ExecutorSettings, Named, RegistrySettings, TargetSettings,
+};
 use mbt_contract::manifest::{
     stable_hash, DagSection, Manifest, Metadata, PipelineType, ProfileSection, Resources, Step,
     StepConfig, MANIFEST_VERSION,
@@ -22,7 +24,8 @@ use crate::text::Span;
 pub struct ManifestResult {
     /// Absent when the pipeline or the profile has errors.
     pub manifest: Option<Manifest>,
-    /// Only internal errors: user errors are reported by validation.
+    /// Only internal errors: user errors are reported by validation and
+    /// [`target_diagnostics`].
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -80,6 +83,15 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
             )
         }
     };
+    if target_diagnostics(db, file)
+        .iter()
+        .any(Diagnostic::is_error)
+    {
+        return Arc::new(ManifestResult {
+            manifest: None,
+            diagnostics: Vec::new(),
+        });
+    }
     let name = super::parse::pipeline_name(file.path(db))
         .unwrap_or_default()
         .to_string();
@@ -168,6 +180,61 @@ pub fn manifest(db: &dyn Db, file: SourceFile) -> Arc<ManifestResult> {
         manifest: Some(manifest),
         diagnostics: Vec::new(),
     })
+}
+
+/// What is wrong with the pipeline on the selected target (beyond its columns): an adapter it
+/// names that the target does not configure.
+#[salsa::tracked]
+pub fn target_diagnostics(db: &dyn Db, file: SourceFile) -> Arc<Vec<Diagnostic>> {
+    let validated = validated(db, file);
+    let profile = resolved_profile(db, db.project());
+    let (Some(root), Some(settings)) = (&validated.root, &profile.settings) else {
+        return Arc::new(Vec::new());
+    };
+    Arc::new(
+        unconfigured_registry(root, settings, &profile.target)
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// Serving from a registry other than the target's builds it from its defaults at run time;
+/// one that needs settings (`mlflow`: its tracking URI) would fail there.
+fn unconfigured_registry(
+    root: &crate::yaml::Node,
+    settings: &TargetSettings,
+    target: &str,
+) -> Option<Diagnostic> {
+    let node = root.get_path(&["serving", "model_source", "registry"])?;
+    let name = node.as_str()?;
+    // An unknown or unavailable registry is reported at the value already (MBT2204/MBT2024).
+    let known = mbt_contract::adapters::adapter(AdapterKind::ModelRegistry, name)
+        .is_some_and(|spec| spec.available);
+    if !known
+        || name == settings.model_registry.name()
+        || serde_json::from_value::<RegistrySettings>(
+            serde_json::json!({"type": name, "config": {}}),
+        )
+        .is_ok()
+    {
+        return None;
+    }
+    Some(
+        Diagnostic::at(
+            Code::AdapterNotConfigured,
+            node.span,
+            format!(
+                "serving loads from model registry `{name}`, which target `{target}` does not configure (it records runs in `{}`)",
+                settings.model_registry.name()
+            ),
+        )
+        .with_label("not the target's registry")
+        .with_help(format!(
+            "give target `{target}` `model_registry: {{type: {name}, config: ...}}`{}, or serve from `{}`",
+            if name == "mlflow" { " (or the plan's `mlflow:` section)" } else { "" },
+            settings.model_registry.name()
+        )),
+    )
 }
 
 /// The adapters a step uses, by kind: every step stores its outputs.

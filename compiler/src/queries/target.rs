@@ -280,8 +280,43 @@ fn check_adapter(
     if kind == AdapterKind::Executor {
         resources(config, out);
     }
+    if kind == AdapterKind::ModelRegistry && name == "mlflow" {
+        tracking_uri(config, source, out);
+    }
     spec.available
         .then(|| json!({tag: name, "config": config.to_json()}))
+}
+
+/// The `mlflow` registry talks to a tracking server or serves a SQLite store; any other
+/// scheme (a `file:` store, Databricks) would fail at run time.
+fn tracking_uri(config: &Node, source: &str, out: &mut Vec<Diagnostic>) {
+    let Some(node) = config.get_path(&["tracking_uri"]) else {
+        return;
+    };
+    let Some(uri) = node.as_str() else {
+        return;
+    };
+    let supported = ["http://", "https://", "sqlite:///"];
+    // A template that did not render (MBT2103 says why) has no value to judge.
+    let written = source
+        .get(node.span.start as usize..node.span.end as usize)
+        .unwrap_or_default();
+    let unrendered = uri.is_empty() && written.contains("{{");
+    if unrendered || uri.contains("{{") || supported.iter().any(|s| uri.starts_with(s)) {
+        return;
+    }
+    out.push(
+        Diagnostic::at(
+            Code::UnsupportedUri,
+            node.span,
+            format!("MLflow tracking URI `{uri}` is not one MBT can use"),
+        )
+        .with_label("not http(s):// or sqlite:///")
+        .with_help(
+            "point at the tracking server (`http://HOST:5000`) or use a SQLite store \
+             (`sqlite:///mlruns.db`, served by a local `mlflow server` for the run)",
+        ),
+    );
 }
 
 /// For an unknown adapter: without a close known name, the help lists what this build runs

@@ -235,7 +235,9 @@ pub fn model_registry(
     settings: &RegistrySettings,
     context: &BuildContext<'_>,
 ) -> anyhow::Result<Box<dyn ModelRegistry>> {
-    let RegistrySettings::Local(config) = settings;
+    let RegistrySettings::Local(config) = settings else {
+        anyhow::bail!("the local registry factory got {settings:?}");
+    };
     Ok(Box::new(LocalRegistry {
         base: context.project.join(&config.base_path),
     }))

@@ -9,6 +9,7 @@
 mod gbm;
 pub mod local;
 pub mod memory;
+pub mod mlflow;
 pub mod registry;
 pub mod sklearn;
 mod smartcore;
@@ -64,6 +65,11 @@ pub trait Adapter: Send + Sync {
 
     fn teardown(&self) -> anyhow::Result<()> {
         Ok(())
+    }
+
+    /// What the run should know about this adapter after setup (e.g. a fallback it chose).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 

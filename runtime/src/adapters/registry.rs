@@ -89,6 +89,10 @@ impl Registry {
         registry
             .registries
             .insert("local", super::local::model_registry);
+        registry.add(AdapterKind::ModelRegistry, "mlflow", MBT);
+        registry
+            .registries
+            .insert("mlflow", super::mlflow::model_registry);
         registry.add(AdapterKind::OutputWriter, "local_file", POLARS);
         registry
             .writers
@@ -275,13 +279,13 @@ impl Adapters {
         }
     }
 
-    /// Sets up every adapter of the run (frameworks set up on first use).
     /// Whether the target's secrets provider has `name` (`mbt debug`); the value is dropped here
     /// and never returned.
     pub fn secret_available(&self, name: &str) -> bool {
         self.secrets.get_secret(name).is_ok()
     }
 
+    /// Sets up every adapter of the run (frameworks set up on first use).
     pub fn setup(&self) -> anyhow::Result<()> {
         for (kind, adapter) in self.parts() {
             adapter.setup().code(
@@ -290,6 +294,14 @@ impl Adapters {
             )?;
         }
         Ok(())
+    }
+
+    /// What the adapters have to say after setup, for the run's record.
+    pub fn warnings(&self) -> Vec<String> {
+        self.parts()
+            .iter()
+            .flat_map(|(_, adapter)| adapter.warnings())
+            .collect()
     }
 
     /// Tears every adapter down, also after a failed run; the errors, if any, for the record.

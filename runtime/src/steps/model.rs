@@ -400,6 +400,11 @@ pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result
             serde_json::to_vec_pretty(&transforms)?,
         ));
     }
+    // The manifest the run executed, so a registry's run says how it was made.
+    artifacts.push((
+        "manifest.json".into(),
+        serde_json::to_vec_pretty(context.manifest)?,
+    ));
     let mut recorded = BTreeMap::new();
     recorded.insert(
         "model_training".into(),
