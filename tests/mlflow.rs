@@ -6,8 +6,9 @@
 //! its own process group, killed when the test ends, also on failure.
 //!
 //! What they prove: a training run logs to the server (run, params, metrics, tags, artifacts
-//! with an MLflow model directory), seen through MLflow's REST API and its Python client; after
-//! a server restart serving loads it by MLflow's run id, by MBT's and by `latest`; a stopped
+//! with an MLflow model directory, a registered model version and its alias), seen through
+//! MLflow's REST API and its Python client; after a server restart serving loads it by MLflow's
+//! run id, by MBT's, by `latest` and by the registered model's alias; a stopped
 //! server is MBT4019 naming the URI; `sqlite:///` runs through a local server MBT starts and
 //! stops, and MLflow's own code reads the store; without MLflow, the fallback warns.
 
@@ -117,6 +118,14 @@ fn http_get(url: &str) -> Option<String> {
 fn project(sandbox: &Sandbox, url: &str) -> PathBuf {
     let project = sandbox.copy_example("telecom-churn");
     set_server(&project, url);
+    // churn_gbm_v1 registers its model as `churn_gbm` and moves `champion` to it.
+    let training = project.join("pipelines/churn_gbm_v1.yaml");
+    let text = std::fs::read_to_string(&training).unwrap();
+    std::fs::write(
+        &training,
+        text + "\n  registration:\n    registered_model_name: churn_gbm\n    alias: champion\n",
+    )
+    .unwrap();
     let serving = std::fs::read_to_string(project.join("pipelines/churn_serving_v1.yaml"))
         .unwrap()
         .replace("name: churn_serving_v1", "name: serve_mlflow")
@@ -125,7 +134,16 @@ fn project(sandbox: &Sandbox, url: &str) -> PathBuf {
             "training_pipeline: churn_training_v1",
             "training_pipeline: churn_gbm_v1",
         );
+    // The same, loading the registered model's alias that churn_gbm_v1's `registration` moves.
+    let by_alias = serving
+        .replace("name: serve_mlflow", "name: serve_alias")
+        .replace(
+            "run_id: \"{{ var('run_id', 'latest') }}\"",
+            "model_name: churn_gbm\n    alias: champion",
+        );
+    assert!(by_alias.contains("alias: champion"), "{by_alias}");
     std::fs::write(project.join("pipelines/serve_mlflow.yaml"), serving).unwrap();
+    std::fs::write(project.join("pipelines/serve_alias.yaml"), by_alias).unwrap();
     project
 }
 
@@ -236,6 +254,15 @@ fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
         assert!(root.contains(&expected.to_string()), "{root:?}");
     }
     assert_eq!(listed("model"), ["model/MLmodel", "model/model.json"]);
+    // The registered model's alias points at a version of this run's model directory.
+    let alias =
+        &server.api("registered-models/alias?name=churn_gbm&alias=champion")["model_version"];
+    assert_eq!(alias["run_id"], run_id.as_str());
+    assert_eq!(alias["version"], "1");
+    assert!(alias["source"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/{run_id}/artifacts/model")));
 
     // The same run through MLflow's Python client.
     let python = mlflow.parent().unwrap().join("python");
@@ -297,9 +324,22 @@ fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
         .success();
         served.push(std::fs::read_to_string(project.join("predictions/predictions.csv")).unwrap());
     }
+    run(
+        &sandbox,
+        &project,
+        &["run", "--select", "serve_alias", "--target", "mlflow_dev"],
+    )
+    .success();
+    served.push(std::fs::read_to_string(project.join("predictions/predictions.csv")).unwrap());
+    let loaded = run_results(&project, "serve_alias");
+    assert_eq!(
+        loaded["steps"]["load_model"]["warnings"][0],
+        format!("model churn_gbm@champion: run `{run_id}`").as_str()
+    );
     assert!(served[0].lines().count() > 100, "{}", served[0]);
-    assert_eq!(served[0], served[1]);
-    assert_eq!(served[0], served[2]);
+    for other in &served[1..] {
+        assert_eq!(&served[0], other);
+    }
 
     // A stopped server: the coded error names the URI.
     let url = server.url.clone();

@@ -1481,3 +1481,75 @@ fn regex_free_replace(text: &str, marker: &str, value: &str) -> String {
     let end = start + text[start..].find("\\\"").unwrap();
     format!("{}{value}{}", &text[..start], &text[end..])
 }
+
+/// churn_gbm_v1 registers `churn_gbm` and moves `champion` to each run's version.
+fn register_churn_gbm(project: &std::path::Path) {
+    let path = project.join("pipelines/churn_gbm_v1.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let registration =
+        "\n  registration:\n    registered_model_name: churn_gbm\n    alias: champion\n";
+    std::fs::write(&path, text + registration).unwrap();
+}
+
+#[test]
+fn serving_loads_the_registered_models_alias_which_each_training_run_moves() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    register_churn_gbm(&project);
+    run(&sandbox, &project, "churn_gbm_v1").success();
+    let first = results(&project, "churn_gbm_v1")["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(&sandbox, &project, "churn_gbm_v1").success();
+    let second = results(&project, "churn_gbm_v1")["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+    let model = project.join("local_registry/models/churn_gbm");
+    let read = |path: &str| std::fs::read_to_string(model.join(path)).unwrap();
+    assert_eq!(read("versions/1"), first);
+    assert_eq!(read("versions/2"), second);
+    assert_eq!(read("aliases/champion"), "2");
+    // The run record says which version the run became.
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            project.join(format!("local_artifacts/{second}/log_run/run_record.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["tags"]["mbt.registered_model"], "churn_gbm/2");
+
+    std::fs::write(
+        project.join("pipelines/serve_champion.yaml"),
+        "schema_version: 1\nproject:\n  name: serve_champion\n  problem_type: binary_classification\nserving:\n  model_source:\n    model_name: churn_gbm\n    alias: champion\n  data_source:\n    scoring_table: active_customers\n  output:\n    table: champion.csv\n",
+    )
+    .unwrap();
+    run(&sandbox, &project, "serve_champion").success();
+    let served = results(&project, "serve_champion");
+    assert_eq!(
+        served["steps"]["load_model"]["warnings"][0],
+        format!("model churn_gbm@champion: run `{second}`").as_str()
+    );
+    assert!(project.join("predictions/champion.csv").is_file());
+
+    // An alias nobody set: the coded error says how to get one.
+    util::edit(
+        &project.join("pipelines/serve_champion.yaml"),
+        "alias: champion",
+        "alias: challenger",
+    );
+    let failed = run(&sandbox, &project, "serve_champion");
+    failed.expect_code(1);
+    let error = failed_step(&project, "serve_champion", "load_model");
+    assert_eq!(error["code"], "MBT4011");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("model `churn_gbm` has no alias `challenger` in "),
+        "{error}"
+    );
+}

@@ -13,8 +13,8 @@ use mbt_contract::frameworks::FrameworkConfig;
 pub use mbt_contract::manifest::ALL_STEPS;
 use mbt_contract::manifest::{
     ApplyTransforms, Encode, Evaluate, Join, JoinTables, LoadData, LoadModel, LoadScoringData,
-    LogRun, Normalize, Predict, Publish, Roles, RunParams, SelectFeatures, Selection, SplitData,
-    StepConfig, TrainModel, Transform, ValidateData,
+    LogRun, ModelAlias, Normalize, Predict, Publish, Roles, RunParams, SelectFeatures, Selection,
+    SplitData, StepConfig, TrainModel, Transform, ValidateData,
 };
 use mbt_contract::pipeline::{
     default_seed, default_test_size, Metric, OutputColumns, Pipeline, SelectionMethod, Serving,
@@ -428,6 +428,7 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Result<Vec<StepCo
             stratify,
             seed: split.seed,
         },
+        registration: training.registration.clone(),
     }));
     Ok(steps)
 }
@@ -443,6 +444,11 @@ fn serving_steps(pipeline: &Pipeline, serving: &Serving) -> Vec<StepConfig> {
         StepConfig::LoadModel(LoadModel {
             registry: source.registry.clone(),
             run_id: source.run_id.clone(),
+            registered_model: source
+                .model_name
+                .clone()
+                .zip(source.alias.clone())
+                .map(|(name, alias)| ModelAlias { name, alias }),
             fallback_run_id: source.fallback_run_id.clone(),
             training_pipeline: source.training_pipeline.clone(),
             experiment_name: pipeline.project.experiment_name.clone(),

@@ -528,6 +528,28 @@ codes! {
     /// with what it needs), or a build of MBT that provides it.
     NotAvailable = "MBT2024", Error, "not-available";
 
+    /// Keys that choose the same thing.
+    ///
+    /// Two keys each decide one thing, and only one may: serving's model is a run (`run_id`) or
+    /// a registered model's alias (`model_name` with `alias`).
+    ///
+    /// Bad:
+    ///     model_source: {run_id: latest, model_name: churn, alias: champion}
+    ///
+    /// Fix: keep one of them.
+    ConflictingKeys = "MBT2025", Error, "conflicting-keys";
+
+    /// Invalid name.
+    ///
+    /// A name that becomes part of a path or of a registry's API (a registered model, an
+    /// alias) may hold only letters, digits, `_`, `-` and `.`, and does not start with `.`.
+    ///
+    /// Bad:
+    ///     registration: {registered_model_name: "churn/v2"}
+    ///
+    /// Fix: rename it, e.g. `churn_v2`.
+    InvalidName = "MBT2026", Error, "invalid-name";
+
     /// Unknown template function or variable syntax error.
     ///
     /// Scalars may use `{{ var('k') }}`, `{{ var('k', default) }}`, `{{ env_var('K') }}`,

@@ -16,7 +16,8 @@
 //!   the plan's `mlflow:`/`h2o:` normalized), step `adapters` keyed by adapter kind,
 //!   `pipeline` as the typed merged pipeline, `load_model`'s `training_pipeline` and
 //!   `experiment_name` (which runs `run_id: latest` picks from). Every config field is read by
-//!   its step.
+//!   its step. Since added, optional and written only when used: `log_run`'s `registration`,
+//!   `load_model`'s `registered_model` (with `run_id` then absent).
 
 use std::collections::BTreeMap;
 
@@ -29,7 +30,7 @@ use crate::adapters::{AdapterKind, TargetSettings};
 use crate::frameworks::FrameworkConfig;
 use crate::pipeline::{
     Check, ClassLabel, CustomTransform, DataWindows, EncodingMethod, Identifiers, JoinType, Metric,
-    OnFailure, OutputColumns, Pipeline, ProblemType, ScalerMethod, Schema, Window,
+    OnFailure, OutputColumns, Pipeline, ProblemType, Registration, ScalerMethod, Schema, Window,
 };
 
 /// The manifest format version this build writes and reads.
@@ -377,6 +378,9 @@ pub struct LogRun {
     pub custom_transforms: Vec<CustomTransform>,
     /// Recorded as run params.
     pub params: RunParams,
+    /// Register the run's model under a name and move an alias to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
 }
 
 /// What a run records as its parameters.
@@ -396,13 +400,26 @@ pub struct RunParams {
 pub struct LoadModel {
     /// The model registry's name (the target's settings apply when its registry is the same).
     pub registry: String,
-    /// A run id, or `latest`; may hold `{{ var('NAME') }}` until `--vars` gives it.
-    pub run_id: String,
+    /// A run id, or `latest`; may hold `{{ var('NAME') }}` until `--vars` gives it. Absent
+    /// when `registered_model` names the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// The registered model's alias whose run is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_model: Option<ModelAlias>,
     pub fallback_run_id: Option<String>,
     /// For `latest`: the training pipeline whose runs count.
     pub training_pipeline: Option<String>,
     /// For `latest` without a training pipeline: the experiment whose runs count.
     pub experiment_name: Option<String>,
+}
+
+/// A registered model's alias (`churn@champion`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelAlias {
+    pub name: String,
+    pub alias: String,
 }
 
 /// The `run_id` that means "the most recent training run in the registry".

@@ -146,6 +146,21 @@ pub struct Training {
     /// Metrics computed on the test set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<Evaluation>,
+    /// Registers each run's model under a name in the model registry (a new version per run)
+    /// and moves an alias to it, which serving can load by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+}
+
+/// A registered model: a name whose versions are runs' models, and an alias naming one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The registered model (letters, digits, `_`, `-` and `.`), e.g. `churn`.
+    pub registered_model_name: String,
+    /// Moved to the new version after each run, e.g. `champion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -658,8 +673,15 @@ pub struct ModelSource {
     pub registry: String,
     /// The training run whose model and fitted transforms are loaded; `latest` is the most
     /// recent run in the registry of `training_pipeline` if set, else of the project's
-    /// `experiment_name` if set, else of any pipeline.
-    pub run_id: String,
+    /// `experiment_name` if set, else of any pipeline. Or, instead, `model_name` and `alias`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// A registered model (a training pipeline's `registration`), loaded by `alias`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    /// The alias of `model_name` whose version is loaded, e.g. `champion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// The training pipeline whose runs `run_id: latest` chooses from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training_pipeline: Option<String>,

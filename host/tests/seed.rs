@@ -197,7 +197,7 @@ fn seed_serving_pipeline_compiles_with_a_run_id() {
     let StepConfig::LoadModel(load) = &manifest.steps["load_model"].config else {
         panic!("load_model holds another config");
     };
-    assert_eq!(load.run_id, "abc123def456");
+    assert_eq!(load.run_id.as_deref(), Some("abc123def456"));
     // `fallback` is still unset: its reference stays for the runtime.
     assert_eq!(
         load.fallback_run_id.as_deref(),

@@ -143,7 +143,7 @@ fn serving(run_id: &str) -> Manifest {
     let StepConfig::LoadModel(load) = &mut step.config else {
         panic!("load_model holds another config");
     };
-    load.run_id = run_id.to_string();
+    load.run_id = Some(run_id.to_string());
     load.fallback_run_id = None;
     manifest
 }

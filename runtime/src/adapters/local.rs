@@ -308,6 +308,71 @@ impl ModelRegistry for LocalRegistry {
             .with_context(|| format!("run `{run_id}` has no artifact `{name}`"))
             .code(Code::RunNotFound, "the run is incomplete: train it again")
     }
+
+    /// `models/<name>/versions/<n>` holds the run id of version n, `models/<name>/aliases/<a>`
+    /// the version an alias points at (each written atomically; `models/` is not a run).
+    fn register_model(
+        &self,
+        record: &RunRecord,
+        name: &str,
+        alias: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let model = self.base.join("models").join(name);
+        let versions = model.join("versions");
+        let writable = "check that the registry's base_path is writable";
+        let version = claim_version(&versions, &record.run_id)
+            .with_context(|| format!("cannot register model `{name}`"))
+            .code(Code::StorageFailed, writable)?;
+        if let Some(alias) = alias {
+            write_atomic(&model.join("aliases").join(alias), version.as_bytes())
+                .with_context(|| format!("cannot set alias `{alias}` of model `{name}`"))
+                .code(Code::StorageFailed, writable)?;
+        }
+        Ok(version)
+    }
+
+    fn resolve_alias(&self, name: &str, alias: &str) -> anyhow::Result<String> {
+        let model = self.base.join("models").join(name);
+        let not_found = |what: String| {
+            coded(
+                Code::RunNotFound,
+                format!("{what} in {}", self.base.display()),
+                format!(
+                    "train a pipeline whose `registration` is `{{registered_model_name: {name}, \
+                     alias: {alias}}}` first, or load a run by `run_id`"
+                ),
+            )
+        };
+        let version = std::fs::read_to_string(model.join("aliases").join(alias))
+            .map_err(|_| not_found(format!("model `{name}` has no alias `{alias}`")))?;
+        std::fs::read_to_string(model.join("versions").join(version.trim()))
+            .map(|run| run.trim().to_string())
+            .map_err(|_| not_found(format!("model `{name}` has no version {}", version.trim())))
+    }
+}
+
+/// Writes `run_id` as the next free version in `versions`: the file is written beside and then
+/// hard-linked to its number, which fails if another run took that number first (concurrent
+/// runs each get their own version, and a reader never sees a half-written file).
+fn claim_version(versions: &Path, run_id: &str) -> anyhow::Result<String> {
+    std::fs::create_dir_all(versions)?;
+    let pending = versions.join(format!(".{run_id}.{}", std::process::id()));
+    std::fs::write(&pending, run_id)?;
+    let claimed = (|| loop {
+        let newest = std::fs::read_dir(versions)?
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        let version = (newest + 1).to_string();
+        match std::fs::hard_link(&pending, versions.join(&version)) {
+            Ok(()) => return Ok(version),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(error),
+        }
+    })();
+    let _ = std::fs::remove_file(&pending);
+    Ok(claimed?)
 }
 
 struct LocalFileWriter {

@@ -214,6 +214,29 @@ pub trait ModelRegistry: Adapter {
     /// The most recent run `filter` accepts (`run_id: latest`).
     fn latest_run(&self, filter: RunFilter<'_>) -> anyhow::Result<RunRecord>;
     fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>>;
+    /// Registers the logged run's model as a new version of `name` and moves `alias` to it;
+    /// returns the version.
+    fn register_model(
+        &self,
+        record: &RunRecord,
+        name: &str,
+        alias: Option<&str>,
+    ) -> anyhow::Result<String> {
+        let _ = (record, alias);
+        Err(coded(
+            Code::AdapterFailed,
+            format!("this model registry cannot register model `{name}`"),
+            "use the `local` or `mlflow` model registry",
+        ))
+    }
+    /// The run whose model version `alias` of `name` points at.
+    fn resolve_alias(&self, name: &str, alias: &str) -> anyhow::Result<String> {
+        Err(coded(
+            Code::RunNotFound,
+            format!("this model registry has no registered model `{name}@{alias}`"),
+            "use the `local` or `mlflow` model registry",
+        ))
+    }
 }
 
 /// Writes published tables (serving's predictions); returns where the table went.

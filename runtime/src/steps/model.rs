@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use mbt_contract::manifest::{Evaluate, LogRun, TrainModel};
-use mbt_contract::pipeline::{Metric, ProblemType};
+use mbt_contract::pipeline::{Metric, ProblemType, Registration};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -359,6 +359,7 @@ pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result
         joins,
         custom_transforms,
         params,
+        registration,
     } = config;
     let metrics: BTreeMap<String, f64> = context
         .input("metrics")?
@@ -439,9 +440,22 @@ pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result
         mbt_version: context.manifest.metadata.mbt_version.clone(),
         recorded_at: Some(crate::clock::timestamp()),
     };
-    let record = context
-        .adapters
-        .model_registry
-        .log_run(&record, &artifacts)?;
+    let registry = &context.adapters.model_registry;
+    let mut record = registry.log_run(&record, &artifacts)?;
+    if let Some(Registration {
+        registered_model_name: name,
+        alias,
+    }) = registration
+    {
+        let version = registry.register_model(&record, name, alias.as_deref())?;
+        record
+            .tags
+            .insert("mbt.registered_model".into(), format!("{name}/{version}"));
+        if let Some(alias) = alias {
+            record
+                .tags
+                .insert("mbt.registered_alias".into(), format!("{name}@{alias}"));
+        }
+    }
     fitted::write(&record).map(|artifact| vec![artifact])
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use mbt_contract::manifest::{
-    ApplyTransforms, LoadModel, LoadScoringData, Predict, Publish, LATEST_RUN,
+    ApplyTransforms, LoadModel, LoadScoringData, ModelAlias, Predict, Publish, LATEST_RUN,
 };
 use polars::prelude::*;
 use serde_json::json;
@@ -29,12 +29,29 @@ pub fn load_model(
     let LoadModel {
         registry,
         run_id,
+        registered_model,
         fallback_run_id,
         training_pipeline,
         experiment_name,
     } = config;
     let registry = context.adapters.registry_named(registry)?;
-    let mut run_id = bound(run_id, "run_id")?;
+    let mut run_id = match (registered_model, run_id) {
+        (Some(ModelAlias { name, alias }), _) => {
+            let run_id = registry.resolve_alias(name, alias)?;
+            context
+                .warnings
+                .push(format!("model {name}@{alias}: run `{run_id}`"));
+            run_id
+        }
+        (None, Some(run_id)) => bound(run_id, "run_id")?,
+        (None, None) => {
+            return Err(coded(
+                Code::InvalidManifest,
+                "load_model names neither a run nor a registered model",
+                "recompile the pipeline with `mbt compile PIPELINE`",
+            ))
+        }
+    };
     if run_id == LATEST_RUN {
         let filter = match (training_pipeline, experiment_name) {
             (Some(pipeline), _) => RunFilter::Pipeline(pipeline),

@@ -69,6 +69,8 @@ const RULES: &[Rule] = &[
     metrics_fit_problem_type,
     framework,
     model_source,
+    model_choice,
+    registration,
     output_destination,
     no_secrets,
 ];
@@ -571,6 +573,116 @@ fn model_source(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// Serving's model is a run (`run_id`) or a registered model's alias (`model_name` + `alias`):
+/// exactly one of them, complete.
+fn model_choice(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(source) = pipeline
+        .serving()
+        .and_then(|s| s.get_path(&["model_source"]))
+    else {
+        return;
+    };
+    if source.as_mapping().is_none() {
+        return;
+    }
+    let run_id = source.get_path(&["run_id"]);
+    let model_name = source.get_path(&["model_name"]);
+    let alias = source.get_path(&["alias"]);
+    let missing = |key: &str, span: Span, help: &str| {
+        Diagnostic::at(
+            Code::MissingKey,
+            span,
+            format!("missing key `{key}` in `serving.model_source`"),
+        )
+        .with_label(format!("`{key}` is required here"))
+        .with_help(help.to_string())
+    };
+    match (run_id, model_name, alias) {
+        (None, None, None) => out.push(missing(
+            "run_id",
+            source.span,
+            "add `run_id: latest` (the newest training run), a run id, or a registered model: \
+             `model_name:` with `alias:`",
+        )),
+        (Some(run_id), Some(other), _) | (Some(run_id), None, Some(other)) => out.push(
+            Diagnostic::at(
+                Code::ConflictingKeys,
+                other.span,
+                "serving's model is chosen twice: by `run_id` and by a registered model",
+            )
+            .with_label("a registered model")
+            .with_secondary(run_id.span, "and a run")
+            .with_help("keep `run_id` for a run, or `model_name` with `alias` for a registered model's alias"),
+        ),
+        (None, Some(name), None) => out.push(missing(
+            "alias",
+            name.span,
+            "add `alias:` naming the version to load, e.g. `alias: champion` (the alias the \
+             training pipeline's `registration` moves)",
+        )),
+        (None, None, Some(alias)) => out.push(missing(
+            "model_name",
+            alias.span,
+            "add `model_name:`, the training pipeline's `registration.registered_model_name`",
+        )),
+        _ => {}
+    }
+    for node in [model_name, alias].into_iter().flatten() {
+        valid_name(node, out);
+    }
+}
+
+/// A training pipeline's registered model name and alias are names a registry can hold.
+fn registration(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(registration) = pipeline
+        .training()
+        .and_then(|t| t.get_path(&["registration"]))
+    else {
+        return;
+    };
+    for key in ["registered_model_name", "alias"] {
+        if let Some(node) = registration.get_path(&[key]) {
+            valid_name(node, out);
+        }
+    }
+}
+
+/// Letters, digits, `_`, `-` and `.`, not starting with `.` (it becomes a folder of the local
+/// registry and part of MLflow's API paths).
+fn valid_name(node: &Node, out: &mut Vec<Diagnostic>) {
+    let Some(name) = node.as_str() else {
+        return;
+    };
+    let valid = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid || name.contains("{{") {
+        return;
+    }
+    let suggestion: String = name
+        .trim_start_matches('.')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    out.push(
+        Diagnostic::at(
+            Code::InvalidName,
+            node.span,
+            format!("`{name}` is not a valid name"),
+        )
+        .with_label("only letters, digits, `_`, `-` and `.`")
+        .with_help(format!("rename it, e.g. `{suggestion}`")),
+    );
 }
 
 /// Serving publishes through an output writer this build runs.

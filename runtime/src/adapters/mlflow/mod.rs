@@ -351,6 +351,13 @@ fn string_at(value: &Value, path: &[&str]) -> anyhow::Result<String> {
     })
 }
 
+/// Whether MLflow refused to create something because it exists.
+fn already_exists(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<rest::ApiError>()
+        .is_some_and(|api| api.error_code == "RESOURCE_ALREADY_EXISTS")
+}
+
 /// A value inside a single-quoted MLflow filter string.
 fn quote(value: &str) -> String {
     value.replace('\\', "\\\\").replace('\'', "\\'")
@@ -482,6 +489,75 @@ impl ModelRegistry for Mlflow {
             )
         })?;
         self.load_run(&string_at(&run, &["info", "run_id"])?)
+    }
+
+    /// A registered model (created on first use) gets a version whose source is the run's
+    /// model directory; the alias moves to it.
+    fn register_model(
+        &self,
+        record: &RunRecord,
+        name: &str,
+        alias: Option<&str>,
+    ) -> anyhow::Result<String> {
+        if let Some(registry) = self.fallback() {
+            return registry.register_model(record, name, alias);
+        }
+        let rest = self.rest()?;
+        let info = self.run_info(&record.run_id)?;
+        match rest.post_json(
+            "/api/2.0/mlflow/registered-models/create",
+            &json!({"name": name}),
+        ) {
+            Ok(_) => {}
+            Err(error) if already_exists(&error) => {}
+            Err(error) => return Err(error),
+        }
+        let created = rest.post_json(
+            "/api/2.0/mlflow/model-versions/create",
+            &json!({
+                "name": name,
+                "source": format!("mlflow-artifacts:{}/{MODEL_DIR}", info.artifact_path),
+                "run_id": info.run_id,
+            }),
+        )?;
+        let version = string_at(&created, &["model_version", "version"])?;
+        if let Some(alias) = alias {
+            rest.post_json(
+                "/api/2.0/mlflow/registered-models/alias",
+                &json!({"name": name, "alias": alias, "version": version}),
+            )?;
+        }
+        Ok(version)
+    }
+
+    fn resolve_alias(&self, name: &str, alias: &str) -> anyhow::Result<String> {
+        if let Some(registry) = self.fallback() {
+            return registry.resolve_alias(name, alias);
+        }
+        let rest = self.rest()?;
+        let found = rest
+            .get_json(
+                "/api/2.0/mlflow/registered-models/alias",
+                &[("name", name), ("alias", alias)],
+            )
+            .map_err(|error| {
+                if is_not_found(&error) {
+                    coded(
+                        Code::RunNotFound,
+                        format!(
+                            "MLflow at {} has no model `{name}` with alias `{alias}`",
+                            rest.base()
+                        ),
+                        format!(
+                            "train a pipeline whose `registration` is `{{registered_model_name: \
+                             {name}, alias: {alias}}}` first, or load a run by `run_id`"
+                        ),
+                    )
+                } else {
+                    error
+                }
+            })?;
+        string_at(&found, &["model_version", "run_id"])
     }
 
     fn load_artifact(&self, run_id: &str, name: &str) -> anyhow::Result<Vec<u8>> {
