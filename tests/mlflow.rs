@@ -10,7 +10,9 @@
 //! MLflow's REST API and its Python client; after a server restart serving loads it by MLflow's
 //! run id, by MBT's, by `latest` and by the registered model's alias; a stopped
 //! server is MBT4019 naming the URI; `sqlite:///` runs through a local server MBT starts and
-//! stops, and MLflow's own code reads the store; without MLflow, the fallback warns.
+//! stops, and MLflow's own code reads the store; without MLflow, the fallback warns;
+//! `artifact_snapshot` serves with the server down and refuses a changed artifact; `mbt debug`
+//! on a healthy target, a stopped server and a missing secret.
 
 mod util;
 
@@ -142,8 +144,17 @@ fn project(sandbox: &Sandbox, url: &str) -> PathBuf {
             "model_name: churn_gbm\n    alias: champion",
         );
     assert!(by_alias.contains("alias: champion"), "{by_alias}");
+    // The same, from a copy of the run's artifacts taken at compile time.
+    let snapshot = serving
+        .replace("name: serve_mlflow", "name: serve_snapshot")
+        .replace(
+            "registry: mlflow\n",
+            "registry: mlflow\n    artifact_snapshot: true\n",
+        );
+    assert!(snapshot.contains("artifact_snapshot: true"), "{snapshot}");
     std::fs::write(project.join("pipelines/serve_mlflow.yaml"), serving).unwrap();
     std::fs::write(project.join("pipelines/serve_alias.yaml"), by_alias).unwrap();
+    std::fs::write(project.join("pipelines/serve_snapshot.yaml"), snapshot).unwrap();
     project
 }
 
@@ -154,7 +165,9 @@ fn set_server(project: &Path, url: &str) {
     let base = text.split("\n    mlflow_dev:").next().unwrap().to_string();
     let target = format!(
         "\n    mlflow_dev:\n      model_registry:\n        type: mlflow\n        config:\n          \
-         tracking_uri: \"{url}\"\n"
+         tracking_uri: \"{url}\"\n\
+         \n    mlflow_token:\n      model_registry:\n        type: mlflow\n        config:\n          \
+         tracking_uri: \"{url}\"\n          token: \"{{{{ secret('MLFLOW_TOKEN') }}}}\"\n"
     );
     std::fs::write(path, base + &target).unwrap();
 }
@@ -341,6 +354,57 @@ fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
         assert_eq!(&served[0], other);
     }
 
+    // `mbt compile` copies the run's artifacts for serve_snapshot, hashes in the manifest.
+    let pinned = format!("run_id={run_id}");
+    let compiled = run(
+        &sandbox,
+        &project,
+        &[
+            "compile",
+            "serve_snapshot",
+            "--target",
+            "mlflow_dev",
+            "--vars",
+            &pinned,
+        ],
+    );
+    compiled.success();
+    assert!(
+        compiled.stderr.contains(&format!(
+            "serve_snapshot: artifact snapshot: run `{run_id}` copied to \
+             target/serve_snapshot/artifacts/"
+        )),
+        "{compiled}"
+    );
+    let manifest = util::read_manifest(&project, "serve_snapshot");
+    let snapshot = &manifest["steps"]["load_model"]["config"]["snapshot"];
+    assert_eq!(snapshot["run_id"], run_id.as_str());
+    let files: Vec<&String> = snapshot["files"].as_object().unwrap().keys().collect();
+    for expected in [
+        "encoder.json",
+        "manifest.json",
+        "metrics.json",
+        "model.json",
+        "run.json",
+    ] {
+        assert!(files.iter().any(|f| *f == expected), "{files:?}");
+    }
+    let copied = project.join("target/serve_snapshot/artifacts");
+    assert!(copied.join("model.json").is_file());
+
+    // `mbt debug` on the healthy target (with the Python the example's hooks need).
+    let debug = sandbox
+        .mbt(&project)
+        .env("MBT_PYTHON", util::python())
+        .args(["debug", "--target", "mlflow_dev"])
+        .run();
+    debug.success();
+    insta::assert_snapshot!("debug_healthy", registry_lines(&debug, &server.url));
+    // A credential the environment does not have: named, never shown.
+    let debug = run(&sandbox, &project, &["debug", "--target", "mlflow_token"]);
+    debug.expect_code(1);
+    insta::assert_snapshot!("debug_secret_missing", registry_lines(&debug, &server.url));
+
     // A stopped server: the coded error names the URI.
     let url = server.url.clone();
     drop(server);
@@ -356,10 +420,77 @@ fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
     );
     assert!(
         failed.to_string().contains(&format!(
-            "the MLflow tracking server at {url} did not answer GET /health"
+            "the MLflow tracking server at {url} did not answer "
         )),
         "{failed}"
     );
+    let debug = run(&sandbox, &project, &["debug", "--target", "mlflow_dev"]);
+    debug.expect_code(1);
+    insta::assert_snapshot!("debug_server_down", registry_lines(&debug, &url));
+
+    // The snapshot serves with the server down, and gives the same predictions.
+    run(
+        &sandbox,
+        &project,
+        &[
+            "run",
+            "--select",
+            "serve_snapshot",
+            "--target",
+            "mlflow_dev",
+            "--vars",
+            &pinned,
+        ],
+    )
+    .success();
+    let from_copy = std::fs::read_to_string(project.join("predictions/predictions.csv")).unwrap();
+    assert_eq!(from_copy, served[0]);
+    // A changed artifact is refused.
+    let model = copied.join("model.json");
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(&model, text.replacen('{', "{ ", 1)).unwrap();
+    let refused = run(
+        &sandbox,
+        &project,
+        &[
+            "run",
+            "--select",
+            "serve_snapshot",
+            "--target",
+            "mlflow_dev",
+            "--vars",
+            &pinned,
+        ],
+    );
+    refused.expect_code(1);
+    let step = &run_results(&project, "serve_snapshot")["steps"]["load_model"];
+    assert_eq!(step["code"], "MBT4021", "{refused}");
+    assert!(
+        step["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("snapshot artifact target/serve_snapshot/artifacts/model.json changed"),
+        "{step}"
+    );
+}
+
+/// `mbt debug`'s secrets and model registry lines and its verdict, with the server's address
+/// and the timings left out.
+fn registry_lines(output: &Output, url: &str) -> String {
+    let mut lines: Vec<String> = output
+        .stdout
+        .lines()
+        .filter(|line| line.contains(" secrets ") || line.contains(" model registry "))
+        .map(|line| {
+            let line = line.replace(url, "[SERVER]");
+            match line.rfind(" (") {
+                Some(at) if line.ends_with(" ms)") => format!("{} ([TIME])", &line[..at]),
+                _ => line,
+            }
+        })
+        .collect();
+    lines.push(format!("exit code: {:?}", output.code));
+    lines.join("\n")
 }
 
 #[test]

@@ -449,6 +449,8 @@ fn serving_steps(pipeline: &Pipeline, serving: &Serving) -> Vec<StepConfig> {
                 .clone()
                 .zip(source.alias.clone())
                 .map(|(name, alias)| ModelAlias { name, alias }),
+            artifact_snapshot: source.artifact_snapshot,
+            snapshot: None,
             fallback_run_id: source.fallback_run_id.clone(),
             training_pipeline: source.training_pipeline.clone(),
             experiment_name: pipeline.project.experiment_name.clone(),

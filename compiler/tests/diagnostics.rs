@@ -88,6 +88,10 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "runtime: a server refusing a request; runtime/src/adapters/mlflow/rest.rs",
     ),
     (
+        "MBT4021",
+        "runtime: a changed snapshot artifact; tests/mlflow.rs, runtime/src/snapshot.rs",
+    ),
+    (
         "MBT1011",
         "compiling a base pipeline is a CLI argument error; tests/cli.rs",
     ),

@@ -1101,6 +1101,18 @@ codes! {
     /// Fix: correct the credentials or the server's configuration, then `mbt retry PIPELINE`.
     ServiceRejected = "MBT4020", Error, "service-rejected";
 
+    /// Snapshot artifact changed.
+    ///
+    /// Serving reads a run's artifacts from the copy `artifact_snapshot: true` took into
+    /// `target/<pipeline>/artifacts/`, and one of them no longer has the SHA-256 the manifest
+    /// recorded (edited, truncated or replaced), or is missing.
+    ///
+    /// Bad: editing `target/churn_serving_v1/artifacts/model.json` after `mbt compile`.
+    ///
+    /// Fix: take the snapshot again: delete `target/<pipeline>/artifacts/` and run `mbt compile
+    /// PIPELINE` (or `mbt run`) with the registry reachable.
+    ArtifactChanged = "MBT4021", Error, "artifact-changed";
+
     /// Internal compiler error.
     ///
     /// MBT hit a bug while compiling. This is never the user's fault.

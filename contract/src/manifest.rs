@@ -17,7 +17,8 @@
 //!   `pipeline` as the typed merged pipeline, `load_model`'s `training_pipeline` and
 //!   `experiment_name` (which runs `run_id: latest` picks from). Every config field is read by
 //!   its step. Since added, optional and written only when used: `log_run`'s `registration`,
-//!   `load_model`'s `registered_model` (with `run_id` then absent).
+//!   `load_model`'s `registered_model` (with `run_id` then absent), `artifact_snapshot` and
+//!   `snapshot`.
 
 use std::collections::BTreeMap;
 
@@ -407,11 +408,31 @@ pub struct LoadModel {
     /// The registered model's alias whose run is loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_model: Option<ModelAlias>,
+    /// Serve from a copy of the run's artifacts taken when the pipeline is compiled for a run
+    /// (`mbt compile`/`mbt run`), not from the registry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub artifact_snapshot: bool,
+    /// The copy: filled by the host after compiling, absent in the compiler's own output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<ArtifactSnapshot>,
     pub fallback_run_id: Option<String>,
     /// For `latest`: the training pipeline whose runs count.
     pub training_pipeline: Option<String>,
     /// For `latest` without a training pipeline: the experiment whose runs count.
     pub experiment_name: Option<String>,
+}
+
+/// The artifacts of one run copied into the project, each with its SHA-256: serving reads them
+/// instead of the registry and refuses any that changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactSnapshot {
+    /// The run the artifacts are of.
+    pub run_id: String,
+    /// Where they are, relative to the project (`target/<pipeline>/artifacts`).
+    pub folder: String,
+    /// File name → SHA-256 (hex); `run.json` is the run's record.
+    pub files: BTreeMap<String, String>,
 }
 
 /// A registered model's alias (`churn@champion`).

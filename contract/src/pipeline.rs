@@ -685,7 +685,9 @@ pub struct ModelSource {
     /// The training pipeline whose runs `run_id: latest` chooses from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub training_pipeline: Option<String>,
-    /// Copy the run's artifacts into `target/` at compile time (not available in this build).
+    /// Copy the run's artifacts into `target/<pipeline>/artifacts/` when the pipeline is
+    /// compiled (`mbt compile`, `mbt run`), with their hashes in the manifest; serving then reads
+    /// the copy (the registry may be down) and refuses an artifact that changed.
     #[serde(default)]
     pub artifact_snapshot: bool,
     /// Used when `run_id` cannot be loaded.

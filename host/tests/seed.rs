@@ -95,8 +95,8 @@ fn seed_examples_report_only_the_adapters_this_build_does_not_run() {
         .filter(|d| d.severity == Severity::Error)
         .map(|d| d.code)
         .collect();
-    // H2O in churn_h2o_v1 and churn_training_v1, and serving's artifact snapshot (the dev
-    // target's `mlflow:` and serving's `registry: mlflow` run).
+    // H2O in churn_h2o_v1 and churn_training_v1 (the dev target's `mlflow:`, serving's
+    // `registry: mlflow` and its artifact snapshot run).
     assert!(
         errors.iter().all(|code| *code == Code::NotAvailable),
         "{text}"

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod plots;
 pub mod python;
 pub mod run;
+pub mod snapshot;
 pub mod steps;
 pub mod windows;
 

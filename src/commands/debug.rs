@@ -113,9 +113,15 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
                 format!("local: {path}, {runs} run(s) recorded")
             })
         }),
-        // Reachability (`/health` and an API call) is the adapter's setup, checked below.
+        // `/health` and an API call (for `sqlite:///`, of the local server MBT starts).
         RegistrySettings::Mlflow(mlflow) => checks.run("model registry", || {
-            Ok(format!("mlflow: {}", mlflow.tracking_uri))
+            let adapters = adapters.as_ref().map_err(String::clone)?;
+            let registry = &adapters.model_registry;
+            let outcome = registry.setup().and_then(|()| registry.health());
+            let _ = registry.teardown();
+            outcome
+                .map(|found| format!("mlflow {}: {found}", mlflow.tracking_uri))
+                .map_err(|error| format!("{error:#}"))
         }),
     }
     let WriterSettings::LocalFile(writer) = &settings.output_writer;

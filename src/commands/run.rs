@@ -12,6 +12,7 @@ use mbt_runtime::adapters::{Adapters, Registry};
 use mbt_runtime::clock::new_run_id;
 use mbt_runtime::error::code_of;
 use mbt_runtime::run::{run as execute, RunOptions, RunResults};
+use mbt_runtime::snapshot;
 use mbt_runtime::windows::{parse_date, NaiveDate};
 use serde_json::json;
 
@@ -99,13 +100,22 @@ fn run_one(
     execution_date: Option<NaiveDate>,
     format: LogFormat,
 ) -> Result<RunResults, Box<Diagnostic>> {
+    let adapters = adapters_of(manifest, root).map_err(|error| Box::new(coded(error)))?;
+    let mut manifest = manifest.clone();
+    let manifest = &mut manifest;
+    if let Some(note) =
+        snapshot::take(manifest, &adapters, root).map_err(|error| Box::new(coded(error)))?
+    {
+        if format == LogFormat::Text {
+            eprintln!("{}: {note}", manifest.metadata.pipeline_name);
+        }
+    }
     let folder = store_manifest(root, manifest).map_err(|error| {
         Box::new(
             Diagnostic::new(Code::StorageFailed, None, format!("{error:#}"))
                 .with_help("check that the project's target/ folder is writable"),
         )
     })?;
-    let adapters = adapters_of(manifest, root).map_err(|error| Box::new(coded(error)))?;
     let run_id = new_run_id();
     if format == LogFormat::Text {
         eprintln!(
@@ -271,7 +281,7 @@ pub fn refuse_error(
 }
 
 /// A coded error as a location-less diagnostic; an uncoded one is a bug (MBT9002).
-fn coded(error: anyhow::Error) -> Diagnostic {
+pub fn coded(error: anyhow::Error) -> Diagnostic {
     match code_of(&error) {
         Some((code, help)) => Diagnostic::new(code, None, format!("{error:#}")).with_help(help),
         None => Diagnostic::new(Code::InternalRuntimeError, None, format!("{error:#}")).with_help(

@@ -205,6 +205,10 @@ pub fn latest<'a>(
 
 /// Records runs and hands their artifacts back by run id.
 pub trait ModelRegistry: Adapter {
+    /// Whether the registry answers (after `setup`), for `mbt debug`: what it found, or why not.
+    fn health(&self) -> anyhow::Result<String> {
+        Ok("ready".into())
+    }
     fn log_run(
         &self,
         record: &RunRecord,

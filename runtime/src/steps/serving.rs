@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use mbt_contract::manifest::{
-    ApplyTransforms, LoadModel, LoadScoringData, ModelAlias, Predict, Publish, LATEST_RUN,
-};
+use mbt_contract::manifest::{ApplyTransforms, LoadModel, LoadScoringData, Predict, Publish};
 use polars::prelude::*;
 use serde_json::json;
 
@@ -18,8 +16,10 @@ use super::fitted::{
 use super::model::ModelArtifact;
 use super::transforms::{apply_encoder, apply_scaler, apply_selector};
 use super::{Artifact, StepContext};
-use crate::adapters::{RunFilter, TableRequest};
+use crate::adapters::registry::Registered;
+use crate::adapters::{ModelRegistry, TableRequest};
 use crate::error::{coded, Code, Coded};
+use crate::snapshot::{resolve_run, SnapshotRegistry};
 use crate::{frame, windows};
 
 pub fn load_model(
@@ -28,48 +28,35 @@ pub fn load_model(
 ) -> anyhow::Result<Vec<Artifact>> {
     let LoadModel {
         registry,
-        run_id,
-        registered_model,
+        run_id: _,
+        registered_model: _,
         fallback_run_id,
-        training_pipeline,
-        experiment_name,
+        training_pipeline: _,
+        experiment_name: _,
+        artifact_snapshot,
+        snapshot,
     } = config;
-    let registry = context.adapters.registry_named(registry)?;
-    let mut run_id = match (registered_model, run_id) {
-        (Some(ModelAlias { name, alias }), _) => {
-            let run_id = registry.resolve_alias(name, alias)?;
-            context
-                .warnings
-                .push(format!("model {name}@{alias}: run `{run_id}`"));
-            run_id
-        }
-        (None, Some(run_id)) => bound(run_id, "run_id")?,
-        (None, None) => {
+    // A snapshot taken at compile time is the run: its files, their hashes checked.
+    let (registry, run_id) = match (snapshot, artifact_snapshot) {
+        (Some(snapshot), _) => (
+            Registered::Own(
+                Box::new(SnapshotRegistry::new(context.project, snapshot)) as Box<dyn ModelRegistry>
+            ),
+            snapshot.run_id.clone(),
+        ),
+        (None, true) => {
             return Err(coded(
                 Code::InvalidManifest,
-                "load_model names neither a run nor a registered model",
-                "recompile the pipeline with `mbt compile PIPELINE`",
+                "the manifest asks for an artifact snapshot but holds none",
+                "compile it with `mbt compile PIPELINE` (or run it with `mbt run`), which takes the snapshot",
             ))
         }
+        (None, false) => {
+            let registry = context.adapters.registry_named(registry)?;
+            let run_id = resolve_run(config, &*registry, context.warnings)?;
+            (registry, run_id)
+        }
     };
-    if run_id == LATEST_RUN {
-        let filter = match (training_pipeline, experiment_name) {
-            (Some(pipeline), _) => RunFilter::Pipeline(pipeline),
-            (None, Some(experiment)) => RunFilter::Experiment(experiment),
-            (None, None) => RunFilter::Any,
-        };
-        let latest = registry.latest_run(filter)?;
-        context.warnings.push(format!(
-            "run_id latest: run `{}` of pipeline `{}`, recorded {}",
-            latest.run_id,
-            latest.pipeline,
-            latest
-                .recorded_at
-                .as_deref()
-                .unwrap_or("at an unknown time")
-        ));
-        run_id = latest.run_id;
-    }
     let (run_id, record) = match registry.load_run(&run_id) {
         Ok(record) => (run_id, record),
         Err(error) => match fallback_run_id
@@ -150,18 +137,6 @@ pub fn load_model(
         Artifact::Model(Arc::new(model)),
         fitted::write(&fitted)?,
     ])
-}
-
-/// A value that may still hold an unbound `{{ var('NAME') }}` reference.
-fn bound(text: &str, what: &str) -> anyhow::Result<String> {
-    if text.contains("{{") {
-        return Err(coded(
-            Code::RunVarMissing,
-            format!("`{what}` is `{text}`, a variable that was not given"),
-            "pass `--vars NAME=VALUE` to `mbt run`",
-        ));
-    }
-    Ok(text.to_string())
 }
 
 pub fn load_scoring_data(

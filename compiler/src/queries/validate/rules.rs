@@ -531,8 +531,7 @@ fn framework(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Serving loads from a model registry this build runs; `artifact_snapshot` is not in this
-/// build.
+/// Serving loads from a model registry this build runs.
 fn model_source(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
     let Some(source) = pipeline
         .serving()
@@ -558,19 +557,6 @@ fn model_source(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
                     .with_did_you_mean(name, &runnable, node.span),
                 );
             }
-        }
-    }
-    if let Some(snapshot) = source.get_path(&["artifact_snapshot"]) {
-        if matches!(snapshot.kind, NodeKind::Bool(true)) {
-            out.push(
-                Diagnostic::at(
-                    Code::NotAvailable,
-                    snapshot.span,
-                    "`artifact_snapshot` is not available in this build",
-                )
-                .with_label("not in this build")
-                .with_help("remove `artifact_snapshot: true`; serving loads the run's artifacts from the model registry at run time"),
-            );
         }
     }
 }

@@ -134,7 +134,9 @@ struct RunInfo {
 impl Adapter for Mlflow {
     fn setup(&self) -> anyhow::Result<()> {
         match &self.backend {
-            Backend::Server(rest) => health(rest),
+            // Nothing to open: a run that never asks the server (serving from an artifact
+            // snapshot) runs while it is down; `mbt debug` checks it (`health`).
+            Backend::Server(_) => Ok(()),
             Backend::Local {
                 mlflow,
                 store,
@@ -368,6 +370,16 @@ fn now_ms() -> i64 {
 }
 
 impl ModelRegistry for Mlflow {
+    fn health(&self) -> anyhow::Result<String> {
+        match &self.backend {
+            Backend::Fallback { warning, .. } => Ok(warning.clone()),
+            _ => {
+                health(&self.rest()?.once())?;
+                Ok("/health and the REST API answer".into())
+            }
+        }
+    }
+
     fn log_run(
         &self,
         record: &RunRecord,

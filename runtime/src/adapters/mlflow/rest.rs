@@ -107,6 +107,16 @@ impl Rest {
         self
     }
 
+    /// The same server and credentials, one attempt per request.
+    pub fn once(&self) -> Rest {
+        Rest {
+            base: self.base.clone(),
+            agent: self.agent.clone(),
+            auth: self.auth.clone(),
+            first_pause: Duration::ZERO,
+        }
+    }
+
     pub fn get_json(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
         parse(self.send("GET", path, query, Body::None)?, path)
     }
