@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (pre-commit 4.7.0, pandas + pyarrow for the
-# Python bridge, pytest-lsp for the language server, MLflow 3.17.2, in cached venvs), then
+# Python bridge, pytest-lsp for the language server, MLflow 3.17.2, Airflow 3.3.2, in cached venvs),
+# then
 # `cargo test --workspace`, the workspace against the newest allowed dependency versions,
 # then lints (clippy with warnings denied, rustfmt).
 set -euo pipefail
@@ -22,6 +23,10 @@ export MBT_LSP_PYTHON="$cache/venv-lsp/bin/python"
 # install takes about 5 minutes and 850 MB.
 ensure_venv "$cache/venv-mlflow" scripts/requirements/mlflow.txt
 export MBT_MLFLOW="$cache/venv-mlflow/bin/mlflow"
+# `mbt generate-dags`' DAG files are loaded and run by real Airflow (tests/airflow.rs); the first
+# install takes about 6 minutes and 300 MB.
+ensure_venv "$cache/venv-airflow" scripts/requirements/airflow.txt
+export MBT_AIRFLOW_PYTHON="$cache/venv-airflow/bin/python"
 
 # Tests bake their checkout's path in at compile time (`env!("CARGO_MANIFEST_DIR")`, insta's
 # snapshot paths), and cargo's freshness check compares mtimes only: with a target dir shared

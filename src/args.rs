@@ -43,6 +43,9 @@ pub enum Command {
     /// Run one step of a run, reading its inputs from storage (what an orchestrator schedules).
     #[cfg(feature = "runtime")]
     Exec(ExecArgs),
+    /// Write one orchestrator job per pipeline (Airflow DAG files) and the manifests they pin.
+    #[cfg(feature = "runtime")]
+    GenerateDags(GenerateDagsArgs),
     /// List the adapters this build runs, by kind, with what each needs.
     #[cfg(feature = "runtime")]
     Deps(DepsArgs),
@@ -107,6 +110,29 @@ pub struct CompileArgs {
     pub pipelines: Vec<String>,
     #[command(flatten)]
     pub selection: SelectArgs,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[cfg(feature = "runtime")]
+#[derive(Debug, Args)]
+pub struct GenerateDagsArgs {
+    /// Pipeline names or `tag:NAME` (as --select) [default: every pipeline but bases].
+    pub pipelines: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectArgs,
+    /// The folder for the DAG files (the orchestrator's DAG folder) and `manifests/`.
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// The scheduler to write jobs for.
+    #[arg(long, default_value = "airflow")]
+    pub orchestrator: String,
+    /// Retries of a failed task.
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+    /// The `mbt` the tasks run [default: this one].
+    #[arg(long, value_name = "PATH")]
+    pub mbt: Option<PathBuf>,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         #[cfg(feature = "runtime")]
         args::Command::Run(args) => commands::run::run(args, color),
         #[cfg(feature = "runtime")]
+        args::Command::GenerateDags(args) => commands::generate_dags::run(args, color),
+        #[cfg(feature = "runtime")]
         args::Command::Deps(args) => commands::deps::run(args),
         #[cfg(feature = "runtime")]
         args::Command::Debug(args) => commands::debug::run(args),

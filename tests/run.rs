@@ -1553,3 +1553,48 @@ fn serving_loads_the_registered_models_alias_which_each_training_run_moves() {
         "{error}"
     );
 }
+
+#[test]
+fn exec_refuses_a_run_id_that_is_not_a_folder_name_and_generate_dags_an_unknown_orchestrator() {
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example(EXAMPLE);
+    let refused = sandbox
+        .mbt(&project)
+        .args([
+            "exec",
+            "--pipeline",
+            "churn_gbm_v1",
+            "--step",
+            "load_data",
+            "--run-id",
+            "../../escape",
+        ])
+        .run();
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("MBT2026")
+            && refused
+                .stderr
+                .contains("run id `../../escape` is not valid"),
+        "{refused}"
+    );
+    assert!(!sandbox.path().join("escape").exists());
+    let unknown = sandbox
+        .mbt(&project)
+        .args([
+            "generate-dags",
+            "--orchestrator",
+            "dagster",
+            "--output",
+            "dags",
+        ])
+        .run();
+    unknown.expect_code(1);
+    assert!(
+        unknown
+            .stderr
+            .contains("orchestrator `dagster` is not available in this build"),
+        "{unknown}"
+    );
+    assert!(!project.join("dags").exists());
+}

@@ -13,6 +13,7 @@ pub mod error;
 pub mod features;
 pub mod frame;
 pub mod metrics;
+pub mod orchestrators;
 pub mod plots;
 pub mod python;
 pub mod run;

@@ -16,7 +16,7 @@ use crate::select::select;
 /// The manifest with its artifact snapshot taken, when it asks for one (`artifact_snapshot:
 /// true`): the run's artifacts copied into `target/<pipeline>/artifacts/`, hashes in the manifest.
 #[cfg(feature = "runtime")]
-fn with_snapshot(host: &Host, manifest: &Manifest) -> Result<Manifest, Box<Diagnostic>> {
+pub fn with_snapshot(host: &Host, manifest: &Manifest) -> Result<Manifest, Box<Diagnostic>> {
     let mut manifest = manifest.clone();
     let coded = |error| Box::new(super::run::coded(error));
     let adapters = super::run::adapters_of(&manifest, &host.root).map_err(coded)?;

@@ -78,7 +78,26 @@ pub fn exec(args: ExecArgs, color: bool) -> anyhow::Result<ExitCode> {
         Ok(adapters) => adapters,
         Err(error) => return refuse_error(sources, error, color),
     };
-    // Without --run-id this starts a run (its first step); later steps name it.
+    // Without --run-id this starts a run (its first step); later steps name it. A run id is a
+    // folder name in storage: an orchestrator's (Airflow's `manual__2026-...+00:00`) fits.
+    if let Some(run_id) = args.run_id.as_deref() {
+        let valid = !run_id.is_empty()
+            && !run_id.starts_with('.')
+            && run_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.~:+".contains(c));
+        if !valid {
+            let diagnostic = Diagnostic::new(
+                Code::InvalidName,
+                None,
+                format!("run id `{run_id}` is not valid"),
+            )
+            .with_help(
+                "a run id holds letters, digits and `_ - . ~ : +`, and does not start with `.`",
+            );
+            return refuse(sources, diagnostic, color);
+        }
+    }
     let run_id = args.run_id.clone().unwrap_or_else(new_run_id);
     let folder = root.join("target").join(&manifest.metadata.pipeline_name);
     let mut progress = progress_for(args.log_format, &manifest, &run_id);

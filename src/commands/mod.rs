@@ -12,6 +12,8 @@ pub mod deps;
 #[cfg(feature = "runtime")]
 pub mod exec;
 pub mod explain;
+#[cfg(feature = "runtime")]
+pub mod generate_dags;
 pub mod init;
 #[cfg(feature = "lsp")]
 pub mod lsp;

@@ -1,0 +1,205 @@
+//! `mbt generate-dags` against real Airflow 3: the generated DAG files load in a DagBag with no
+//! import errors, each DAG's task graph is the manifest's, user text cannot inject code, and
+//! `airflow dags test` runs the training DAG and then the serving DAG (every task an `mbt exec`
+//! of the pinned manifest).
+//!
+//! Airflow's Python comes from `$MBT_AIRFLOW_PYTHON` (scripts/test.sh installs the pinned 3.3.2
+//! into `~/.cache/mbt/venv-airflow`). Without it the test is skipped with a printed reason,
+//! except in CI (`$CI` set), where it fails.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use util::Sandbox;
+
+fn airflow_python_or_skip(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("MBT_AIRFLOW_PYTHON").filter(|p| !p.is_empty()) {
+        Some(path) if Path::new(&path).is_file() => Some(PathBuf::from(path)),
+        other => {
+            let why = match other {
+                Some(path) => format!(
+                    "MBT_AIRFLOW_PYTHON={} does not exist",
+                    path.to_string_lossy()
+                ),
+                None => "MBT_AIRFLOW_PYTHON is not set".to_string(),
+            };
+            assert!(
+                !util::env_flag("CI"),
+                "{test}: {why} (scripts/test.sh installs Airflow)"
+            );
+            eprintln!("skipping {test}: {why}");
+            None
+        }
+    }
+}
+
+/// The DAG folder in Airflow's home: a name that Jinja or a shell would change.
+const DAGS: &str = "dags {{ 7 * 7 }} $(touch pwned_path)";
+
+/// Airflow in a home of its own in the sandbox (no examples, SQLite database).
+fn airflow(python: &Path, home: &Path, cwd: &Path) -> Command {
+    let mut command = Command::new(python);
+    command
+        .current_dir(cwd)
+        .env("AIRFLOW_HOME", home)
+        .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+        .env("AIRFLOW__CORE__DAGS_FOLDER", home.join(DAGS))
+        // The tasks' `mbt exec` needs the Python of the example's hooks.
+        .env("MBT_PYTHON", util::python());
+    command
+}
+
+/// Every DAG in the folder: its import errors, and each DAG's tags, description, schedule and
+/// tasks with their upstream task ids.
+const DAGBAG: &str = r#"
+import json, sys
+from airflow.models import DagBag
+bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
+print(json.dumps({
+    "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
+    "dags": {
+        dag_id: {
+            "tags": sorted(dag.tags),
+            "description": dag.description,
+            "schedule": str(dag.schedule) if dag.schedule is not None else None,
+            "tasks": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
+        }
+        for dag_id, dag in bag.dags.items()
+    },
+}))
+"#;
+
+#[test]
+fn generated_dags_load_in_airflow_match_the_manifests_and_run() {
+    let Some(python) = airflow_python_or_skip("airflow") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example("telecom-churn");
+    // Text that would be code if it reached Python or a shell unescaped.
+    let injected_tag = r#"x"]); open("pwned_tag", "w"); (["#;
+    let injected_description = r#"$(touch pwned_shell) "); open("pwned_desc", "w"); (""#;
+    util::edit(
+        &project.join("pipelines/churn_gbm_v1.yaml"),
+        "  tags: [churn, telecom, gbm]",
+        &format!(
+            "  tags: [churn, {}]\n  description: {}",
+            serde_json::to_string(injected_tag).unwrap(),
+            serde_json::to_string(injected_description).unwrap()
+        ),
+    );
+    // Serving scores the latest run of the training DAG tested below.
+    util::edit(
+        &project.join("pipelines/churn_serving_v1.yaml"),
+        "training_pipeline: churn_training_v1",
+        "training_pipeline: churn_gbm_v1",
+    );
+    let home = sandbox.path().join("airflow");
+    // A folder name Airflow's Jinja or a shell would change: the tasks must get it verbatim.
+    let dags = home.join(DAGS);
+    let generated = sandbox
+        .mbt(&project)
+        .args([
+            "generate-dags",
+            "churn_gbm_v1",
+            "churn_serving_v1",
+            "--retries",
+            "0",
+            "--output",
+        ])
+        .args([&dags])
+        .run();
+    generated.success();
+    assert!(dags.join("mbt_churn_gbm_v1.py").is_file(), "{generated}");
+    assert!(dags.join("manifests/churn_serving_v1.json").is_file());
+
+    let output = airflow(&python, &home, sandbox.path())
+        .args(["-c", DAGBAG])
+        .arg(&dags)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Airflow may log to stdout first: the JSON is the last line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let bag: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|error| panic!("{error}: {stdout}"));
+    assert_eq!(bag["import_errors"], serde_json::json!({}), "{bag:#}");
+    for pipeline in ["churn_gbm_v1", "churn_serving_v1"] {
+        let dag = &bag["dags"][format!("mbt_{pipeline}")];
+        let manifest: Value = serde_json::from_str(
+            &std::fs::read_to_string(dags.join(format!("manifests/{pipeline}.json"))).unwrap(),
+        )
+        .unwrap();
+        let parents = manifest["dag"]["parent_map"].as_object().unwrap();
+        let tasks = dag["tasks"].as_object().expect("the DAG loaded");
+        assert_eq!(tasks.len(), manifest["steps"].as_object().unwrap().len());
+        for (step, upstream) in tasks {
+            let mut expected: Vec<&str> = parents
+                .get(step)
+                .and_then(Value::as_array)
+                .map(|list| list.iter().map(|p| p.as_str().unwrap()).collect())
+                .unwrap_or_default();
+            expected.sort_unstable();
+            let upstream: Vec<&str> = upstream
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect();
+            assert_eq!(upstream, expected, "{pipeline}.{step}");
+        }
+    }
+    let training = &bag["dags"]["mbt_churn_gbm_v1"];
+    assert_eq!(training["description"], injected_description);
+    assert!(
+        training["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|tag| tag == injected_tag),
+        "{training}"
+    );
+    assert_eq!(bag["dags"]["mbt_churn_serving_v1"]["schedule"], "@daily");
+
+    // The DAGs run: training, then serving its latest run.
+    let migrated = airflow(&python, &home, sandbox.path())
+        .args(["-m", "airflow", "db", "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    for dag in ["mbt_churn_gbm_v1", "mbt_churn_serving_v1"] {
+        let tested = airflow(&python, &home, sandbox.path())
+            .args(["-m", "airflow", "dags", "test", dag, "2024-01-02"])
+            .output()
+            .unwrap();
+        assert!(
+            tested.status.success(),
+            "{dag}:\n{}\n{}",
+            String::from_utf8_lossy(&tested.stdout),
+            String::from_utf8_lossy(&tested.stderr)
+        );
+    }
+    let runs: Vec<_> = std::fs::read_dir(project.join("local_registry"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().join("run.json").is_file())
+        .collect();
+    assert_eq!(runs.len(), 1, "one training run recorded");
+    let predictions = std::fs::read_to_string(project.join("predictions/predictions.csv")).unwrap();
+    assert!(predictions.lines().count() > 100);
+    for pwned in ["pwned_tag", "pwned_desc", "pwned_shell", "pwned_path"] {
+        assert!(!sandbox.path().join(pwned).exists(), "{pwned} was created");
+        assert!(!project.join(pwned).exists(), "{pwned} was created");
+    }
+}
