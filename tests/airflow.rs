@@ -9,32 +9,11 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 use util::Sandbox;
-
-fn airflow_python_or_skip(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MBT_AIRFLOW_PYTHON").filter(|p| !p.is_empty()) {
-        Some(path) if Path::new(&path).is_file() => Some(PathBuf::from(path)),
-        other => {
-            let why = match other {
-                Some(path) => format!(
-                    "MBT_AIRFLOW_PYTHON={} does not exist",
-                    path.to_string_lossy()
-                ),
-                None => "MBT_AIRFLOW_PYTHON is not set".to_string(),
-            };
-            assert!(
-                !util::env_flag("CI"),
-                "{test}: {why} (scripts/test.sh installs Airflow)"
-            );
-            eprintln!("skipping {test}: {why}");
-            None
-        }
-    }
-}
 
 /// The DAG folder in Airflow's home: a name that Jinja or a shell would change.
 const DAGS: &str = "dags {{ 7 * 7 }} $(touch pwned_path)";
@@ -74,7 +53,7 @@ print(json.dumps({
 
 #[test]
 fn generated_dags_load_in_airflow_match_the_manifests_and_run() {
-    let Some(python) = airflow_python_or_skip("airflow") else {
+    let Some(python) = util::tool_or_skip("MBT_AIRFLOW_PYTHON", "airflow") else {
         return;
     };
     let sandbox = Sandbox::new();

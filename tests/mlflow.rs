@@ -23,25 +23,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use util::{Output, Sandbox};
 
-/// The `mlflow` executable, or why there is none (a failure in CI).
-fn mlflow_or_skip(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MBT_MLFLOW").filter(|p| !p.is_empty()) {
-        Some(path) if Path::new(&path).is_file() => Some(PathBuf::from(path)),
-        other => {
-            let why = match other {
-                Some(path) => format!("MBT_MLFLOW={} does not exist", path.to_string_lossy()),
-                None => "MBT_MLFLOW is not set".to_string(),
-            };
-            assert!(
-                !util::env_flag("CI"),
-                "{test}: {why} (scripts/test.sh installs MLflow)"
-            );
-            eprintln!("skipping {test}: {why}");
-            None
-        }
-    }
-}
-
 /// A tracking server on a SQLite store and an artifact folder; killed (its whole process group)
 /// when dropped.
 struct Server {
@@ -172,6 +153,17 @@ fn set_server(project: &Path, url: &str) {
     std::fs::write(path, base + &target).unwrap();
 }
 
+/// Target `mlflow_sqlite`: the plan's dev target, MLflow on `sqlite:///mlruns.db`.
+fn add_sqlite_target(project: &Path) {
+    let profiles = project.join("profiles.yaml");
+    let text = std::fs::read_to_string(&profiles).unwrap();
+    std::fs::write(
+        &profiles,
+        text + "\n    mlflow_sqlite:\n      mlflow:\n        tracking_uri: \"sqlite:///mlruns.db\"\n",
+    )
+    .unwrap();
+}
+
 fn run(sandbox: &Sandbox, project: &Path, args: &[&str]) -> Output {
     sandbox.mbt(project).args(args).run()
 }
@@ -200,7 +192,7 @@ fn pairs(list: &Value) -> std::collections::BTreeMap<String, Value> {
 
 #[test]
 fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
-    let Some(mlflow) = mlflow_or_skip("mlflow_server") else {
+    let Some(mlflow) = util::tool_or_skip("MBT_MLFLOW", "mlflow_server") else {
         return;
     };
     let sandbox = Sandbox::new();
@@ -495,18 +487,12 @@ fn registry_lines(output: &Output, url: &str) -> String {
 
 #[test]
 fn a_sqlite_tracking_uri_runs_through_a_local_mlflow_server() {
-    let Some(mlflow) = mlflow_or_skip("mlflow_sqlite") else {
+    let Some(mlflow) = util::tool_or_skip("MBT_MLFLOW", "mlflow_sqlite") else {
         return;
     };
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example("telecom-churn");
-    let profiles = project.join("profiles.yaml");
-    let text = std::fs::read_to_string(&profiles).unwrap();
-    std::fs::write(
-        &profiles,
-        text + "\n    mlflow_sqlite:\n      mlflow:\n        tracking_uri: \"sqlite:///mlruns.db\"\n",
-    )
-    .unwrap();
+    add_sqlite_target(&project);
     let trained = sandbox
         .mbt(&project)
         .env("MBT_MLFLOW", &mlflow)
@@ -564,13 +550,7 @@ fn a_sqlite_tracking_uri_runs_through_a_local_mlflow_server() {
 fn without_mlflow_a_sqlite_uri_falls_back_to_the_local_registry_with_a_warning() {
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example("telecom-churn");
-    let profiles = project.join("profiles.yaml");
-    let text = std::fs::read_to_string(&profiles).unwrap();
-    std::fs::write(
-        &profiles,
-        text + "\n    mlflow_sqlite:\n      mlflow:\n        tracking_uri: \"sqlite:///mlruns.db\"\n",
-    )
-    .unwrap();
+    add_sqlite_target(&project);
     let output = sandbox
         .mbt(&project)
         .env("MBT_MLFLOW", sandbox.path().join("no-mlflow-here"))

@@ -11,7 +11,6 @@ use crate::args::CompileArgs;
 use crate::host::Host;
 use crate::outln;
 use crate::output::{print_diagnostics, summary_line, write_atomic};
-use crate::select::select;
 
 /// The manifest with its artifact snapshot taken, when it asks for one (`artifact_snapshot:
 /// true`): the run's artifacts copied into `target/<pipeline>/artifacts/`, hashes in the manifest.
@@ -36,14 +35,8 @@ fn with_snapshot(_host: &Host, manifest: &Manifest) -> Result<Manifest, Box<Diag
 
 pub fn run(args: CompileArgs, color: bool) -> anyhow::Result<ExitCode> {
     let host = Host::load(&args.project)?;
-    let mut selectors = args.pipelines.clone();
-    selectors.extend(args.selection.select.iter().cloned());
-    let selected = match select(&host, &selectors, &args.selection.exclude) {
-        Ok(selected) => selected,
-        Err(problems) => {
-            print_diagnostics(&problems, &host.db, color)?;
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(selected) = super::selected(&host, &args.pipelines, &args.selection, color)? else {
+        return Ok(ExitCode::FAILURE);
     };
     let mut failed = false;
     for pipeline in &selected {

@@ -14,7 +14,6 @@ use crate::args::GenerateDagsArgs;
 use crate::host::Host;
 use crate::outln;
 use crate::output::{print_diagnostics, summary_line, write_atomic};
-use crate::select::select;
 
 pub fn run(args: GenerateDagsArgs, color: bool) -> anyhow::Result<ExitCode> {
     let orchestrator = match orchestrator(&args.orchestrator) {
@@ -26,14 +25,8 @@ pub fn run(args: GenerateDagsArgs, color: bool) -> anyhow::Result<ExitCode> {
         }
     };
     let host = Host::load(&args.project)?;
-    let mut selectors = args.pipelines.clone();
-    selectors.extend(args.selection.select.iter().cloned());
-    let selected = match select(&host, &selectors, &args.selection.exclude) {
-        Ok(selected) => selected,
-        Err(problems) => {
-            print_diagnostics(&problems, &host.db, color)?;
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(selected) = super::selected(&host, &args.pipelines, &args.selection, color)? else {
+        return Ok(ExitCode::FAILURE);
     };
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;

@@ -35,6 +35,25 @@ use mbt_compiler::{Db, SourceFile};
 use crate::host::Host;
 use crate::output::print_diagnostics;
 
+/// The pipelines named positionally and by `--select`, minus `--exclude` (every pipeline but
+/// bases when none is named); `None` after printing why the selection is wrong.
+pub fn selected(
+    host: &Host,
+    pipelines: &[String],
+    selection: &crate::args::SelectArgs,
+    color: bool,
+) -> anyhow::Result<Option<Vec<crate::select::Selected>>> {
+    let mut selectors = pipelines.to_vec();
+    selectors.extend(selection.select.iter().cloned());
+    match crate::select::select(host, &selectors, &selection.exclude) {
+        Ok(selected) => Ok(Some(selected)),
+        Err(problems) => {
+            print_diagnostics(&problems, &host.db, color)?;
+            Ok(None)
+        }
+    }
+}
+
 /// Compiles a runnable pipeline, printing its diagnostics; `None` when it has errors.
 pub fn compiled(host: &Host, name: &str, color: bool) -> anyhow::Result<Option<Manifest>> {
     let file = match host.runnable_pipeline(name) {

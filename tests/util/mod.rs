@@ -238,6 +238,23 @@ pub fn env_flag(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|value| !value.is_empty() && value != "0")
 }
 
+/// An external tool the test drives, from the environment variable `var` (a path; scripts/test.sh
+/// installs each and sets it). `None` with a printed reason when it is not there, except in CI
+/// (`$CI` set), where the test fails instead: a test skipped in CI never runs.
+pub fn tool_or_skip(var: &str, test: &str) -> Option<PathBuf> {
+    let why = match std::env::var_os(var).filter(|p| !p.is_empty()) {
+        Some(path) if Path::new(&path).is_file() => return Some(PathBuf::from(path)),
+        Some(path) => format!("{var}={} does not exist", path.to_string_lossy()),
+        None => format!("{var} is not set"),
+    };
+    assert!(
+        !env_flag("CI"),
+        "{test}: {why} (scripts/test.sh installs it)"
+    );
+    eprintln!("skipping {test}: {why}");
+    None
+}
+
 /// A Python with pandas and pyarrow for the custom-function bridge: `$MBT_TEST_PYTHON`, which
 /// scripts/test.sh sets up. Tests that need it fail (not skip) without it.
 pub fn python() -> OsString {
