@@ -200,6 +200,26 @@ fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
     std::fs::create_dir(&store).unwrap();
     let mut server = Server::start(&mlflow, &store);
     let project = project(&sandbox, &server.url);
+    // A git work tree: the run records its commit.
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .current_dir(&project)
+            .args([
+                "-c",
+                "user.name=mbt tests",
+                "-c",
+                "user.email=tests@mbt.invalid",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "--all"]);
+    git(&["commit", "--quiet", "--no-verify", "-m", "project"]);
+    let commit = git(&["rev-parse", "HEAD"]);
 
     let trained = run(
         &sandbox,
@@ -235,6 +255,7 @@ fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
     assert_eq!(tags["mbt.run_id"], mbt_run.as_str());
     assert_eq!(tags["mbt.target"], "mlflow_dev");
     assert_eq!(tags["experiment"], "churn_prediction");
+    assert_eq!(tags["mlflow.source.git.commit"], commit.as_str());
     let experiment = server.api("experiments/get-by-name?experiment_name=churn_prediction");
     assert_eq!(
         experiment["experiment"]["experiment_id"],

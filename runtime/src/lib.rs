@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod features;
 pub mod frame;
+pub mod git;
 pub mod metrics;
 pub mod orchestrators;
 pub mod plots;

@@ -158,6 +158,7 @@ fn summarize(outcomes: &[Outcome], format: LogFormat) -> anyhow::Result<ExitCode
                     outcome.pipeline,
                     results.status,
                     results.run_id,
+                    // Only MLflow has ids of its own (the plan's "MLflow run_id: ...").
                     results
                         .registry_run_id
                         .as_ref()

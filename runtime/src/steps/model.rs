@@ -428,6 +428,9 @@ pub fn log_run(context: &mut StepContext<'_>, config: &LogRun) -> anyhow::Result
         .clone()
         .unwrap_or_else(|| context.manifest.metadata.pipeline_name.clone());
     tags.insert("experiment".into(), experiment);
+    if let Some(commit) = crate::git::head_commit(context.project) {
+        tags.insert("git_commit".into(), commit);
+    }
     let record = RunRecord {
         run_id: context.run_id.to_string(),
         pipeline: context.manifest.metadata.pipeline_name.clone(),

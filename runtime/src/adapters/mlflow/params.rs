@@ -108,6 +108,9 @@ pub fn run_tags(record: &RunRecord) -> BTreeMap<String, String> {
     if let Some(owner) = record.tags.get("owner") {
         tags.insert("mlflow.user".into(), owner.clone());
     }
+    if let Some(commit) = record.tags.get("git_commit") {
+        tags.insert("mlflow.source.git.commit".into(), commit.clone());
+    }
     tags
 }
 
