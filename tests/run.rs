@@ -1598,3 +1598,72 @@ fn exec_refuses_a_run_id_that_is_not_a_folder_name_and_generate_dags_an_unknown_
     );
     assert!(!project.join("dags").exists());
 }
+
+/// `model_training` of `pipeline` (a copy in the sandbox) switched to scikit-learn's `model`
+/// with `config` lines, run with the test Python; its metrics.
+fn run_sklearn(
+    sandbox: &Sandbox,
+    project: &std::path::Path,
+    pipeline: &str,
+    model: &str,
+    config: &str,
+) -> serde_json::Value {
+    let path = project.join(format!("pipelines/{pipeline}.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("  model_training:\n").unwrap();
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |at| start + at);
+    let replaced = format!(
+        "{}  model_training:\n    framework: sklearn\n    config:\n      model: {model}\n{config}{}",
+        &text[..start],
+        &text[end..]
+    );
+    std::fs::write(&path, replaced).unwrap();
+    let output = sandbox
+        .mbt(project)
+        .env("MBT_PYTHON", util::python())
+        .args(["run", "--select", pipeline])
+        .run();
+    output.success();
+    std::fs::write(&path, text).unwrap();
+    results(project, pipeline)["metrics"].clone()
+}
+
+#[test]
+fn the_plans_sklearn_models_train_on_their_problem_types() {
+    let sandbox = Sandbox::new();
+    let churn = sandbox.copy_example(EXAMPLE);
+    for (model, config) in [
+        ("LogisticRegression", "      max_iter: 1000\n"),
+        ("GradientBoostingClassifier", "      n_estimators: 50\n"),
+        ("HistGradientBoostingClassifier", ""),
+    ] {
+        let metrics = run_sklearn(&sandbox, &churn, "churn_simple_v1", model, config);
+        let auc = metrics["roc_auc"].as_f64().unwrap();
+        assert!(auc > 0.75, "{model}: ROC AUC {auc}");
+    }
+    let wine = sandbox.copy_example("wine-quality");
+    for (model, config) in [
+        ("RandomForestRegressor", "      n_estimators: 50\n"),
+        ("GradientBoostingRegressor", "      n_estimators: 100\n"),
+        ("HistGradientBoostingRegressor", ""),
+        ("Ridge", "      alpha: 1.0\n"),
+        ("LinearRegression", ""),
+    ] {
+        let metrics = run_sklearn(&sandbox, &wine, "wine_quality_v1", model, config);
+        let r2 = metrics["r2"].as_f64().unwrap();
+        assert!(r2 > 0.2, "{model}: R² {r2}");
+    }
+    // Multiclass: every class's probability comes back.
+    let metrics = run_sklearn(
+        &sandbox,
+        &wine,
+        "wine_band_v1",
+        "HistGradientBoostingClassifier",
+        "",
+    );
+    let accuracy = metrics["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.5, "accuracy {accuracy}");
+    assert!(metrics["log_loss"].as_f64().unwrap().is_finite());
+}
