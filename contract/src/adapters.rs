@@ -290,6 +290,13 @@ pub fn known_names(kind: AdapterKind) -> Vec<&'static str> {
     of_kind(kind).map(|spec| spec.name).collect()
 }
 
+/// The settings of adapter `name` with every option at its default (`{"type": name, "config":
+/// {}}`), for a pipeline that names an adapter the target does not set; an error when the adapter
+/// has required options (e.g. `mlflow`'s `tracking_uri`).
+pub fn at_defaults<S: serde::de::DeserializeOwned>(name: &str) -> Result<S, serde_json::Error> {
+    serde_json::from_value(serde_json::json!({"type": name, "config": {}}))
+}
+
 /// A config key that holds a credential by its name, for configurations without a type that
 /// says so (an adapter MBT does not know): passwords, tokens, keys, accounts.
 pub fn looks_like_credential(key: &str) -> bool {

@@ -20,6 +20,14 @@ use crate::error::{coded, Code};
 /// The run's record in a snapshot.
 const RECORD: &str = "run.json";
 
+/// Whether the manifest's `load_model` asks for a snapshot (only then are adapters needed).
+pub fn requested(manifest: &Manifest) -> bool {
+    manifest
+        .steps
+        .values()
+        .any(|step| matches!(&step.config, StepConfig::LoadModel(load) if load.artifact_snapshot))
+}
+
 /// Fills the manifest's snapshot when its `load_model` asks for one; returns what to tell the
 /// user (which run was copied or reused).
 pub fn take(
@@ -28,17 +36,16 @@ pub fn take(
     project: &Path,
 ) -> anyhow::Result<Option<String>> {
     let pipeline = manifest.metadata.pipeline_name.clone();
-    let Some(StepConfig::LoadModel(config)) = manifest
+    let Some(config) = manifest
         .steps
         .values_mut()
-        .map(|step| &mut step.config)
-        .find(|config| matches!(config, StepConfig::LoadModel(_)))
+        .find_map(|step| match &mut step.config {
+            StepConfig::LoadModel(load) if load.artifact_snapshot => Some(load),
+            _ => None,
+        })
     else {
         return Ok(None);
     };
-    if !config.artifact_snapshot {
-        return Ok(None);
-    }
     let folder = format!("target/{pipeline}/artifacts");
     let existing = read_existing(&project.join(&folder));
     let registry = adapters.registry_named(&config.registry)?;

@@ -17,6 +17,10 @@ use crate::output::{print_diagnostics, summary_line, write_atomic};
 #[cfg(feature = "runtime")]
 pub fn with_snapshot(host: &Host, manifest: &Manifest) -> Result<Manifest, Box<Diagnostic>> {
     let mut manifest = manifest.clone();
+    // Building the target's adapters resolves its secrets: only when there is a copy to take.
+    if !mbt_runtime::snapshot::requested(&manifest) {
+        return Ok(manifest);
+    }
     let coded = |error| Box::new(super::run::coded(error));
     let adapters = super::run::adapters_of(&manifest, &host.root).map_err(coded)?;
     if let Some(note) =

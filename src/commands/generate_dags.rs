@@ -16,15 +16,14 @@ use crate::outln;
 use crate::output::{print_diagnostics, summary_line, write_atomic};
 
 pub fn run(args: GenerateDagsArgs, color: bool) -> anyhow::Result<ExitCode> {
+    let host = Host::load(&args.project)?;
     let orchestrator = match orchestrator(&args.orchestrator) {
         Ok(orchestrator) => orchestrator,
         Err(error) => {
-            let diagnostic = super::run::coded(error);
-            print_diagnostics(&[diagnostic], &Host::load(&args.project)?.db, color)?;
+            print_diagnostics(&[super::run::coded(error)], &host.db, color)?;
             return Ok(ExitCode::FAILURE);
         }
     };
-    let host = Host::load(&args.project)?;
     let Some(selected) = super::selected(&host, &args.pipelines, &args.selection, color)? else {
         return Ok(ExitCode::FAILURE);
     };

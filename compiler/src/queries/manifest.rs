@@ -212,10 +212,7 @@ fn unconfigured_registry(
         .is_some_and(|spec| spec.available);
     if !known
         || name == settings.model_registry.name()
-        || serde_json::from_value::<RegistrySettings>(
-            serde_json::json!({"type": name, "config": {}}),
-        )
-        .is_ok()
+        || mbt_contract::adapters::at_defaults::<RegistrySettings>(name).is_ok()
     {
         return None;
     }

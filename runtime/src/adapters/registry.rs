@@ -414,7 +414,7 @@ fn defaults<S: serde::de::DeserializeOwned>(kind: AdapterKind, name: &str) -> an
     if adapters::adapter(kind, name).is_none_or(|spec| !spec.available) {
         return Err(unavailable(kind, name));
     }
-    serde_json::from_value(serde_json::json!({"type": name, "config": {}})).map_err(|error| {
+    adapters::at_defaults(name).map_err(|error| {
         coded(
             Code::AdapterFailed,
             format!("{} `{name}` needs settings: {error}", kind.describe()),

@@ -31,18 +31,24 @@ pub trait Orchestrator {
     fn generate(&self, manifest: &Manifest, generation: &Generation<'_>) -> String;
 }
 
+/// Builds an orchestrator.
+type Build = fn() -> Box<dyn Orchestrator>;
+
 /// The orchestrators this build generates jobs for, by name.
-pub const ORCHESTRATORS: &[&str] = &["airflow"];
+const ORCHESTRATORS: &[(&str, Build)] = &[("airflow", || Box::new(airflow::Airflow))];
 
 /// The orchestrator `name`.
 pub fn orchestrator(name: &str) -> anyhow::Result<Box<dyn Orchestrator>> {
-    match name {
-        "airflow" => Ok(Box::new(airflow::Airflow)),
-        other => Err(coded(
-            Code::AdapterNotAvailable,
-            format!("orchestrator `{other}` is not available in this build"),
-            format!("available: {}", ORCHESTRATORS.join(", ")),
-        )),
+    match ORCHESTRATORS.iter().find(|(known, _)| *known == name) {
+        Some((_, build)) => Ok(build()),
+        None => {
+            let names: Vec<&str> = ORCHESTRATORS.iter().map(|(known, _)| *known).collect();
+            Err(coded(
+                Code::AdapterNotAvailable,
+                format!("orchestrator `{name}` is not available in this build"),
+                format!("available: {}", names.join(", ")),
+            ))
+        }
     }
 }
 

@@ -101,13 +101,8 @@ impl Rest {
         &self.base
     }
 
-    /// Gives up after one attempt (`mbt debug` reports at once).
-    pub fn without_retries(mut self) -> Rest {
-        self.first_pause = Duration::ZERO;
-        self
-    }
-
-    /// The same server and credentials, one attempt per request.
+    /// The same server and credentials, one attempt per request (`mbt debug` reports at once;
+    /// readiness polls retry themselves).
     pub fn once(&self) -> Rest {
         Rest {
             base: self.base.clone(),

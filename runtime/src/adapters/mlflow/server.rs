@@ -89,7 +89,7 @@ impl LocalServer {
     }
 
     fn wait_ready(&mut self, store: &Path) -> anyhow::Result<()> {
-        let rest = Rest::new(&self.url, Auth::None).without_retries();
+        let rest = Rest::new(&self.url, Auth::None).once();
         let started = Instant::now();
         while started.elapsed() < READY_WITHIN {
             if let Ok(Some(status)) = self.child.try_wait() {
