@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (pre-commit 4.7.0, pandas + pyarrow for the
-# Python bridge, pytest-lsp for the language server, MLflow 3.17.2, Airflow 3.3.2, in cached venvs),
+# Python bridge, pytest-lsp for the language server, MLflow 3.17.2, Airflow 3.3.2, in cached venvs;
+# H2O-3 3.46.0.11's jar),
 # then
 # `cargo test --workspace`, the workspace against the newest allowed dependency versions,
 # then lints (clippy with warnings denied, rustfmt).
@@ -23,6 +24,21 @@ export MBT_LSP_PYTHON="$cache/venv-lsp/bin/python"
 # install takes about 5 minutes and 850 MB.
 ensure_venv "$cache/venv-mlflow" scripts/requirements/mlflow.txt
 export MBT_MLFLOW="$cache/venv-mlflow/bin/mlflow"
+# The `h2o_automl` framework's tests run real H2O-3 (tests/h2o.rs): the server jar of PyPI's
+# `h2o` wheel (pinned in scripts/requirements/h2o.txt; 3.46.0.12 is an sdist only), about 270 MB,
+# downloaded once. Java 17 runs it.
+h2o_dir="$cache/h2o"
+if ! cmp -s scripts/requirements/h2o.txt "$h2o_dir/requirements.txt" 2>/dev/null; then
+  echo "==> downloading $(cat scripts/requirements/h2o.txt) (h2o.jar) into $h2o_dir"
+  rm -rf "$h2o_dir" && mkdir -p "$h2o_dir/wheel"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    -r scripts/requirements/h2o.txt -d "$h2o_dir/wheel"
+  python3 -m zipfile -e "$h2o_dir"/wheel/h2o-*.whl "$h2o_dir/unpacked" >/dev/null
+  mv "$h2o_dir/unpacked/h2o/backend/bin/h2o.jar" "$h2o_dir/h2o.jar"
+  rm -rf "$h2o_dir/wheel" "$h2o_dir/unpacked"
+  cp scripts/requirements/h2o.txt "$h2o_dir/requirements.txt"
+fi
+export MBT_H2O_JAR="$h2o_dir/h2o.jar"
 # `mbt generate-dags`' DAG files are loaded and run by real Airflow (tests/airflow.rs); the first
 # install takes about 6 minutes and 300 MB.
 ensure_venv "$cache/venv-airflow" scripts/requirements/airflow.txt

@@ -120,7 +120,7 @@ fn example_checks_clean() {
     assert!(
         output
             .stderr
-            .ends_with("checked 5 pipeline(s) and 2 test file(s): 0 errors, 0 warnings\n"),
+            .ends_with("checked 7 pipeline(s) and 2 test file(s): 0 errors, 0 warnings\n"),
         "{output}"
     );
     // Without the declaration, an unset variable is a warning that says how to declare it.
@@ -633,7 +633,13 @@ fn check_paths_of_a_base_reports_its_derived_pipelines() {
         .run();
     output.expect_code(1);
     // The base lost a required key: each derived pipeline is now missing it.
-    for pipeline in ["churn_forest_v1", "churn_gbm_v1", "churn_training_v1"] {
+    for pipeline in [
+        "churn_automl_v1",
+        "churn_forest_v1",
+        "churn_gbm_v1",
+        "churn_h2o_v1",
+        "churn_training_v1",
+    ] {
         assert!(
             output
                 .stderr
@@ -647,7 +653,7 @@ fn check_paths_of_a_base_reports_its_derived_pipelines() {
     assert!(
         output
             .stderr
-            .ends_with("checked 3 pipeline(s) and 1 test file(s): 3 errors, 0 warnings\n"),
+            .ends_with("checked 5 pipeline(s) and 1 test file(s): 5 errors, 0 warnings\n"),
         "{output}"
     );
 
@@ -678,7 +684,7 @@ fn check_paths_of_an_include_checks_only_its_includers() {
     exit code: 0
     ----- stdout -----
     ----- stderr -----
-    checked 3 pipeline(s) and 1 test file(s): 0 errors, 0 warnings
+    checked 5 pipeline(s) and 1 test file(s): 0 errors, 0 warnings
     ");
 
     // Absolute paths work too, from any directory inside the project.
@@ -692,7 +698,7 @@ fn check_paths_of_an_include_checks_only_its_includers() {
     assert!(
         output
             .stderr
-            .ends_with("checked 3 pipeline(s) and 1 test file(s): 0 errors, 0 warnings\n"),
+            .ends_with("checked 5 pipeline(s) and 1 test file(s): 0 errors, 0 warnings\n"),
         "{output}"
     );
 }
@@ -714,7 +720,7 @@ fn empty_profiles_dir_is_mbt2201() {
     ----- stderr -----
     [MBT2201] Error: profiles.yaml not found
       help: create profiles.yaml in the project root (`mbt init` writes one), or point --profiles-dir at it
-    checked 5 pipeline(s) and 2 test file(s): 1 error, 0 warnings
+    checked 7 pipeline(s) and 2 test file(s): 1 error, 0 warnings
     ");
 
     // $MBT_PROFILES_DIR is the same as --profiles-dir.
@@ -1178,8 +1184,10 @@ fn compile_takes_names_tags_and_excludes_and_everything_by_default() {
     assert_eq!(
         compiled(&output),
         [
+            "churn_automl_v1",
             "churn_forest_v1",
             "churn_gbm_v1",
+            "churn_h2o_v1",
             "churn_simple_v1",
             "churn_training_v1",
             "churn_serving_v1"
@@ -1194,7 +1202,13 @@ fn compile_takes_names_tags_and_excludes_and_everything_by_default() {
     output.success();
     assert_eq!(
         compiled(&output),
-        ["churn_forest_v1", "churn_gbm_v1", "churn_simple_v1"]
+        [
+            "churn_automl_v1",
+            "churn_forest_v1",
+            "churn_gbm_v1",
+            "churn_h2o_v1",
+            "churn_simple_v1"
+        ]
     );
     // Positional names are selections too.
     let output = sandbox

@@ -409,6 +409,7 @@ fn a_training_run_logs_to_mlflow_and_serving_loads_it_after_a_restart() {
     let debug = sandbox
         .mbt(&project)
         .env("MBT_PYTHON", util::python())
+        .env("MBT_H2O_JAR", util::h2o_jar())
         .args(["debug", "--target", "mlflow_dev"])
         .run();
     debug.success();

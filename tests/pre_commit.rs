@@ -145,7 +145,7 @@ fn pre_commit_hook_checks_the_project() {
     );
     // --verbose shows what `mbt check` printed: every pipeline was checked.
     assert!(
-        text.contains("checked 5 pipeline(s) and 2 test file(s): 0 errors"),
+        text.contains("checked 7 pipeline(s) and 2 test file(s): 0 errors"),
         "{text}"
     );
 

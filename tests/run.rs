@@ -192,7 +192,9 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     KIND             NAME         VERSION            NEEDS
     data_connector   local_file   polars 0.55.2      a folder of CSV or Parquet files
     executor         local        mbt 0.1.0          nothing
+    framework        automl       mbt 0.1.0          nothing
     framework        gbm          mbt 0.1.0          nothing
+    framework        h2o_automl   h2o-3 3.46.0.11    Java 17 and H2O-3 3.46.0.11: a cluster URL, or the `h2o.jar` of PyPI's `h2o` package (`pip install h2o==3.46.0.11` in the project's .venv, `h2o: {jar: PATH}`, or MBT_H2O_JAR)
     framework        sklearn      scikit-learn (py)  Python 3 with scikit-learn, pandas and pyarrow (`MBT_PYTHON`, the project's .venv, or python3)
     framework        smartcore    smartcore 0.7.0    nothing
     model_registry   local        mbt 0.1.0          a writable folder
@@ -201,7 +203,7 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     secrets          env          mbt 0.1.0          the environment variables
     storage          local        mbt 0.1.0          a writable folder
 
-    known, not in this build: data_connector postgres, data_connector snowflake, executor kubernetes, framework automl, framework h2o_automl, output_writer postgres, storage s3
+    known, not in this build: data_connector postgres, data_connector snowflake, executor kubernetes, output_writer postgres, storage s3
     ----- stderr -----
     ");
     let output = sandbox
@@ -219,9 +221,11 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     assert_eq!(gbm["available"], true);
     assert_eq!(gbm["version"], "mbt 0.1.0");
     let h2o = adapters.iter().find(|a| a["name"] == "h2o_automl").unwrap();
-    assert_eq!(h2o["available"], false);
-    assert!(h2o["version"].is_null());
+    assert_eq!(h2o["available"], true);
     assert!(h2o["needs"].as_str().unwrap().contains("Java"));
+    let s3 = adapters.iter().find(|a| a["name"] == "s3").unwrap();
+    assert_eq!(s3["available"], false);
+    assert!(s3["version"].is_null());
 }
 
 #[test]
@@ -1321,6 +1325,7 @@ fn debug_checks_what_a_run_on_the_target_needs() {
     let output = sandbox
         .mbt(&project)
         .env("MBT_PYTHON", util::python())
+        .env("MBT_H2O_JAR", util::h2o_jar())
         .args(["debug"])
         .run();
     output.success();
@@ -1330,6 +1335,7 @@ fn debug_checks_what_a_run_on_the_target_needs() {
         "✓ storage              local: ./local_artifacts writable (created on first use)",
         "✓ framework gbm        built in",
         "✓ framework smartcore  built in",
+        "✓ framework h2o_automl built in (h2o-3 3.46.0.11): a local H2O node starts for training: ",
         "✓ python               ",
     ] {
         assert!(output.stdout.contains(line), "missing `{line}`:\n{output}");
@@ -1360,7 +1366,17 @@ fn debug_checks_what_a_run_on_the_target_needs() {
         .filter(|check| check["ok"] == false)
         .map(|check| check["name"].as_str().unwrap())
         .collect();
-    assert_eq!(failed, ["data connector", "python"], "{report:#}");
+    // The example's churn_simple_v1 (scikit-learn) and churn_h2o_v1 (no h2o.jar here) too.
+    assert_eq!(
+        failed,
+        [
+            "data connector",
+            "framework h2o_automl",
+            "framework sklearn",
+            "python"
+        ],
+        "{report:#}"
+    );
     let python = report["checks"]
         .as_array()
         .unwrap()

@@ -260,11 +260,22 @@ fn wire(steps: Vec<StepConfig>) -> Dag {
 
 /// The framework's typed config. Validation checked the name against the table and the config
 /// against the framework's schema, so this only fails on a bug.
-fn framework_config(training: &Training) -> Result<FrameworkConfig, String> {
+fn framework_config(
+    training: &Training,
+    problem_type: mbt_contract::pipeline::ProblemType,
+) -> Result<FrameworkConfig, String> {
     let model = &training.model_training;
+    let mut config = model.config.clone();
+    // A framework of models by class name, with none named: its default (validation checked
+    // the config with it).
+    if let Some(default) = mbt_contract::frameworks::default_model(&model.framework, problem_type) {
+        config
+            .entry("model")
+            .or_insert_with(|| serde_json::Value::from(default));
+    }
     serde_json::from_value(serde_json::json!({
         "framework": model.framework,
-        "config": model.config,
+        "config": config,
     }))
     .map_err(|error| format!("framework `{}`: {error}", model.framework))
 }
@@ -383,7 +394,7 @@ fn training_steps(pipeline: &Pipeline, training: &Training) -> Result<Vec<StepCo
             roles: roles.clone(),
         }));
     }
-    let model = framework_config(training)?;
+    let model = framework_config(training, problem_type)?;
     let label_column = label.ok_or("a training pipeline without a label column validated")?;
     steps.push(StepConfig::TrainModel(TrainModel {
         model: model.clone(),

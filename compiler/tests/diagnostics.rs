@@ -81,15 +81,23 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
     ),
     (
         "MBT4019",
-        "runtime: a stopped MLflow server; tests/mlflow.rs, runtime/src/adapters/mlflow/rest.rs",
+        "runtime: a stopped MLflow server or H2O cluster; tests/mlflow.rs, tests/h2o.rs, runtime/src/adapters/rest.rs",
     ),
     (
         "MBT4020",
-        "runtime: a server refusing a request; runtime/src/adapters/mlflow/rest.rs",
+        "runtime: a server refusing a request; runtime/src/adapters/rest.rs",
     ),
     (
         "MBT4021",
         "runtime: a changed snapshot artifact; tests/mlflow.rs, runtime/src/snapshot.rs",
+    ),
+    (
+        "MBT4022",
+        "runtime: an empty leaderboard (H2O) or no candidate left (automl); runtime/src/adapters/h2o/mod.rs, runtime/src/adapters/automl/mod.rs",
+    ),
+    (
+        "MBT4023",
+        "runtime: h2o_automl without h2o.jar; tests/h2o.rs",
     ),
     (
         "MBT1011",

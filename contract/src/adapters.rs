@@ -130,8 +130,8 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::Framework,
         name: "automl",
-        description: "MBT's own AutoML over its engines (not available in this build).",
-        available: false,
+        description: "MBT's own AutoML: a portfolio of gradient boosting configurations and regularized linear and k-NN models, ranked by cross-validation within a time budget, then a greedy ensemble of the best when it wins; H2O AutoML's keys.",
+        available: true,
         needs: "nothing",
         config_schema: schema_fn!(AutomlConfig),
     },
@@ -146,9 +146,9 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::Framework,
         name: "h2o_automl",
-        description: "H2O-3 AutoML on an H2O cluster (not available in this build).",
-        available: false,
-        needs: "Java 17 and H2O-3 (a cluster URL, or the jar to start one)",
+        description: "H2O-3 AutoML over H2O's REST API: on the cluster of the target's `h2o: {url}`, or on a local H2O node started for the run; the leader stored as a MOJO, scored by the cluster or offline on the JVM.",
+        available: true,
+        needs: "Java 17 and H2O-3 3.46.0.11: a cluster URL, or the `h2o.jar` of PyPI's `h2o` package (`pip install h2o==3.46.0.11` in the project's .venv, `h2o: {jar: PATH}`, or MBT_H2O_JAR)",
         config_schema: schema_fn!(H2oAutomlConfig),
     },
     AdapterSpec {
@@ -328,6 +328,10 @@ pub struct TargetSettings {
     pub model_registry: RegistrySettings,
     pub output_writer: WriterSettings,
     pub secrets: SecretsSettings,
+    /// The plan's `h2o:` section: the cluster `h2o_automl` trains and scores on, or how to start
+    /// a local one (absent: a local node with the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h2o: Option<H2oClusterConfig>,
 }
 
 /// Where steps run.
@@ -442,6 +446,7 @@ impl TargetSettings {
             model_registry: RegistrySettings::Local(Default::default()),
             output_writer: WriterSettings::LocalFile(Default::default()),
             secrets: SecretsSettings::Env(Default::default()),
+            h2o: None,
         }
     }
 
@@ -681,16 +686,32 @@ pub struct KubernetesConfig {
     pub resources: BTreeMap<String, Resources>,
 }
 
-/// The plan's `h2o:` section of a target: the cluster `h2o_automl` trains on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The plan's `h2o:` section of a target: the cluster `h2o_automl` trains and scores on
+/// (`url`), or, without one, how to start a local H2O node for the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct H2oClusterConfig {
-    /// e.g. `http://127.0.0.1:54321`.
-    pub url: String,
+    /// The cluster's REST endpoint, e.g. `http://h2o.internal:54321`. Without it, training
+    /// starts a local node on loopback and stops it after the run; serving scores offline from
+    /// the MOJO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
+    /// The local node's threads (`-nthreads`; default: every core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub nthreads: Option<u32>,
+    /// The local node's heap (`-Xmx`, e.g. `4g`; default `2g`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+[mMgG]$"))]
+    pub max_mem: Option<String>,
+    /// The `h2o.jar` for a local node and offline scoring (default: `$MBT_H2O_JAR`, then the
+    /// `h2o` package in the project's `.venv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jar: Option<String>,
 }
 
 /// The JSON Schema of the `h2o:` section.

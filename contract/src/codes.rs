@@ -1113,6 +1113,31 @@ codes! {
     /// PIPELINE` (or `mbt run`) with the registry reachable.
     ArtifactChanged = "MBT4021", Error, "artifact-changed";
 
+    /// AutoML found no model.
+    ///
+    /// The AutoML search ended (its time budget ran out, or every candidate failed) with an
+    /// empty leaderboard, so there is no model to store. H2O AutoML on a fresh node with a
+    /// budget of under a minute often ends this way.
+    ///
+    /// Bad:
+    ///     config: {max_runtime_secs: 5}
+    ///
+    /// Fix: raise `max_runtime_secs` (60 or more for H2O), or set `max_models` and narrow
+    /// `include_algos` (e.g. `[GLM, GBM]`), then `mbt retry PIPELINE`.
+    AutomlNoModel = "MBT4022", Error, "automl-no-model";
+
+    /// Java unavailable.
+    ///
+    /// A framework that runs on the JVM (H2O AutoML's local node, offline scoring of an H2O
+    /// MOJO) found no `java` executable, or no `h2o.jar` to run.
+    ///
+    /// Bad: `framework: h2o_automl` on a machine without Java 17 or without the `h2o` package.
+    ///
+    /// Fix: install Java 17 (or set JAVA_HOME), and `pip install h2o==3.46.0.11` into the
+    /// project's .venv (or set `h2o: {jar: PATH}` in the target, or MBT_H2O_JAR); or point
+    /// `h2o: {url: ...}` at a running cluster.
+    JavaUnavailable = "MBT4023", Error, "java-unavailable";
+
     /// Internal compiler error.
     ///
     /// MBT hit a bug while compiling. This is never the user's fault.

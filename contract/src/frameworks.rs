@@ -27,6 +27,10 @@ pub enum FrameworkConfig {
     Smartcore(SmartcoreConfig),
     /// scikit-learn estimators, run by a Python worker.
     Sklearn(SklearnConfig),
+    /// H2O-3 AutoML over H2O's REST API.
+    H2oAutoml(H2oAutomlConfig),
+    /// MBT's own AutoML.
+    Automl(AutomlConfig),
 }
 
 impl FrameworkConfig {
@@ -36,41 +40,48 @@ impl FrameworkConfig {
             FrameworkConfig::Gbm(_) => "gbm",
             FrameworkConfig::Smartcore(_) => "smartcore",
             FrameworkConfig::Sklearn(_) => "sklearn",
+            FrameworkConfig::H2oAutoml(_) => "h2o_automl",
+            FrameworkConfig::Automl(_) => "automl",
         }
     }
 }
 
-/// `automl`: MBT's own AutoML (not available in this build; its config is checked).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// `automl`: MBT's own AutoML over the runtime's engines. Its keys are H2O AutoML's, so that
+/// `framework: h2o_automl` and `framework: automl` are a one-word switch.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutomlConfig {
-    /// Wall-clock budget for the search, in seconds.
+    /// Wall-clock budget of the whole search, the final refit included, in seconds (default 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_runtime_secs: Option<u32>,
-    /// Largest number of candidate models.
+    /// Largest number of candidate models (the ensemble not counted). With it and no
+    /// `max_runtime_secs`, the search has no time limit and repeats exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_models: Option<u32>,
-    /// Model families to try.
+    /// The leaderboard's metric; must fit the problem type (default: AUC, logloss, RMSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include: Option<Vec<AutomlFamily>>,
-    /// Cross-validation folds used to rank candidates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 2, max = 20))]
-    pub nfolds: Option<u32>,
+    pub sort_metric: Option<H2oSortMetric>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AutomlFamily {
-    Gbm,
-    RandomForest,
-    Linear,
-    Knn,
-    NaiveBayes,
+    /// Cross-validation folds ranking the candidates (default 5; 0: one 20% hold-out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 20))]
+    pub nfolds: Option<u32>,
+    /// Model families to try (H2O's names: GLM = regularized linear, GBM and XGBoost = gradient
+    /// boosting, DRF = random forest, StackedEnsemble = the ensemble of the best).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_algos: Option<Vec<H2oAlgo>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_algos: Option<Vec<H2oAlgo>>,
+    /// Weight the classes equally (classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_classes: Option<bool>,
+    /// Boosting stops after this many rounds without improvement (default per candidate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub stopping_rounds: Option<u32>,
 }
 
 /// `gbm`: gradient-boosted trees.
@@ -123,7 +134,7 @@ pub struct GbmConfig {
     pub seed: Option<u64>,
 }
 
-/// `h2o_automl`: H2O-3 AutoML (not available in this build; its config is checked).
+/// `h2o_automl`: H2O-3 AutoML, with H2O's own parameter names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct H2oAutomlConfig {
@@ -362,6 +373,19 @@ pub enum SklearnPenalty {
     L1,
     L2,
     Elasticnet,
+}
+
+/// The model of a framework chosen by class name when `config` names none, so that
+/// `framework:` alone switches frameworks: a strong default per problem type.
+pub fn default_model(framework: &str, problem_type: ProblemType) -> Option<&'static str> {
+    let regression = problem_type == ProblemType::Regression;
+    match framework {
+        "sklearn" if regression => Some("HistGradientBoostingRegressor"),
+        "sklearn" => Some("HistGradientBoostingClassifier"),
+        "smartcore" if regression => Some("RandomForestRegressor"),
+        "smartcore" => Some("RandomForestClassifier"),
+        _ => None,
+    }
 }
 
 /// The scikit-learn models for regression.

@@ -543,8 +543,8 @@ fn default_correlation() -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelTraining {
-    /// The training framework: `gbm`, `smartcore` or `sklearn` (`mbt deps list` shows what this build
-    /// runs).
+    /// The training framework: `automl`, `gbm`, `smartcore`, `sklearn` or `h2o_automl` (`mbt
+    /// deps list` shows what this build runs).
     pub framework: String,
     /// Framework-specific options, validated by the framework.
     #[serde(default = "empty_object")]

@@ -92,7 +92,7 @@ fn a_header_change_rechecks_only_the_pipelines_that_read_the_table() {
     load_catalog(&mut loaded.db, &root, false);
     let report = check_project(&loaded.db, None);
     let counts = executed(&loaded.db);
-    assert_eq!(counts.get("column_check"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("column_check"), Some(&5), "{counts:?}");
     let missing: Vec<String> = report
         .diagnostics
         .iter()

@@ -165,7 +165,10 @@ fn completion() {
         12,
     );
     // Only the frameworks this build runs (the adapter table's available entries).
-    assert_eq!(labels(&items), ["gbm", "sklearn", "smartcore"]);
+    assert_eq!(
+        labels(&items),
+        ["automl", "gbm", "h2o_automl", "sklearn", "smartcore"]
+    );
     // The framework's config keys (gbm), without those already written.
     let typed = text.replace("      seed: 42", "      seed: 42\n      ear");
     let items = complete(&mut client, &typed, "      ear", 9);
@@ -353,8 +356,10 @@ fn definition_and_references() {
     assert_eq!(
         uris,
         [
+            "churn_automl_v1.yaml",
             "churn_forest_v1.yaml",
             "churn_gbm_v1.yaml",
+            "churn_h2o_v1.yaml",
             "churn_training_v1.yaml"
         ]
     );

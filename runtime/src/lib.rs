@@ -9,6 +9,7 @@
 
 pub mod adapters;
 pub mod clock;
+pub mod digest;
 pub mod error;
 pub mod features;
 pub mod frame;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod orchestrators;
 pub mod plots;
 pub mod python;
+pub mod random;
 pub mod run;
 pub mod snapshot;
 pub mod steps;

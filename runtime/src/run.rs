@@ -586,6 +586,22 @@ fn write_results(path: &Path, results: &RunResults) -> anyhow::Result<()> {
         .context("cannot write run_results.json")
 }
 
+/// The leaderboard the model of a finished training run was chosen from (AutoML frameworks),
+/// read back from the run's storage; `None` for other frameworks and runs without a model.
+pub fn leaderboard(
+    results: &RunResults,
+    adapters: &Adapters,
+) -> Option<Vec<crate::adapters::LeaderboardRow>> {
+    let uri = results.steps.get("train_model")?.outputs.get("model")?;
+    let bytes = adapters.storage.get(uri).ok()?;
+    let artifact: ModelArtifact = serde_json::from_slice(&bytes).ok()?;
+    adapters
+        .frameworks
+        .get(&artifact.model.framework)
+        .ok()?
+        .leaderboard(&artifact.model)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::digest::sha256;
 use anyhow::Context;
 use mbt_contract::fs::write_atomic;
 use mbt_contract::manifest::{ArtifactSnapshot, LoadModel, Manifest, StepConfig};
-use sha2::{Digest, Sha256};
 
 use crate::adapters::registry::Registered;
 use crate::adapters::{Adapter, Adapters, ModelRegistry, RunFilter, RunRecord};
@@ -209,13 +209,6 @@ fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
                 "check that the project's target/ folder is writable",
             )
         })
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 fn read_existing(folder: &Path) -> Option<ArtifactSnapshot> {

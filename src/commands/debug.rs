@@ -145,12 +145,19 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
     for framework in &uses.frameworks {
         checks.run(format!("framework {framework}"), || {
             let installed = builtin.installed();
-            match installed.iter().find(|a| a.name == framework.as_str()) {
-                Some(adapter) => Ok(format!("built in ({})", adapter.version)),
-                None => Err(format!(
+            let Some(adapter) = installed.iter().find(|a| a.name == framework.as_str()) else {
+                return Err(format!(
                     "`{framework}` is not available in this build; see `mbt deps list`"
-                )),
-            }
+                ));
+            };
+            // What it needs outside MBT (an interpreter, Java and H2O), checked for real.
+            let adapters = adapters.as_ref().map_err(String::clone)?;
+            let found = adapters
+                .frameworks
+                .get(framework)
+                .and_then(|built| built.health_check())
+                .map_err(|error| format!("{error:#}"))?;
+            Ok(format!("built in ({}): {found}", adapter.version))
         });
     }
     if !uses.python.is_empty() {

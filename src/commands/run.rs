@@ -131,8 +131,45 @@ fn run_one(
         resume: None,
         execution_date,
     };
-    execute(manifest, &options, &adapters, progress.as_mut())
-        .map_err(|error| Box::new(coded(error)))
+    let results = execute(manifest, &options, &adapters, progress.as_mut())
+        .map_err(|error| Box::new(coded(error)))?;
+    if format == LogFormat::Text && results.status == "success" {
+        if let Some(board) = mbt_runtime::run::leaderboard(&results, &adapters) {
+            // A closed stdout is reported by the summary that follows.
+            let _ = print_leaderboard(&manifest.metadata.pipeline_name, &board);
+        }
+    }
+    Ok(results)
+}
+
+/// The best rows of an AutoML leaderboard, under the pipeline's name.
+fn print_leaderboard(
+    pipeline: &str,
+    board: &[mbt_runtime::adapters::LeaderboardRow],
+) -> anyhow::Result<()> {
+    const SHOWN: usize = 10;
+    let Some(first) = board.first() else {
+        return Ok(());
+    };
+    outln!(
+        "{pipeline}: leaderboard ({} of {} by cross-validated {}; the first is served)",
+        board.len().min(SHOWN),
+        board.len(),
+        first.metric
+    );
+    for (rank, row) in board.iter().take(SHOWN).enumerate() {
+        let spread = row.std.map_or(String::new(), |std| format!(" ± {std:.4}"));
+        outln!(
+            "  {:>2}. {:<28} {:<16} {:.4}{spread:<10} fit {:.2} s, predict {:.1} ms/1k rows",
+            rank + 1,
+            row.model_id,
+            row.algorithm,
+            row.score,
+            row.fit_seconds,
+            row.predict_ms_per_1k
+        );
+    }
+    Ok(())
 }
 
 /// One line per pipeline (status, run id, duration, metrics) and a total: on stdout for

@@ -262,3 +262,11 @@ pub fn python() -> OsString {
         .filter(|value| !value.is_empty())
         .expect("set MBT_TEST_PYTHON to a python with pandas and pyarrow (scripts/test.sh does)")
 }
+
+/// H2O-3's jar for the example's `churn_h2o_v1` (`mbt debug` checks it): `$MBT_H2O_JAR`, which
+/// scripts/test.sh sets up. Tests that need it fail (not skip) without it.
+pub fn h2o_jar() -> OsString {
+    std::env::var_os("MBT_H2O_JAR")
+        .filter(|value| !value.is_empty())
+        .expect("set MBT_H2O_JAR to H2O-3's h2o.jar (scripts/test.sh does)")
+}

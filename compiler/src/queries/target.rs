@@ -186,7 +186,9 @@ pub fn check_target(target: &Node, source: &str, out: &mut Vec<Diagnostic>) -> C
         }
     }
     if let Some(h2o) = mapping.entry("h2o") {
-        check_h2o(h2o, source, out);
+        if let Some(value) = check_h2o(h2o, source, out) {
+            settings.insert("h2o".into(), value);
+        }
     }
     let failed = out.iter().filter(|d| d.is_error()).count() > before;
     if failed || !complete {
@@ -364,20 +366,10 @@ pub fn not_available(kind: AdapterKind, name: &str, span: Span) -> Diagnostic {
     ))
 }
 
-/// The plan's `h2o:` section: the cluster of `h2o_automl`, which this build does not run.
-fn check_h2o(entry: &Entry, source: &str, out: &mut Vec<Diagnostic>) {
-    out.push(
-        Diagnostic::at(
-            Code::NotAvailable,
-            entry.key_span,
-            "the `h2o:` section configures framework `h2o_automl`, which is not available in this build",
-        )
-        .with_label("not in this build")
-        .with_help(format!(
-            "remove `h2o:`; frameworks this build runs: {}; see `mbt deps list`",
-            adapters::available_names(AdapterKind::Framework).join(", ")
-        )),
-    );
+/// The plan's `h2o:` section: the cluster of `h2o_automl` (or its local node's options); its
+/// JSON when it checks.
+fn check_h2o(entry: &Entry, source: &str, out: &mut Vec<Diagnostic>) -> Option<Value> {
+    let before = out.iter().filter(|d| d.is_error()).count();
     let deferred = FxHashSet::default();
     let schema = h2o_cluster_schema();
     let mut check = SchemaCheck::new(schema, &deferred);
@@ -385,6 +377,8 @@ fn check_h2o(entry: &Entry, source: &str, out: &mut Vec<Diagnostic>) {
     check.check(&entry.value, "h2o", entry.key_span);
     out.extend(check.diagnostics);
     credentials(&entry.value, schema, schema, "h2o", "h2o", source, out);
+    let failed = out.iter().filter(|d| d.is_error()).count() > before;
+    (!failed).then(|| entry.value.to_json())
 }
 
 /// Walks `node` along `schema`: a credential field must hold exactly a secret reference, and no

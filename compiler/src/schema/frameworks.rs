@@ -17,7 +17,7 @@ pub type Rules = fn(config: &Node, problem_type: ProblemType, out: &mut Vec<Diag
 /// The rules of framework `name` (none for frameworks whose schema says everything).
 pub fn rules(name: &str) -> Option<Rules> {
     match name {
-        "h2o_automl" => Some(h2o_rules),
+        "h2o_automl" | "automl" => Some(h2o_rules),
         "sklearn" => Some(|config, problem_type, out| {
             model_rules(config, problem_type, SKLEARN_REGRESSORS, "sklearn", out)
         }),

@@ -125,7 +125,7 @@ async def test_complete_hover_definition_inlay_hints(client: LanguageClient):
         )
     )
     items = result if isinstance(result, list) else result.items
-    assert {item.label for item in items} == {"gbm", "sklearn", "smartcore"}
+    assert {item.label for item in items} == {"automl", "gbm", "h2o_automl", "sklearn", "smartcore"}
     change(client, GBM, text, 3)
 
     hover = await client.text_document_hover_async(

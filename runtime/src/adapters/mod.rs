@@ -6,11 +6,15 @@
 //! [`registry::Adapters`], never by naming an implementation, so adding an adapter touches no
 //! step code. This module knows nothing of the runner or the steps.
 
+mod automl;
 mod gbm;
+mod h2o;
 pub mod local;
 pub mod memory;
 pub mod mlflow;
+mod process;
 pub mod registry;
+pub mod rest;
 pub mod sklearn;
 mod smartcore;
 
@@ -51,6 +55,14 @@ impl<'a> BuildContext<'a> {
             ),
         )
     }
+}
+
+/// What a framework factory may use: the run's build context and the target's framework
+/// settings.
+pub struct FrameworkContext<'a> {
+    pub build: BuildContext<'a>,
+    /// The target's `h2o:` section.
+    pub h2o: Option<&'a mbt_contract::adapters::H2oClusterConfig>,
 }
 
 /// Produces an artifact's bytes into a writer (a large frame is encoded straight to storage).
@@ -292,6 +304,22 @@ impl SerializedModel {
     }
 }
 
+/// A row of an AutoML leaderboard (MBT's `automl`, H2O's `h2o_automl`), best first: the
+/// candidate, its cross-validated metric (± the standard deviation across folds, when known),
+/// its fit time and its prediction time per 1,000 rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeaderboardRow {
+    pub model_id: String,
+    pub algorithm: String,
+    pub params: Value,
+    pub metric: String,
+    pub score: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std: Option<f64>,
+    pub fit_seconds: f64,
+    pub predict_ms_per_1k: f64,
+}
+
 /// What a model must predict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
@@ -306,9 +334,10 @@ pub enum Task {
 /// `train`; `setup` runs once per run before the framework's first use and `teardown` once
 /// after the run (frameworks backed by a server start or connect there).
 pub trait Framework: Adapter {
-    /// Whether what the framework needs outside MBT is there (a server, an interpreter).
-    fn health_check(&self) -> anyhow::Result<()> {
-        Ok(())
+    /// Whether what the framework needs outside MBT is there (a server, an interpreter): what
+    /// it found, for `mbt debug`.
+    fn health_check(&self) -> anyhow::Result<String> {
+        Ok("ready".into())
     }
 
     /// Refuses a config this framework cannot train with (the compiler checks the schema; this
@@ -335,6 +364,10 @@ pub trait Framework: Adapter {
         model: &SerializedModel,
         columns: usize,
     ) -> anyhow::Result<Vec<f64>>;
+    /// The leaderboard the model was chosen from (AutoML frameworks).
+    fn leaderboard(&self, _model: &SerializedModel) -> Option<Vec<LeaderboardRow>> {
+        None
+    }
 }
 
 #[cfg(test)]

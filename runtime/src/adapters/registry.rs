@@ -12,21 +12,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use mbt_contract::adapters::{
-    self, AdapterKind, ConnectorSettings, ExecutorSettings, Named, RegistrySettings,
-    SecretsSettings, StorageSettings, TargetSettings, WriterSettings,
+    self, AdapterKind, ConnectorSettings, ExecutorSettings, H2oClusterConfig, Named,
+    RegistrySettings, SecretsSettings, StorageSettings, TargetSettings, WriterSettings,
 };
 
 use super::{
-    Adapter, BuildContext, DataConnector, Executor, Framework, ModelRegistry, OutputWriter,
-    SecretsProvider, Storage,
+    Adapter, BuildContext, DataConnector, Executor, Framework, FrameworkContext, ModelRegistry,
+    OutputWriter, SecretsProvider, Storage,
 };
 use crate::error::{coded, Code, Coded};
 
 /// Builds an adapter from its typed settings.
 pub type Factory<S, T> = fn(&S, &BuildContext<'_>) -> anyhow::Result<Box<T>>;
-/// Builds a framework (frameworks take no target settings yet).
-/// Builds a framework for a run in the project folder (where a Python worker finds `.venv`).
-pub type FrameworkFactory = fn(&Path) -> anyhow::Result<Box<dyn Framework>>;
+/// Builds a framework for a run: in the project folder (where a Python worker finds `.venv`),
+/// with the target's framework settings (the `h2o:` cluster).
+pub type FrameworkFactory = fn(&FrameworkContext<'_>) -> anyhow::Result<Box<dyn Framework>>;
+
 type SecretsFactory = fn(&SecretsSettings, &Path) -> anyhow::Result<Box<dyn SecretsProvider>>;
 
 /// One registered adapter, for `mbt deps list`.
@@ -58,6 +59,8 @@ const POLARS: &str = "polars 0.55.2";
 const SMARTCORE: &str = "smartcore 0.7.0";
 /// scikit-learn runs in the interpreter found at run time (`mbt debug` prints its version).
 const SKLEARN: &str = "scikit-learn (py)";
+/// The H2O-3 release the `h2o_automl` adapter is tested against (its REST API and MOJOs).
+const H2O: &str = "h2o-3 3.46.0.11";
 
 impl Registry {
     /// The adapters built into MBT: exactly the table's available entries.
@@ -72,12 +75,16 @@ impl Registry {
             secrets: BTreeMap::new(),
             installed: Vec::new(),
         };
+        registry.framework("automl", MBT, |_| Ok(Box::new(super::automl::Automl)));
         registry.framework("gbm", MBT, |_| Ok(Box::new(super::gbm::Gbm)));
+        registry.framework("h2o_automl", H2O, super::h2o::framework);
         registry.framework("smartcore", SMARTCORE, |_| {
             Ok(Box::new(super::smartcore::Smartcore))
         });
-        registry.framework("sklearn", SKLEARN, |project| {
-            Ok(Box::new(super::sklearn::Sklearn::new(project)))
+        registry.framework("sklearn", SKLEARN, |context| {
+            Ok(Box::new(super::sklearn::Sklearn::new(
+                context.build.project,
+            )))
         });
         registry.add(AdapterKind::Storage, "local", MBT);
         registry.storages.insert("local", super::local::storage);
@@ -142,7 +149,8 @@ impl Registry {
             .secrets
             .get(settings.secrets.name())
             .ok_or_else(|| unavailable(AdapterKind::Secrets, settings.secrets.name()))?;
-        let secrets = secrets_factory(&settings.secrets, project)?;
+        let secrets: Arc<dyn SecretsProvider> =
+            Arc::from(secrets_factory(&settings.secrets, project)?);
         let context = BuildContext {
             project,
             secrets: secrets.as_ref(),
@@ -157,6 +165,8 @@ impl Registry {
                 factories: self.frameworks.clone(),
                 built: Mutex::default(),
                 project: project.to_path_buf(),
+                h2o: settings.h2o.clone(),
+                secrets: secrets.clone(),
             },
             project: project.to_path_buf(),
             registry_settings: settings.model_registry.clone(),
@@ -209,7 +219,7 @@ pub struct Adapters {
     writer_settings: WriterSettings,
     registries: BTreeMap<&'static str, Factory<RegistrySettings, dyn ModelRegistry>>,
     writers: BTreeMap<&'static str, Factory<WriterSettings, dyn OutputWriter>>,
-    secrets: Box<dyn SecretsProvider>,
+    secrets: Arc<dyn SecretsProvider>,
 }
 
 /// The frameworks of a run, each built and set up on first use (serving learns which one from
@@ -218,16 +228,20 @@ pub struct Frameworks {
     factories: BTreeMap<&'static str, FrameworkFactory>,
     built: Mutex<BTreeMap<String, Arc<dyn Framework>>>,
     project: PathBuf,
+    h2o: Option<H2oClusterConfig>,
+    secrets: Arc<dyn SecretsProvider>,
 }
 
 impl Frameworks {
     /// Frameworks from these factories only (for tests and embeddings), run in the current
-    /// folder.
+    /// folder with no framework settings and no secrets.
     pub fn new(factories: BTreeMap<&'static str, FrameworkFactory>) -> Frameworks {
         Frameworks {
             factories,
             built: Mutex::default(),
             project: PathBuf::from("."),
+            h2o: None,
+            secrets: Arc::new(super::memory::MemorySecrets::default()),
         }
     }
 
@@ -241,7 +255,14 @@ impl Frameworks {
             .factories
             .get(name)
             .ok_or_else(|| unavailable(AdapterKind::Framework, name))?;
-        let framework: Arc<dyn Framework> = Arc::from(factory(&self.project)?);
+        let context = FrameworkContext {
+            build: BuildContext {
+                project: &self.project,
+                secrets: self.secrets.as_ref(),
+            },
+            h2o: self.h2o.as_ref(),
+        };
+        let framework: Arc<dyn Framework> = Arc::from(factory(&context)?);
         framework.setup().code(
             Code::AdapterFailed,
             format!("check what framework `{name}` needs: `mbt deps list`"),
@@ -275,7 +296,7 @@ impl Adapters {
             writer_settings: WriterSettings::LocalFile(Default::default()),
             registries: BTreeMap::new(),
             writers: BTreeMap::new(),
-            secrets: parts.secrets,
+            secrets: Arc::from(parts.secrets),
         }
     }
 
@@ -471,19 +492,19 @@ mod tests {
     fn unknown_adapters_are_coded_and_list_what_is_installed() {
         let error = Registry::builtin()
             .frameworks
-            .get("h2o_automl")
+            .get("xgboost")
             .map(|_| ())
-            .ok_or_else(|| unavailable(AdapterKind::Framework, "h2o_automl"))
+            .ok_or_else(|| unavailable(AdapterKind::Framework, "xgboost"))
             .unwrap_err();
         let (code, help) = crate::error::code_of(&error).unwrap();
         assert_eq!(code, Code::AdapterNotAvailable);
         assert_eq!(
             help,
-            "available: gbm, sklearn, smartcore; see `mbt deps list`"
+            "available: automl, gbm, h2o_automl, sklearn, smartcore; see `mbt deps list`"
         );
         assert_eq!(
             error.to_string(),
-            "framework `h2o_automl` is not available in this build"
+            "framework `xgboost` is not available in this build"
         );
     }
 }

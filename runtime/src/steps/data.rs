@@ -9,6 +9,7 @@ use super::fitted::{self, CheckOutcome, ValidationReport};
 use super::{Artifact, StepContext};
 use crate::adapters::DataConnector;
 use crate::error::{coded, Code};
+use crate::random::SplitMix64;
 use crate::{frame, windows};
 
 pub fn load_data(
@@ -309,26 +310,6 @@ fn check_type(check: &Check) -> String {
         .ok()
         .and_then(|value| value.get("type")?.as_str().map(str::to_string))
         .unwrap_or_default()
-}
-
-/// SplitMix64: a tiny, seedable generator with the same output on every machine.
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-    }
 }
 
 pub fn split_data(

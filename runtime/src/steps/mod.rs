@@ -6,7 +6,7 @@ mod custom;
 mod data;
 pub use data::join_feature_tables;
 
-pub use data::SplitMix64;
+pub use crate::random::SplitMix64;
 pub mod fitted;
 mod model;
 pub use model::ModelArtifact;

@@ -94,7 +94,7 @@ pub fn train(context: &mut StepContext<'_>, config: &TrainModel) -> anyhow::Resu
         }
     }
     let framework = context.adapters.frameworks.get(config.model.name())?;
-    framework.health_check().code(
+    framework.health_check().map(drop).code(
         Code::AdapterFailed,
         format!(
             "check what framework `{}` needs: `mbt deps list`",

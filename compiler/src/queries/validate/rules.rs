@@ -505,6 +505,35 @@ fn framework(pipeline: &Pipeline<'_>, out: &mut Vec<Diagnostic>) {
     let config = training
         .get_path(&["model_training", "config"])
         .unwrap_or(&empty);
+    // No `model` for a framework that has a default: check the config with the default in.
+    let defaulted;
+    let config = match (
+        pipeline
+            .problem_type()
+            .and_then(|problem| mbt_contract::frameworks::default_model(name, problem)),
+        config.as_mapping(),
+    ) {
+        (Some(default), Some(mapping)) if mapping.entry("model").is_none() => {
+            let mut mapping = mapping.clone();
+            mapping.entries.insert(
+                0,
+                crate::yaml::Entry {
+                    key: "model".into(),
+                    key_span: config.span,
+                    value: Node {
+                        kind: NodeKind::String(default.into()),
+                        span: config.span,
+                    },
+                },
+            );
+            defaulted = Node {
+                kind: NodeKind::Mapping(mapping),
+                span: config.span,
+            };
+            &defaulted
+        }
+        _ => config,
+    };
     let deferred = FxHashSet::default();
     let mut check = SchemaCheck::new(spec.config_schema(), &deferred);
     let anchor = training

@@ -1,6 +1,7 @@
 //! The boosting loop: losses, base scores, rounds of trees, early stopping on a held-out slice,
 //! and prediction.
 
+use crate::random::SplitMix64;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +80,7 @@ pub fn train(
     let mut rows = Vec::with_capacity(fit.len());
     let mut scratch = Vec::with_capacity(fit.len());
     let mut in_sample = vec![false; rows_total];
-    let mut random = SplitMix(params.seed);
+    let mut random = SplitMix64(params.seed);
     let mut best = (f64::INFINITY, 0usize);
     for round in 0..params.rounds {
         for output in 0..outputs {
@@ -222,7 +223,7 @@ fn fill_gradients(
 }
 
 /// The rows a tree sees: all of `fit`, or a seeded share of them (in row order).
-fn sample(fit: &[u32], share: f64, random: &mut SplitMix, rows: &mut Vec<u32>) {
+fn sample(fit: &[u32], share: f64, random: &mut SplitMix64, rows: &mut Vec<u32>) {
     rows.clear();
     if share >= 1.0 {
         rows.extend_from_slice(fit);
@@ -343,20 +344,6 @@ fn softmax(scores: &[f64]) -> Vec<f64> {
     let exps: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
     let total: f64 = exps.iter().sum();
     exps.into_iter().map(|e| e / total).collect()
-}
-
-/// A tiny seeded generator for row subsampling (SplitMix64).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@
 //! to the embedded local registry with a warning.
 
 mod params;
-pub mod rest;
 mod server;
 
 use std::collections::BTreeMap;
@@ -21,8 +20,8 @@ use anyhow::Context;
 use mbt_contract::adapters::{LocalRegistryConfig, MlflowConfig, RegistrySettings};
 use serde_json::{json, Value};
 
-use self::rest::{is_not_found, Auth, Rest};
 use self::server::LocalServer;
+use super::rest::{self, is_not_found, Auth, Rest, MLFLOW};
 use super::{Adapter, BuildContext, ModelRegistry, RunFilter, RunRecord};
 use crate::error::{coded, Code, Coded};
 
@@ -45,7 +44,7 @@ pub fn model_registry(
     let auth = auth(config, context)?;
     let uri = config.tracking_uri.as_str();
     let backend = if uri.starts_with("http://") || uri.starts_with("https://") {
-        Backend::Server(Rest::new(uri, auth))
+        Backend::Server(Rest::new(&MLFLOW, uri, auth))
     } else if let Some(store) = server::sqlite_file(uri, context.project) {
         match server::find_mlflow(context.project) {
             Some(mlflow) => Backend::Local {
@@ -149,7 +148,7 @@ impl Adapter for Mlflow {
                         .with_context(|| format!("cannot create {}", parent.display()))?;
                 }
                 let started = LocalServer::start(mlflow, store, artifacts)?;
-                let _ = rest.set(Rest::new(&started.url, Auth::None));
+                let _ = rest.set(Rest::new(&MLFLOW, &started.url, Auth::None));
                 *server.lock().expect("server lock") = Some(started);
                 Ok(())
             }

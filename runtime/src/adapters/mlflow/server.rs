@@ -4,12 +4,11 @@
 //! dropped.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use anyhow::Context;
-
-use super::rest::{Auth, Rest};
+use crate::adapters::process::{free_port, ServerProcess};
+use crate::adapters::rest::{Auth, Rest, MLFLOW};
 use crate::error::{coded, Code};
 
 /// How long MLflow may take to answer `/health` (mostly Python imports: 30-50 s is typical).
@@ -43,9 +42,8 @@ pub fn sqlite_file(tracking_uri: &str, project: &Path) -> Option<PathBuf> {
 
 /// A running `mlflow server`; stopped when dropped.
 pub struct LocalServer {
-    child: Child,
+    process: ServerProcess,
     pub url: String,
-    log: PathBuf,
 }
 
 impl LocalServer {
@@ -54,10 +52,6 @@ impl LocalServer {
     /// it answers.
     pub fn start(mlflow: &Path, store: &Path, artifacts: &Path) -> anyhow::Result<LocalServer> {
         let port = free_port()?;
-        let log =
-            std::env::temp_dir().join(format!("mbt-mlflow-{}-{port}.log", std::process::id()));
-        let output = std::fs::File::create(&log)
-            .with_context(|| format!("cannot create {}", log.display()))?;
         let mut command = Command::new(mlflow);
         command
             .args(["server", "--host", "127.0.0.1", "--port", &port.to_string()])
@@ -67,12 +61,8 @@ impl LocalServer {
             .arg(artifacts)
             .args(["--workers", "1"])
             // Without it MLflow 3 starts job workers: seven more processes and 2 GB.
-            .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-            .stdin(Stdio::null())
-            .stdout(output.try_clone()?)
-            .stderr(output);
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command.spawn().map_err(|error| {
+            .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false");
+        let process = ServerProcess::spawn(command, "mlflow").map_err(|error| {
             coded(
                 Code::AdapterFailed,
                 format!("cannot start {}: {error}", mlflow.display()),
@@ -80,85 +70,31 @@ impl LocalServer {
             )
         })?;
         let mut server = LocalServer {
-            child,
+            process,
             url: format!("http://127.0.0.1:{port}"),
-            log,
         };
-        server.wait_ready(store)?;
-        Ok(server)
-    }
-
-    fn wait_ready(&mut self, store: &Path) -> anyhow::Result<()> {
-        let rest = Rest::new(&self.url, Auth::None).once();
-        let started = Instant::now();
-        while started.elapsed() < READY_WITHIN {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(self.failed(store, &format!("it exited ({status})")));
-            }
-            if rest.get_bytes("/health").is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(250));
+        let rest = Rest::new(&MLFLOW, &server.url, Auth::None).once();
+        if let Err(why) = server
+            .process
+            .wait_ready(READY_WITHIN, || rest.get_bytes("/health").is_ok())
+        {
+            return Err(coded(
+                Code::AdapterFailed,
+                format!(
+                    "the local MLflow server for {} did not start: {why}\n{}",
+                    store.display(),
+                    server.process.log_tail(15)
+                ),
+                "check that MLflow runs (`mlflow server --help`) and the store file is writable",
+            ));
         }
-        Err(self.failed(
-            store,
-            &format!("it did not answer within {} s", READY_WITHIN.as_secs()),
-        ))
-    }
-
-    fn failed(&self, store: &Path, why: &str) -> anyhow::Error {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        coded(
-            Code::AdapterFailed,
-            format!(
-                "the local MLflow server for {} did not start: {why}\n{}",
-                store.display(),
-                tail.join("\n")
-            ),
-            "check that MLflow runs (`mlflow server --help`) and the store file is writable",
-        )
+        Ok(server)
     }
 
     /// Stops the server's whole process group (gunicorn/uvicorn workers included).
     pub fn stop(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
-        }
-        let group = format!("-{}", self.child.id());
-        let signal = |name: &str| {
-            Command::new("kill")
-                .args([name, "--", &group])
-                .stderr(Stdio::null())
-                .status()
-        };
-        let _ = signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = signal("-KILL"); // workers the parent left behind
-                let _ = std::fs::remove_file(&self.log);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = signal("-KILL");
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
+        self.process.stop();
     }
-}
-
-impl Drop for LocalServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .context("cannot find a free port on 127.0.0.1")?;
-    Ok(listener.local_addr()?.port())
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::python::PythonBridge;
 
 const WORKER: &str = include_str!("worker.py");
 const FORMAT_VERSION: u32 = 1;
+const INSTALL: &str = "install Python 3 with `pip install scikit-learn pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them";
 
 pub struct Sklearn {
     python: PythonBridge,
@@ -96,7 +97,7 @@ impl Sklearn {
             WORKER,
             &[OsStr::new(mode), dir.as_os_str()],
             "framework `sklearn`",
-            "install Python 3 with `pip install scikit-learn pandas pyarrow`, or set MBT_PYTHON to an interpreter that has them",
+            INSTALL,
         )?;
         if output.status.success() {
             return Ok(());
@@ -135,6 +136,26 @@ impl Sklearn {
 impl Adapter for Sklearn {}
 
 impl Framework for Sklearn {
+    /// The interpreter and its scikit-learn, so a missing one fails before any data moves.
+    fn health_check(&self) -> anyhow::Result<String> {
+        const PROBE: &str = "import sys, sklearn, pandas, pyarrow; print(sys.version.split()[0], sklearn.__version__)";
+        let shown = self.python.interpreter().to_string_lossy().into_owned();
+        let output = self
+            .python
+            .run(PROBE, &[], "framework `sklearn`", INSTALL)?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [python, sklearn] if output.status.success() => {
+                Ok(format!("{shown}: Python {python}, scikit-learn {sklearn}"))
+            }
+            _ => Err(coded(
+                Code::PythonUnavailable,
+                format!("framework `sklearn` cannot run with `{shown}`: it cannot import scikit-learn, pandas and pyarrow"),
+                "install them for that interpreter (`pip install scikit-learn pandas pyarrow`), or set MBT_PYTHON to one that has them",
+            )),
+        }
+    }
+
     fn validate_config(&self, config: &FrameworkConfig, task: Task) -> anyhow::Result<()> {
         let model = sklearn_config(config)?.model();
         let regressor = SKLEARN_REGRESSORS.contains(&model);

@@ -1,8 +1,9 @@
-//! A blocking client for MLflow's REST API: JSON calls, raw artifact uploads and downloads,
+//! A blocking client for the REST APIs of the services adapters talk to (MLflow's tracking
+//! server, an H2O cluster): JSON and form calls, raw and multipart uploads, downloads,
 //! credentials, and retries with backoff on connection errors and server errors.
 //!
-//! Errors: a server that does not answer (or keeps answering 5xx) is MBT4019 naming the URI;
-//! any other error response is an [`ApiError`] (callers test `error_code`, e.g.
+//! Errors: a server that does not answer (or keeps answering 5xx) is MBT4019 naming the service
+//! and its URI; any other error response is an [`ApiError`] (callers test `error_code`, e.g.
 //! `RESOURCE_DOES_NOT_EXIST`), coded MBT4020 when it leaves the adapter.
 
 use std::time::Duration;
@@ -17,7 +18,8 @@ use crate::error::{coded, Code, CodedError};
 const ATTEMPTS: u32 = 5;
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
 
-/// An error response from the server: its HTTP status and MLflow's `error_code` and `message`.
+/// An error response from the server: its HTTP status, its error code (MLflow's `error_code`,
+/// else the status's name) and message.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: u16,
@@ -65,8 +67,27 @@ impl Auth {
     }
 }
 
-/// A tracking server at `base` (`http(s)://host:port`, no trailing slash).
+/// What a client says about the service it talks to, in its errors.
+pub struct Service {
+    /// e.g. "the MLflow tracking server".
+    pub name: &'static str,
+    /// The help line when it does not answer.
+    pub unreachable_help: &'static str,
+    /// What the setting that points at it should point at, when an answer is not JSON.
+    pub not_json_help: &'static str,
+}
+
+/// MLflow's tracking server.
+pub const MLFLOW: Service = Service {
+    name: "the MLflow tracking server",
+    unreachable_help: "start the server or correct `tracking_uri` in profiles.yaml (`mbt debug` \
+                       checks it), then `mbt retry PIPELINE`",
+    not_json_help: "check that `tracking_uri` points at an MLflow tracking server",
+};
+
+/// A service at `base` (`http(s)://host:port`, no trailing slash).
 pub struct Rest {
+    service: &'static Service,
     base: String,
     agent: ureq::Agent,
     auth: Auth,
@@ -78,10 +99,13 @@ enum Body<'a> {
     None,
     Json(&'a Value),
     Bytes(&'a [u8]),
+    Form(&'a [(&'a str, &'a str)]),
+    /// A multipart/form-data body holding one file (boundary, body).
+    Multipart(&'a str, &'a [u8]),
 }
 
 impl Rest {
-    pub fn new(base: &str, auth: Auth) -> Rest {
+    pub fn new(service: &'static Service, base: &str, auth: Auth) -> Rest {
         let agent = ureq::Agent::config_builder()
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(Duration::from_secs(600)))
@@ -89,6 +113,7 @@ impl Rest {
             .build()
             .into();
         Rest {
+            service,
             base: base.trim_end_matches('/').to_string(),
             agent,
             auth,
@@ -105,6 +130,7 @@ impl Rest {
     /// readiness polls retry themselves).
     pub fn once(&self) -> Rest {
         Rest {
+            service: self.service,
             base: self.base.clone(),
             agent: self.agent.clone(),
             auth: self.auth.clone(),
@@ -113,15 +139,58 @@ impl Rest {
     }
 
     pub fn get_json(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
-        parse(self.send("GET", path, query, Body::None)?, path)
+        parse(
+            self.send("GET", path, query, Body::None)?,
+            path,
+            self.service,
+        )
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        parse(self.send("POST", path, &[], Body::Json(body))?, path)
+        parse(
+            self.send("POST", path, &[], Body::Json(body))?,
+            path,
+            self.service,
+        )
     }
 
     pub fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
         self.send("GET", path, &[], Body::None)
+    }
+
+    pub fn get_bytes_with(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Vec<u8>> {
+        self.send("GET", path, query, Body::None)
+    }
+
+    pub fn delete(&self, path: &str) -> anyhow::Result<()> {
+        self.send("DELETE", path, &[], Body::None).map(drop)
+    }
+
+    /// POSTs form-encoded `fields` and parses the JSON answer.
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> anyhow::Result<Value> {
+        parse(
+            self.send("POST", path, &[], Body::Form(fields))?,
+            path,
+            self.service,
+        )
+    }
+
+    /// POSTs `bytes` as the one file of a multipart form and parses the JSON answer.
+    pub fn post_file(&self, path: &str, bytes: &[u8]) -> anyhow::Result<Value> {
+        // A boundary that cannot occur in the file: long and random-looking enough for CSV.
+        let boundary = format!("mbt-{:016x}", bytes.len() as u64 ^ 0x9e37_79b9_7f4a_7c15);
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        parse(
+            self.send("POST", path, &[], Body::Multipart(&boundary, &body))?,
+            path,
+            self.service,
+        )
     }
 
     pub fn put_bytes(&self, path: &str, bytes: &[u8]) -> anyhow::Result<()> {
@@ -158,8 +227,8 @@ impl Rest {
                 Ok((status, bytes)) => {
                     let api = api_error(status, &bytes);
                     let message = format!(
-                        "the MLflow tracking server at {} refused {method} {path}: {api}",
-                        self.base
+                        "{} at {} refused {method} {path}: {api}",
+                        self.service.name, self.base
                     );
                     // The typed cause stays reachable (`is_not_found`) under the coded context.
                     return Err(anyhow::Error::new(api).context(CodedError {
@@ -176,12 +245,10 @@ impl Rest {
         Err(coded(
             Code::ServiceUnreachable,
             format!(
-                "the MLflow tracking server at {} did not answer {method} {path} \
-                 ({attempts} attempt(s)): {last}",
-                self.base
+                "{} at {} did not answer {method} {path} ({attempts} attempt(s)): {last}",
+                self.service.name, self.base
             ),
-            "start the server or correct `tracking_uri` in profiles.yaml (`mbt debug` checks \
-             it), then `mbt retry PIPELINE`",
+            self.service.unreachable_help,
         ))
     }
 
@@ -194,6 +261,13 @@ impl Rest {
     ) -> Result<(u16, Vec<u8>), ureq::Error> {
         let authorization = self.auth.header();
         let response = match (method, body) {
+            ("DELETE", _) => {
+                let mut request = self.agent.delete(url);
+                if let Some(value) = &authorization {
+                    request = request.header("Authorization", value);
+                }
+                request.call()?
+            }
             ("GET", _) => {
                 let mut request = self.agent.get(url);
                 for (key, value) in query {
@@ -220,6 +294,13 @@ impl Rest {
                     Body::Bytes(bytes) => request
                         .header("Content-Type", "application/octet-stream")
                         .send(*bytes)?,
+                    Body::Form(fields) => request.send_form(fields.iter().copied())?,
+                    Body::Multipart(boundary, bytes) => request
+                        .header(
+                            "Content-Type",
+                            format!("multipart/form-data; boundary={boundary}"),
+                        )
+                        .send(*bytes)?,
                     Body::None => request.send_empty()?,
                 }
             }
@@ -235,7 +316,7 @@ impl Rest {
     }
 }
 
-fn parse(bytes: Vec<u8>, path: &str) -> anyhow::Result<Value> {
+fn parse(bytes: Vec<u8>, path: &str, service: &Service) -> anyhow::Result<Value> {
     if bytes.is_empty() {
         return Ok(Value::Object(Default::default()));
     }
@@ -246,19 +327,23 @@ fn parse(bytes: Vec<u8>, path: &str) -> anyhow::Result<Value> {
                 "the answer to {path} is not JSON ({error}): {}",
                 excerpt(&bytes)
             ),
-            "check that `tracking_uri` points at an MLflow tracking server",
+            service.not_json_help,
         )
     })
 }
 
-/// MLflow's `{"error_code", "message"}`, or the start of whatever else the server sent.
+/// MLflow's `{"error_code", "message"}`, H2O's `{"msg"}` / `{"exception_msg"}`, or the start
+/// of whatever else the server sent.
 fn api_error(status: u16, bytes: &[u8]) -> ApiError {
     let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
     let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
     ApiError {
         status,
         error_code: field("error_code").unwrap_or_else(|| status_name(status).to_string()),
-        message: field("message").unwrap_or_else(|| excerpt(bytes)),
+        message: field("message")
+            .or_else(|| field("exception_msg"))
+            .or_else(|| field("msg"))
+            .unwrap_or_else(|| excerpt(bytes)),
     }
 }
 
@@ -279,6 +364,59 @@ fn excerpt(bytes: &[u8]) -> String {
         Some((end, _)) => format!("{}...", &text[..end]),
         None => text.to_string(),
     }
+}
+
+/// A scripted HTTP server for unit tests: answers each of `responses` (status line and JSON
+/// body) to one connection, in order, and hands back each request's first line.
+#[cfg(test)]
+pub(crate) fn serve(
+    responses: Vec<(&'static str, &'static str)>,
+) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (sender, requests) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (status, body) in responses {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 8192];
+            let header_end = loop {
+                if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break end + 4;
+                }
+                let read = stream.read(&mut buffer).unwrap();
+                if read == 0 {
+                    break request.len();
+                }
+                request.extend_from_slice(&buffer[..read]);
+            };
+            let head = String::from_utf8_lossy(&request[..header_end]).to_string();
+            // Read the body too: closing a socket with unread bytes resets the connection.
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            while request.len() < header_end + length {
+                let read = stream.read(&mut buffer).unwrap();
+                if read == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..read]);
+            }
+            let _ = sender.send(head.lines().next().unwrap_or_default().to_string());
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(response.as_bytes()).unwrap();
+        }
+    });
+    (url, requests)
 }
 
 #[cfg(test)]
@@ -315,36 +453,9 @@ mod tests {
         );
     }
 
-    /// Answers each of `responses` (status line and JSON body) to one connection, in order.
-    fn serve(responses: Vec<(&'static str, &'static str)>) -> String {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for (status, body) in responses {
-                let (mut stream, _) = listener.accept().unwrap();
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let read = stream.read(&mut buffer).unwrap();
-                    if read == 0 {
-                        break;
-                    }
-                    request.extend_from_slice(&buffer[..read]);
-                }
-                let response = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                stream.write_all(response.as_bytes()).unwrap();
-            }
-        });
-        url
-    }
-
     #[test]
     fn a_refusal_is_mbt4020_and_keeps_the_servers_error() {
-        let url = serve(vec![
+        let (url, _) = serve(vec![
             (
                 "403 Forbidden",
                 r#"{"error_code": "PERMISSION_DENIED", "message": "no"}"#,
@@ -354,7 +465,7 @@ mod tests {
                 r#"{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "gone"}"#,
             ),
         ]);
-        let rest = Rest::new(&url, Auth::Bearer("t".into()));
+        let rest = Rest::new(&MLFLOW, &url, Auth::Bearer("t".into()));
         let error = rest.get_json("/api/2.0/mlflow/runs/get", &[]).unwrap_err();
         assert_eq!(
             crate::error::code_of(&error).map(|(code, _)| code),
@@ -374,11 +485,11 @@ mod tests {
 
     #[test]
     fn server_errors_are_retried() {
-        let url = serve(vec![
+        let (url, _) = serve(vec![
             ("503 Service Unavailable", "{}"),
             ("200 OK", r#"{"experiment_id": "7"}"#),
         ]);
-        let mut rest = Rest::new(&url, Auth::None);
+        let mut rest = Rest::new(&MLFLOW, &url, Auth::None);
         rest.first_pause = Duration::from_millis(1);
         let answer = rest
             .post_json("/api/2.0/mlflow/experiments/create", &serde_json::json!({}))
@@ -394,7 +505,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let mut rest = Rest::new(&format!("http://127.0.0.1:{port}/"), Auth::None);
+        let mut rest = Rest::new(&MLFLOW, &format!("http://127.0.0.1:{port}/"), Auth::None);
         rest.first_pause = Duration::from_millis(1);
         let error = rest.get_json("/health", &[]).unwrap_err();
         let (code, _) = crate::error::code_of(&error).unwrap();
