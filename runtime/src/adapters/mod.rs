@@ -330,6 +330,56 @@ pub enum Task {
     Regression,
 }
 
+impl Task {
+    /// How model payloads record a task: `binary`, `multiclass` or `regression`, and the
+    /// number of classes (0 for regression).
+    pub fn spec(self) -> (&'static str, usize) {
+        match self {
+            Task::Binary => ("binary", 2),
+            Task::Multiclass(classes) => ("multiclass", classes),
+            Task::Regression => ("regression", 0),
+        }
+    }
+
+    /// The task a payload recorded with [`Task::spec`].
+    pub fn from_spec(name: &str, classes: usize) -> Task {
+        match name {
+            "binary" => Task::Binary,
+            "multiclass" => Task::Multiclass(classes),
+            _ => Task::Regression,
+        }
+    }
+
+    pub fn problem_type(self) -> mbt_contract::pipeline::ProblemType {
+        use mbt_contract::pipeline::ProblemType;
+        match self {
+            Task::Binary => ProblemType::BinaryClassification,
+            Task::Multiclass(_) => ProblemType::MulticlassClassification,
+            Task::Regression => ProblemType::Regression,
+        }
+    }
+}
+
+/// Refuses an AutoML `sort_metric` that does not fit the task (the compiler checks it too;
+/// this covers manifests from any source).
+pub fn check_sort_metric(
+    metric: Option<mbt_contract::frameworks::H2oSortMetric>,
+    task: Task,
+) -> anyhow::Result<()> {
+    let Some(metric) = metric else {
+        return Ok(());
+    };
+    let name = serde_json::to_value(metric)?;
+    let valid = mbt_contract::frameworks::h2o_sort_metrics(task.problem_type());
+    anyhow::ensure!(
+        valid.iter().any(|valid| name == *valid),
+        "sort_metric {name} does not fit a {} task (valid: {})",
+        task.spec().0,
+        valid.join(", ")
+    );
+    Ok(())
+}
+
 /// A training framework. `train_model` calls `health_check` and `validate_config` before
 /// `train`; `setup` runs once per run before the framework's first use and `teardown` once
 /// after the run (frameworks backed by a server start or connect there).

@@ -300,37 +300,11 @@ fn gather_rows(values: &[f64], rows: &[usize], width: usize) -> Vec<f64> {
         .collect()
 }
 
-fn task_spec(task: Task) -> (&'static str, usize) {
-    match task {
-        Task::Binary => ("binary", 2),
-        Task::Multiclass(classes) => ("multiclass", classes),
-        Task::Regression => ("regression", 0),
-    }
-}
-
 impl Adapter for Automl {}
 
 impl Framework for Automl {
     fn validate_config(&self, config: &FrameworkConfig, task: Task) -> anyhow::Result<()> {
-        let config = automl_config(config)?;
-        if let Some(metric) = config.sort_metric {
-            let problem = match task {
-                Task::Binary => mbt_contract::pipeline::ProblemType::BinaryClassification,
-                Task::Multiclass(_) => {
-                    mbt_contract::pipeline::ProblemType::MulticlassClassification
-                }
-                Task::Regression => mbt_contract::pipeline::ProblemType::Regression,
-            };
-            let name = metric_name(metric);
-            let valid = mbt_contract::frameworks::h2o_sort_metrics(problem);
-            anyhow::ensure!(
-                valid.contains(&name.as_str()),
-                "sort_metric {name} does not fit a {} task (valid: {})",
-                task_spec(task).0,
-                valid.join(", ")
-            );
-        }
-        Ok(())
+        super::check_sort_metric(automl_config(config)?.sort_metric, task)
     }
 
     fn train(
@@ -516,7 +490,7 @@ impl Framework for Automl {
         if sum > 0.0 && sum.is_finite() {
             importances.iter_mut().for_each(|share| *share /= sum);
         }
-        let (task_name, classes) = task_spec(task);
+        let (task_name, classes) = task.spec();
         let payload = Payload {
             task: task_name.into(),
             classes,

@@ -89,14 +89,6 @@ fn h2o_config(config: &FrameworkConfig) -> anyhow::Result<&H2oAutomlConfig> {
     }
 }
 
-fn task_spec(task: Task) -> (&'static str, usize) {
-    match task {
-        Task::Binary => ("binary", 2),
-        Task::Multiclass(classes) => ("multiclass", classes),
-        Task::Regression => ("regression", 0),
-    }
-}
-
 /// Keys unique to this process and call, so runs sharing a cluster never collide.
 fn fresh_key(what: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -389,26 +381,7 @@ impl Framework for H2oAutoml {
     }
 
     fn validate_config(&self, config: &FrameworkConfig, task: Task) -> anyhow::Result<()> {
-        let config = h2o_config(config)?;
-        if let Some(metric) = config.sort_metric {
-            let name = serde_json::to_value(metric)?;
-            let problem = match task {
-                Task::Binary => mbt_contract::pipeline::ProblemType::BinaryClassification,
-                Task::Multiclass(_) => {
-                    mbt_contract::pipeline::ProblemType::MulticlassClassification
-                }
-                Task::Regression => mbt_contract::pipeline::ProblemType::Regression,
-            };
-            let valid = mbt_contract::frameworks::h2o_sort_metrics(problem);
-            if !valid.iter().any(|valid| name == *valid) {
-                bail!(
-                    "sort_metric {name} does not fit a {} task (valid: {})",
-                    task_spec(task).0,
-                    valid.join(", ")
-                );
-            }
-        }
-        Ok(())
+        super::check_sort_metric(h2o_config(config)?.sort_metric, task)
     }
 
     fn train(
@@ -462,7 +435,7 @@ impl Framework for H2oAutoml {
         };
         let details = cluster.model(&leader)?;
         let mojo = cluster.mojo(&leader)?;
-        let (task_name, classes) = task_spec(task);
+        let (task_name, classes) = task.spec();
         let payload = Payload {
             algorithm: details["algo"].as_str().unwrap_or_default().to_string(),
             leader,
@@ -502,11 +475,7 @@ impl Framework for H2oAutoml {
                 x.columns
             );
         }
-        let task = match payload.task.as_str() {
-            "binary" => Task::Binary,
-            "multiclass" => Task::Multiclass(payload.classes),
-            _ => Task::Regression,
-        };
+        let task = Task::from_spec(&payload.task, payload.classes);
         if x.rows == 0 {
             return Ok(Vec::new());
         }

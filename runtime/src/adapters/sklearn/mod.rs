@@ -73,14 +73,6 @@ fn params_of(config: &SklearnConfig) -> anyhow::Result<Value> {
     Ok(value)
 }
 
-fn task_spec(task: Task) -> (&'static str, usize) {
-    match task {
-        Task::Binary => ("binary", 2),
-        Task::Multiclass(classes) => ("multiclass", classes),
-        Task::Regression => ("regression", 0),
-    }
-}
-
 /// The features as a Parquet frame `x0..xN` (NaN for missing).
 fn features_parquet(x: &Matrix) -> anyhow::Result<Vec<u8>> {
     let columns: Vec<Column> = (0..x.columns)
@@ -163,7 +155,7 @@ impl Framework for Sklearn {
             bail!(
                 "sklearn `{model}` is a {}, but the pipeline's task is {}",
                 if regressor { "regressor" } else { "classifier" },
-                task_spec(task).0
+                task.spec().0
             );
         }
         Ok(())
@@ -178,7 +170,7 @@ impl Framework for Sklearn {
     ) -> anyhow::Result<SerializedModel> {
         let config = sklearn_config(config)?;
         let params = params_of(config)?;
-        let (task_name, classes) = task_spec(task);
+        let (task_name, classes) = task.spec();
         let dir = Self::workdir()?;
         let matrix = Matrix::gather(x)?;
         std::fs::write(dir.path().join("x.parquet"), features_parquet(&matrix)?)?;
