@@ -1,7 +1,8 @@
 //! MBT's own AutoML (`framework: automl`) end to end on the example project, and the plan's
 //! promise that the framework is a one-word switch.
 //!
-//! What they prove: `churn_automl_v1` trains, stores a leaderboard with its model, and serves;
+//! What they prove: `churn_automl_v1` trains, stores a leaderboard with its model (printed
+//! after the run, plotted by evaluate), and serves;
 //! the time budget holds for train_model (budget + 10%, the refit included); a fixed seed with
 //! `max_models` and no time limit repeats exactly (the same members, leaderboard and
 //! predictions); and `churn_training_v1` with its config removed trains and serves with each of
@@ -86,6 +87,14 @@ fn churn_automl_v1_trains_within_its_budget_and_serves() {
     );
     let auc = results["metrics"]["roc_auc"].as_f64().unwrap();
     assert!(auc > 0.83, "test AUC {auc}");
+    // The evaluate step plots the leaderboard beside the other plots.
+    let plot = results["steps"]["evaluate"]["outputs"]["leaderboard.png"]
+        .as_str()
+        .expect("a leaderboard plot")
+        .strip_prefix("file://")
+        .unwrap()
+        .to_string();
+    assert!(std::fs::read(plot).unwrap().starts_with(b"\x89PNG"));
     let payload = payload(&project, "churn_automl_v1");
     let board = payload["leaderboard"].as_array().unwrap();
     assert!(!board.is_empty());

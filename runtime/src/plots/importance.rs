@@ -1,5 +1,5 @@
-//! Feature importance: horizontal bars of the most important features with their values,
-//! most important on top.
+//! Horizontal bar charts with their values: feature importance (the most important features on
+//! top) and an AutoML leaderboard (the best model on top).
 
 use anyhow::{bail, ensure};
 use plotters::prelude::*;
@@ -37,6 +37,37 @@ pub fn feature_importance(
         .iter()
         .map(|index| (shorten(&names[*index], 32), importance[*index]))
         .collect();
+    let title = if shown < names.len() {
+        format!("Feature importance (top {shown} of {})", names.len())
+    } else {
+        "Feature importance".to_string()
+    };
+    bar_chart(&title, "Importance", &bars)
+}
+
+/// An AutoML leaderboard: each candidate's cross-validated score (`metric`), best on top, at
+/// most `top` of them.
+pub fn leaderboard(rows: &[(String, f64)], metric: &str, top: usize) -> anyhow::Result<Vec<u8>> {
+    ensure!(!rows.is_empty(), "no models to plot");
+    if let Some((name, value)) = rows.iter().find(|(_, value)| !value.is_finite()) {
+        bail!("the score of model `{name}` is not a finite number ({value})");
+    }
+    let bars: Vec<(String, f64)> = rows
+        .iter()
+        .take(top.max(1))
+        .map(|(name, value)| (shorten(name, 40), *value))
+        .collect();
+    let title = format!(
+        "AutoML leaderboard ({} of {}, cross-validated {metric})",
+        bars.len(),
+        rows.len()
+    );
+    bar_chart(&title, metric, &bars)
+}
+
+/// Horizontal bars in the given order, the first on top, each with its value printed.
+fn bar_chart(title: &str, axis: &str, bars: &[(String, f64)]) -> anyhow::Result<Vec<u8>> {
+    let shown = bars.len();
     let largest = bars.iter().map(|(_, value)| *value).fold(0.0, f64::max);
     let smallest = bars.iter().map(|(_, value)| *value).fold(0.0, f64::min);
     let (low, high) = if largest == smallest {
@@ -56,11 +87,6 @@ pub fn feature_importance(
         .max()
         .unwrap_or(0);
     let height = (170 + 26 * shown as u32).max(240);
-    let title = if shown < names.len() {
-        format!("Feature importance (top {shown} of {})", names.len())
-    } else {
-        "Feature importance".to_string()
-    };
     render((900, height), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, title_font())
@@ -92,7 +118,7 @@ pub fn feature_importance(
             .disable_y_mesh()
             .light_line_style(WHITE)
             .y_label_formatter(&name_of)
-            .x_desc("Importance")
+            .x_desc(axis)
             .axis_desc_style(axis_font())
             .label_style(label_font())
             .draw()?;
@@ -148,6 +174,22 @@ mod tests {
         // Negative values (e.g. permutation importance) and all-zero values still draw.
         png_size(&feature_importance(&names(2), &[-0.1, 0.2], 10).unwrap());
         png_size(&feature_importance(&names(2), &[0.0, 0.0], 10).unwrap());
+    }
+
+    #[test]
+    fn a_leaderboard_is_a_png_best_on_top() {
+        let rows = vec![
+            ("StackedEnsemble_1 (StackedEnsemble)".to_string(), 0.845),
+            ("GLM_1 (GLM)".to_string(), 0.841),
+            ("GBM_1 (GBM)".to_string(), 0.837),
+        ];
+        assert_eq!(png_size(&leaderboard(&rows, "AUC", 10).unwrap()).0, 900);
+        assert_eq!(
+            leaderboard(&[], "AUC", 10).unwrap_err().to_string(),
+            "no models to plot"
+        );
+        let broken = vec![("GBM_1".to_string(), f64::NAN)];
+        assert!(leaderboard(&broken, "AUC", 10).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Evaluation plots (`generate_plots: true`): ROC and precision-recall curves, a confusion matrix
-//! and feature importance, rendered with plotters into PNG bytes.
+//! Evaluation plots (`generate_plots: true`): ROC and precision-recall curves, a confusion matrix,
+//! feature importance and AutoML leaderboards, rendered with plotters into PNG bytes.
 //!
 //! Every function is pure: it returns the encoded PNG and writes no file (the evaluate step
 //! stores the bytes as artifacts), and the same input gives byte-identical output. Text is drawn
@@ -23,7 +23,7 @@ mod importance;
 
 pub use confusion::confusion_matrix;
 pub use curves::{pr_curve, roc_curve};
-pub use importance::feature_importance;
+pub use importance::{feature_importance, leaderboard};
 
 use canvas::{embedded_font, text_size, Canvas, FONT_FAMILY};
 

@@ -272,7 +272,8 @@ fn evaluate_multiclass(
 }
 
 /// `generate_plots: true`: ROC and PR curves and the confusion matrix (binary), the confusion
-/// matrix (multiclass), and feature importance, as PNG files stored with evaluate's outputs.
+/// matrix (multiclass), feature importance, and an AutoML model's leaderboard, as PNG files
+/// stored with evaluate's outputs.
 fn plot(
     context: &mut StepContext<'_>,
     artifact: &ModelArtifact,
@@ -310,6 +311,20 @@ fn plot(
         "feature_importance.png".into(),
         plots::feature_importance(&artifact.layout.names(), &importance, 20)?,
     ));
+    // AutoML frameworks: the leaderboard the model was chosen from (a model a server could
+    // not score, NaN, is left out rather than failing the step).
+    let board = framework.leaderboard(&artifact.model).unwrap_or_default();
+    let rows: Vec<(String, f64)> = board
+        .iter()
+        .filter(|row| row.score.is_finite())
+        .map(|row| (format!("{} ({})", row.model_id, row.algorithm), row.score))
+        .collect();
+    if let Some(first) = board.first().filter(|_| !rows.is_empty()) {
+        context.files.push((
+            "leaderboard.png".into(),
+            plots::leaderboard(&rows, &first.metric, 15)?,
+        ));
+    }
     Ok(())
 }
 
