@@ -132,6 +132,11 @@ pub struct GbmConfig {
     pub validation_fraction: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Grow a random forest (bagged trees) instead of boosting: each of the `n_estimators`
+    /// trees fits the label on a `subsample` share of the rows (default 0.632) and the trees
+    /// are averaged; `learning_rate` and early stopping do not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_forest: Option<bool>,
 }
 
 /// `h2o_automl`: H2O-3 AutoML, with H2O's own parameter names.

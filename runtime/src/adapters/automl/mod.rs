@@ -363,14 +363,15 @@ impl Framework for Automl {
         let mut failures = Vec::new();
         for candidate in &candidates {
             if let (Some(budget), Some(last)) = (budget, evaluated.last()) {
-                // The next candidate costs about what the last did; the refit of the
-                // leader about one fold's fit of it, scaled to every row.
-                let refit = evaluated
-                    .iter()
-                    .map(|e| e.row.fit_seconds)
-                    .fold(0.0, f64::max)
-                    * 1.25;
-                let expected = started.elapsed().as_secs_f64() + last.seconds + refit;
+                // The next candidate costs about what the last did, or the mean when that was
+                // cheaper; the refit about the fits of the three best so far (an ensemble rarely
+                // has more members), each on every row.
+                let mean =
+                    evaluated.iter().map(|e| e.seconds).sum::<f64>() / evaluated.len() as f64;
+                let mut fits: Vec<f64> = evaluated.iter().map(|e| e.row.fit_seconds).collect();
+                fits.sort_by(|a, b| b.total_cmp(a));
+                let refit = fits.iter().take(3).sum::<f64>() * 1.25;
+                let expected = started.elapsed().as_secs_f64() + last.seconds.max(mean) + refit;
                 if expected > budget.as_secs_f64() * 0.9 {
                     break;
                 }
@@ -637,6 +638,36 @@ mod tests {
     }
 
     #[test]
+    fn gbms_random_forest_averages_trees_into_probabilities() {
+        let gbm = super::super::gbm::Gbm;
+        for task in [Task::Binary, Task::Multiclass(3)] {
+            let (x, y) = table(400, task);
+            let forest = FrameworkConfig::Gbm(
+                serde_json::from_value(json!({
+                    "random_forest": true, "n_estimators": 30, "max_depth": 12,
+                    "min_samples_leaf": 2, "l2": 0.0, "seed": 5
+                }))
+                .unwrap(),
+            );
+            let model = gbm.train(&x, &y, task, &forest).unwrap();
+            let p = gbm.predict(&model, &x).unwrap();
+            // Leaf values come from f32 gradient sums: within their rounding of [0, 1].
+            let (low, high) = p
+                .iter()
+                .fold((1.0f64, 0.0f64), |(l, h), p| (l.min(*p), h.max(*p)));
+            assert!(low > -1e-5 && high < 1.0 + 1e-5, "{low} {high}");
+            match task {
+                Task::Binary => assert!(metrics::roc_auc(&y, &p).unwrap() > 0.95),
+                _ => assert!(p
+                    .chunks(3)
+                    .all(|row| (row.iter().sum::<f64>() - 1.0).abs() < 1e-6)),
+            }
+            // The same seed grows the same forest.
+            assert_eq!(gbm.train(&x, &y, task, &forest).unwrap(), model);
+        }
+    }
+
+    #[test]
     fn tiny_tables_fall_back_to_fewer_folds() {
         // 12 rows with 3 of the positive class: 3 folds instead of 5.
         let (x, mut y) = table(12, Task::Binary);
@@ -662,7 +693,7 @@ mod tests {
                 &x,
                 &y,
                 Task::Binary,
-                &config(json!({"include_algos": ["DRF"]})),
+                &config(json!({"include_algos": ["DeepLearning"]})),
             )
             .expect_err("no candidate");
         assert_eq!(

@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 
 use crate::adapters::Task;
 
-/// k-NN predicts by scanning every training row: only on tables up to this size.
-const KNN_MAX_ROWS: usize = 20_000;
+/// k-NN predicts by scanning every training row: only on tables small enough for that to be
+/// cheap (its cross-validation time grows with the square of the rows).
+const KNN_MAX_ROWS: usize = 2_000;
 
 /// One model to cross-validate.
 #[derive(Clone, Debug)]
@@ -96,6 +97,10 @@ pub fn candidates(config: &AutomlConfig, task: Task, rows: usize) -> Vec<Candida
             // The linear model second: cheap, and the best on some tables.
             out.push(linear(task));
         }
+        if index == 1 {
+            // A random forest fourth: deep bagged trees win where boosting overfits.
+            out.push(forest(seed, rows));
+        }
     }
     if rows <= KNN_MAX_ROWS {
         out.push(knn(task, rows));
@@ -105,6 +110,27 @@ pub fn candidates(config: &AutomlConfig, task: Task, rows: usize) -> Vec<Candida
         out.truncate(max as usize);
     }
     out
+}
+
+fn forest(seed: u64, rows: usize) -> Candidate {
+    let gbm = GbmConfig {
+        n_estimators: Some(if rows > 50_000 { 50 } else { 100 }),
+        max_depth: Some(20),
+        max_leaves: Some(4096),
+        min_samples_leaf: Some(2),
+        l2: Some(0.0),
+        subsample: Some(0.632),
+        random_forest: Some(true),
+        seed: Some(seed.wrapping_add(100)),
+        ..GbmConfig::default()
+    };
+    Candidate {
+        id: "DRF_1".into(),
+        algorithm: "DRF",
+        family: Some(H2oAlgo::Drf),
+        config: FrameworkConfig::Gbm(gbm),
+        scaled: false,
+    }
 }
 
 fn linear(task: Task) -> Candidate {
@@ -157,7 +183,7 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            ["GBM_1", "GLM_1", "GBM_2", "GBM_3", "GBM_4", "GBM_5", "GBM_6", "KNN_1"]
+            ["GBM_1", "GLM_1", "GBM_2", "DRF_1", "GBM_3", "GBM_4", "GBM_5", "GBM_6"]
         );
         let only_glm = AutomlConfig {
             include_algos: Some(vec![H2oAlgo::Glm]),

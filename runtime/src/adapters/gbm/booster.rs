@@ -38,6 +38,8 @@ pub struct Params {
     pub early_stopping: Option<(usize, f64)>,
     /// Share one byte between exclusive two-valued features (off only in tests).
     pub bundle: bool,
+    /// Average bagged trees fit to the label instead of boosting.
+    pub random_forest: bool,
 }
 
 /// A trained model: `outputs` scores per row (one per class for softmax), each the base score
@@ -63,6 +65,9 @@ pub fn train(
 ) -> anyhow::Result<Booster> {
     let (layout, binned) = Layout::fit(x, params.max_bins, params.bundle)?;
     let (rows_total, features) = (x.rows(), x.width());
+    if params.random_forest {
+        return Ok(forest(&layout, &binned, y, loss, outputs, features, params));
+    }
     let (fit, held_out): (Vec<u32>, Vec<u32>) = match params.early_stopping {
         Some((_, fraction)) => {
             let every = (1.0 / fraction.clamp(0.01, 0.5)).round().max(2.0) as usize;
@@ -164,6 +169,64 @@ pub fn train(
         importance,
         trees,
     })
+}
+
+/// A random forest on the same binned rows: per output (the label, or each class's indicator),
+/// the mean as the base and `rounds` trees fit to the residual from it, each on a seeded share
+/// of the rows, averaged (each tree's leaves scaled by 1 / rounds). The model predicts with
+/// squared-error semantics: the average is the probability (or the value).
+fn forest(
+    layout: &Layout,
+    binned: &Binned,
+    y: &[f64],
+    loss: Loss,
+    outputs: usize,
+    features: usize,
+    params: &Params,
+) -> Booster {
+    let rows_total = y.len();
+    let target = |row: usize, output: usize| match loss {
+        Loss::Softmax => f64::from(u8::from(y[row] as usize == output)),
+        _ => y[row],
+    };
+    let all: Vec<u32> = (0..rows_total as u32).collect();
+    let base_score: Vec<f64> = (0..outputs)
+        .map(|output| {
+            (0..rows_total).map(|row| target(row, output)).sum::<f64>() / rows_total.max(1) as f64
+        })
+        .collect();
+    let gradients: Vec<Vec<Gradient>> = (0..outputs)
+        .map(|output| {
+            (0..rows_total)
+                .map(|row| [(base_score[output] - target(row, output)) as f32, 1.0])
+                .collect()
+        })
+        .collect();
+    let grow = GrowParams {
+        learning_rate: 1.0 / params.rounds.max(1) as f64,
+        ..params.grow
+    };
+    let mut random = SplitMix64(params.seed);
+    let (mut rows, mut scratch) = (Vec::new(), Vec::new());
+    let (mut trees, mut importance) = (Vec::new(), vec![0.0; features]);
+    for _ in 0..params.rounds {
+        for gradients in &gradients {
+            sample(&all, params.subsample, &mut random, &mut rows);
+            let grown = tree::grow(layout, binned, gradients, &mut rows, &grow, &mut scratch);
+            for (feature, gain) in grown.gains {
+                importance[feature] += gain;
+            }
+            trees.push(grown.tree);
+        }
+    }
+    Booster {
+        loss: Loss::Squared,
+        outputs,
+        features,
+        base_score,
+        importance,
+        trees,
+    }
 }
 
 fn base_score(loss: Loss, outputs: usize, fit: &[u32], y: &[f64]) -> Vec<f64> {
@@ -318,6 +381,14 @@ impl Booster {
                             let p = softmax(row_out);
                             row_out.copy_from_slice(&p);
                         }
+                        // A forest's class shares (f32 leaf sums): non-negative, summing to 1.
+                        Loss::Squared if outputs > 1 => {
+                            row_out.iter_mut().for_each(|p| *p = p.max(0.0));
+                            let total: f64 = row_out.iter().sum();
+                            if total > 0.0 {
+                                row_out.iter_mut().for_each(|p| *p /= total);
+                            }
+                        }
                         Loss::Squared => {}
                     }
                 }
@@ -366,6 +437,7 @@ mod tests {
             seed: 1,
             early_stopping: None,
             bundle,
+            random_forest: false,
         }
     }
 

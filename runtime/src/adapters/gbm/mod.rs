@@ -26,6 +26,7 @@ const FORMAT_VERSION: u32 = 2;
 
 /// The booster settings of a config (defaults for what it leaves out).
 fn params(config: &GbmConfig) -> Params {
+    let forest = config.random_forest.unwrap_or(false);
     let max_depth = config.max_depth.unwrap_or(5).clamp(1, 64) as usize;
     let full_tree = 1usize << max_depth.min(20);
     Params {
@@ -42,14 +43,18 @@ fn params(config: &GbmConfig) -> Params {
             learning_rate: config.learning_rate.unwrap_or(0.1),
         },
         max_bins: config.max_bins.unwrap_or(255) as usize,
-        subsample: config.subsample.unwrap_or(1.0),
+        subsample: config.subsample.unwrap_or(if forest { 0.632 } else { 1.0 }),
         seed: config.seed.unwrap_or(42),
-        early_stopping: config.early_stopping_rounds.map(|patience| {
-            (
-                patience as usize,
-                config.validation_fraction.unwrap_or(0.15),
-            )
-        }),
+        random_forest: forest,
+        early_stopping: config
+            .early_stopping_rounds
+            .filter(|_| !forest)
+            .map(|patience| {
+                (
+                    patience as usize,
+                    config.validation_fraction.unwrap_or(0.15),
+                )
+            }),
         bundle: true,
     }
 }
