@@ -360,6 +360,10 @@ impl Task {
     }
 }
 
+/// The budget of `automl` and `h2o_automl` when the config gives neither `max_runtime_secs`
+/// nor `max_models` (MBT's, not H2O's hour).
+pub const AUTOML_DEFAULT_BUDGET_SECS: u32 = 60;
+
 /// Refuses an AutoML `sort_metric` that does not fit the task (the compiler checks it too;
 /// this covers manifests from any source).
 pub fn check_sort_metric(

@@ -26,8 +26,6 @@ use crate::error::{coded, Code};
 use crate::features::{Columns, Matrix};
 
 const FORMAT_VERSION: u32 = 1;
-/// The budget when the config gives neither `max_runtime_secs` nor `max_models`.
-const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 /// Greedy steps of the ensemble selection.
 const ENSEMBLE_ROUNDS: usize = 25;
 /// How many of the best candidates the ensemble may blend.
@@ -117,12 +115,12 @@ fn metric_name(metric: mbt_contract::frameworks::H2oSortMetric) -> String {
         .unwrap_or_default()
 }
 
-/// The engine behind a candidate's framework config.
-fn engine(config: &FrameworkConfig) -> anyhow::Result<Box<dyn Framework>> {
-    match config {
-        FrameworkConfig::Gbm(_) => Ok(Box::new(super::gbm::Gbm)),
-        FrameworkConfig::Smartcore(_) => Ok(Box::new(super::smartcore::Smartcore)),
-        other => bail!("automl has no engine for `{}`", other.name()),
+/// The engine of framework `name` (a candidate's config, or a member's model).
+fn engine(name: &str) -> anyhow::Result<Box<dyn Framework>> {
+    match name {
+        "gbm" => Ok(Box::new(super::gbm::Gbm)),
+        "smartcore" => Ok(Box::new(super::smartcore::Smartcore)),
+        other => bail!("automl has no engine `{other}`"),
     }
 }
 
@@ -157,7 +155,7 @@ fn fit(
     task: Task,
     balance: bool,
 ) -> anyhow::Result<(SerializedModel, Option<Scaling>)> {
-    let engine = engine(&candidate.config)?;
+    let engine = engine(candidate.config.name())?;
     let (x, y) = if balance {
         balanced(x, y, task)
     } else {
@@ -177,7 +175,7 @@ fn predict_with(
     scaling: Option<&Scaling>,
     x: &Matrix,
 ) -> anyhow::Result<Vec<f64>> {
-    let engine = predict_engine(model)?;
+    let engine = engine(&model.framework)?;
     match scaling {
         Some(scaling) => engine.predict(model, &scaling.apply(x)),
         None => engine.predict(model, x),
@@ -319,7 +317,9 @@ impl Framework for Automl {
         let budget = match (config.max_runtime_secs, config.max_models) {
             (Some(seconds), _) => Some(Duration::from_secs(seconds.into())),
             (None, Some(_)) => None,
-            (None, None) => Some(DEFAULT_BUDGET),
+            (None, None) => Some(Duration::from_secs(
+                super::AUTOML_DEFAULT_BUDGET_SECS.into(),
+            )),
         };
         let matrix = Matrix::gather(x)?.into_owned();
         anyhow::ensure!(matrix.rows >= 2, "automl needs at least 2 rows to train on");
@@ -362,16 +362,18 @@ impl Framework for Automl {
         let mut evaluated: Vec<Evaluated> = Vec::new();
         let mut failures = Vec::new();
         for candidate in &candidates {
-            if let (Some(budget), Some(last)) = (budget, evaluated.last()) {
-                // The next candidate costs about what the last did, or the mean when that was
-                // cheaper; the refit about the fits of the three best so far (an ensemble rarely
-                // has more members), each on every row.
-                let mean =
-                    evaluated.iter().map(|e| e.seconds).sum::<f64>() / evaluated.len() as f64;
+            if let Some(budget) = budget.filter(|_| !evaluated.is_empty()) {
+                // The next candidate costs its relative cost times the most any candidate so
+                // far took per unit of cost; the refit about the fits of the three best so far
+                // (an ensemble rarely has more members), each on every row.
+                let per_unit = evaluated
+                    .iter()
+                    .map(|e| e.seconds / e.candidate.cost)
+                    .fold(0.0, f64::max);
                 let mut fits: Vec<f64> = evaluated.iter().map(|e| e.row.fit_seconds).collect();
                 fits.sort_by(|a, b| b.total_cmp(a));
                 let refit = fits.iter().take(3).sum::<f64>() * 1.25;
-                let expected = started.elapsed().as_secs_f64() + last.seconds.max(mean) + refit;
+                let expected = started.elapsed().as_secs_f64() + per_unit * candidate.cost + refit;
                 if expected > budget.as_secs_f64() * 0.9 {
                     break;
                 }
@@ -480,7 +482,7 @@ impl Framework for Automl {
         }
         let mut importances = vec![0.0; matrix.columns];
         for member in &members {
-            let shares = predict_engine(&member.model)?
+            let shares = engine(&member.model.framework)?
                 .feature_importance(&member.model, matrix.columns)
                 .unwrap_or_else(|_| vec![1.0 / matrix.columns.max(1) as f64; matrix.columns]);
             for (total, share) in importances.iter_mut().zip(shares) {
@@ -543,14 +545,6 @@ impl Framework for Automl {
 
     fn leaderboard(&self, model: &SerializedModel) -> Option<Vec<LeaderboardRow>> {
         load(model).ok().map(|payload| payload.leaderboard)
-    }
-}
-
-fn predict_engine(model: &SerializedModel) -> anyhow::Result<Box<dyn Framework>> {
-    match model.framework.as_str() {
-        "gbm" => Ok(Box::new(super::gbm::Gbm)),
-        "smartcore" => Ok(Box::new(super::smartcore::Smartcore)),
-        other => bail!("an automl member of framework `{other}` cannot be loaded"),
     }
 }
 

@@ -33,8 +33,6 @@ use crate::error::{coded, Code};
 use crate::features::{Columns, Matrix};
 
 const FORMAT_VERSION: u32 = 1;
-/// The budget when the config gives neither `max_runtime_secs` nor `max_models`.
-const DEFAULT_BUDGET_SECS: u32 = 60;
 
 /// The `h2o_automl` framework of a run.
 pub fn framework(context: &FrameworkContext<'_>) -> anyhow::Result<Box<dyn Framework>> {
@@ -203,7 +201,7 @@ fn automl_spec(
     match (config.max_runtime_secs, config.max_models) {
         (Some(seconds), _) => stopping["max_runtime_secs"] = json!(seconds),
         // MBT's default budget (as for `automl`), not H2O's hour.
-        (None, None) => stopping["max_runtime_secs"] = json!(DEFAULT_BUDGET_SECS),
+        (None, None) => stopping["max_runtime_secs"] = json!(super::AUTOML_DEFAULT_BUDGET_SECS),
         (None, Some(_)) => {}
     }
     // A fixed seed by default, so that runs with `max_models` repeat.
