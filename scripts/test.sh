@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (pre-commit 4.7.0, pandas + pyarrow for the
 # Python bridge, pytest-lsp for the language server, MLflow 3.17.2, Airflow 3.3.2, in cached venvs;
-# H2O-3 3.46.0.11's jar),
+# H2O-3 3.46.0.11's jar; Debian's PostgreSQL 15),
 # then
 # `cargo test --workspace`, the workspace against the newest allowed dependency versions,
 # then lints (clippy with warnings denied, rustfmt).
@@ -39,6 +39,21 @@ if ! cmp -s scripts/requirements/h2o.txt "$h2o_dir/requirements.txt" 2>/dev/null
   cp scripts/requirements/h2o.txt "$h2o_dir/requirements.txt"
 fi
 export MBT_H2O_JAR="$h2o_dir/h2o.jar"
+# The `postgres` connector and writer run against real PostgreSQL servers the tests start
+# (tests/postgres.rs, runtime/tests/postgres.rs): Debian's postgresql-15, installed once.
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Debian's postgresql-15 for the postgres adapter's tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+    pg_bin=/usr/lib/postgresql/15/bin
+  else
+    echo "error: PostgreSQL is not installed (Debian: sudo apt-get install postgresql-15)" >&2
+    exit 1
+  fi
+fi
+export MBT_POSTGRES_BIN="$pg_bin"
 # `mbt generate-dags`' DAG files are loaded and run by real Airflow (tests/airflow.rs); the first
 # install takes about 6 minutes and 300 MB.
 ensure_venv "$cache/venv-airflow" scripts/requirements/airflow.txt

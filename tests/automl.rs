@@ -53,7 +53,7 @@ fn serving(project: &Path, training: &str, table: &str) -> String {
             "training_pipeline: churn_training_v1",
             &format!("training_pipeline: {training}"),
         )
-        .replace("table: predictions.csv", &format!("table: {table}"));
+        .replace("'predictions.csv'", &format!("'{table}'"));
     std::fs::write(project.join(format!("pipelines/{name}.yaml")), text).unwrap();
     name
 }

@@ -330,11 +330,15 @@ fn staging_target_changes_the_settings_and_step_resources() {
         settings["storage"],
         json!({"type": "local", "config": {"base_path": "./local_artifacts/staging"}})
     );
-    // Defaults are filled in: the target sets no output writer or secrets provider.
+    // The database's address rendered, its password left a reference for run time.
     assert_eq!(
-        settings["output_writer"],
-        json!({"type": "local_file", "config": {"output_path": "predictions"}})
+        settings["data_connector"],
+        json!({"type": "postgres", "config": {"host": "127.0.0.1", "port": 5432,
+            "database": "analytics", "user": "mbt",
+            "password": "{{ secret('MBT_PG_PASSWORD') }}"}})
     );
+    assert_eq!(manifest["secrets"], json!(["MBT_PG_PASSWORD"]));
+    // Defaults are filled in: the target sets no secrets provider.
     assert_eq!(
         settings["secrets"],
         json!({"provider": "env", "config": {}})

@@ -118,7 +118,7 @@ fn project(sandbox: &Sandbox, cluster_url: &str) -> PathBuf {
             "training_pipeline: churn_training_v1",
             "training_pipeline: churn_h2o_v1",
         )
-        .replace("table: predictions.csv", "table: h2o.csv");
+        .replace("'predictions.csv'", "'h2o.csv'");
     assert!(serving.contains("churn_h2o_v1"));
     std::fs::write(project.join("pipelines/serve_h2o.yaml"), serving).unwrap();
     let dead = free_port();

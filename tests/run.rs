@@ -191,6 +191,7 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     ----- stdout -----
     KIND             NAME         VERSION            NEEDS
     data_connector   local_file   polars 0.55.2      a folder of CSV or Parquet files
+    data_connector   postgres     rust-postgres 0.19 a PostgreSQL server (9.4 or later)
     executor         local        mbt 0.1.0          nothing
     framework        automl       mbt 0.1.0          nothing
     framework        gbm          mbt 0.1.0          nothing
@@ -200,10 +201,11 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     model_registry   local        mbt 0.1.0          a writable folder
     model_registry   mlflow       mbt 0.1.0          an MLflow tracking server (`http(s)://`), or MLflow installed for `sqlite:///`
     output_writer    local_file   polars 0.55.2      a writable folder
+    output_writer    postgres     rust-postgres 0.19 a PostgreSQL server (9.4 or later)
     secrets          env          mbt 0.1.0          the environment variables
     storage          local        mbt 0.1.0          a writable folder
 
-    known, not in this build: data_connector postgres, data_connector snowflake, executor kubernetes, output_writer postgres, storage s3
+    known, not in this build: data_connector snowflake, executor kubernetes, output_writer snowflake, storage s3
     ----- stderr -----
     ");
     let output = sandbox

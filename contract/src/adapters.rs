@@ -194,9 +194,9 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::DataConnector,
         name: "postgres",
-        description: "Tables and views of a PostgreSQL database (not available in this build).",
-        available: false,
-        needs: "a PostgreSQL server",
+        description: "Tables and views of a PostgreSQL database, read with binary COPY; the columns and the date range a step needs pushed down as SQL.",
+        available: true,
+        needs: "a PostgreSQL server (9.4 or later)",
         config_schema: schema_fn!(PostgresConfig),
     },
     AdapterSpec {
@@ -234,10 +234,18 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::OutputWriter,
         name: "postgres",
-        description: "Predictions into a PostgreSQL table (not available in this build).",
-        available: false,
-        needs: "a PostgreSQL server",
+        description: "Predictions into a PostgreSQL table (created if absent), appended or replaced per run in one transaction with binary COPY: a failed publish leaves the table as it was.",
+        available: true,
+        needs: "a PostgreSQL server (9.4 or later)",
         config_schema: schema_fn!(PostgresConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::OutputWriter,
+        name: "snowflake",
+        description: "Predictions into a Snowflake table (not available in this build).",
+        available: false,
+        needs: "a Snowflake account",
+        config_schema: schema_fn!(SnowflakeConfig),
     },
     AdapterSpec {
         kind: AdapterKind::Executor,
@@ -368,6 +376,7 @@ pub enum StorageSettings {
 )]
 pub enum ConnectorSettings {
     LocalFile(LocalFileConfig),
+    Postgres(PostgresConfig),
 }
 
 /// Where training runs are recorded and serving loads them from.
@@ -393,6 +402,7 @@ pub enum RegistrySettings {
 )]
 pub enum WriterSettings {
     LocalFile(LocalOutputConfig),
+    Postgres(PostgresConfig),
 }
 
 /// How secret references are resolved. `provider` (not `type`) names it, as in the plan's
@@ -427,12 +437,18 @@ macro_rules! named {
 
 named!(ExecutorSettings, AdapterKind::Executor, { ExecutorSettings::Local(_) => "local" });
 named!(StorageSettings, AdapterKind::Storage, { StorageSettings::Local(_) => "local" });
-named!(ConnectorSettings, AdapterKind::DataConnector, { ConnectorSettings::LocalFile(_) => "local_file" });
+named!(ConnectorSettings, AdapterKind::DataConnector, {
+    ConnectorSettings::LocalFile(_) => "local_file",
+    ConnectorSettings::Postgres(_) => "postgres",
+});
 named!(RegistrySettings, AdapterKind::ModelRegistry, {
     RegistrySettings::Local(_) => "local",
     RegistrySettings::Mlflow(_) => "mlflow",
 });
-named!(WriterSettings, AdapterKind::OutputWriter, { WriterSettings::LocalFile(_) => "local_file" });
+named!(WriterSettings, AdapterKind::OutputWriter, {
+    WriterSettings::LocalFile(_) => "local_file",
+    WriterSettings::Postgres(_) => "postgres",
+});
 named!(SecretsSettings, AdapterKind::Secrets, { SecretsSettings::Env(_) => "env" });
 
 impl TargetSettings {
@@ -611,8 +627,9 @@ pub struct MlflowConfig {
     pub token: Option<SecretRef>,
 }
 
-// Adapters MBT knows but this build does not run. Their configuration is checked (credentials
-// included) so that a target is reported completely; none can reach a manifest.
+// Adapters MBT knows but this build does not run (except `postgres`, which lives among them
+// for its kinship with `snowflake`). Their configuration is checked (credentials included) so
+// that a target is reported completely; none can reach a manifest.
 
 /// `s3` storage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -634,22 +651,58 @@ pub struct S3Config {
     pub secret_access_key: Option<SecretRef>,
 }
 
-/// `postgres` data connector and output writer.
+/// `postgres` data connector and output writer: one connection's settings (the writer also
+/// takes `mode`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresConfig {
+    /// The server's host name or address.
     pub host: String,
+    /// Default 5432.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     pub database: String,
+    /// Default `postgres`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// `{{ secret('NAME') }}`; none for servers that trust the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
+    /// The schema unqualified table names are read from and written to (default `public`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    /// TLS: `disable` (default) or `require` (verified against the system's and webpki's roots,
+    /// or `sslrootcert`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sslmode: Option<String>,
+    pub sslmode: Option<PostgresSslMode>,
+    /// A PEM file of the certificate authority that signed the server's certificate (relative
+    /// to the project), for `sslmode: require` with a private CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslrootcert: Option<String>,
+    /// Output writer: `append` (default; rows of the same run are replaced, so a retried
+    /// publish does not duplicate them) or `replace` (the table holds only this run's rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PublishMode>,
+}
+
+/// TLS to a PostgreSQL server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PostgresSslMode {
+    #[default]
+    Disable,
+    Require,
+}
+
+/// How a database output writer publishes a run's predictions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishMode {
+    /// Add the run's rows (the rows an earlier attempt of the same run wrote are replaced).
+    #[default]
+    Append,
+    /// The table holds this run's rows only.
+    Replace,
 }
 
 /// `snowflake` data connector.

@@ -1138,6 +1138,22 @@ codes! {
     /// `h2o: {url: ...}` at a running cluster.
     JavaUnavailable = "MBT4023", Error, "java-unavailable";
 
+    /// Publish failed.
+    ///
+    /// A database output writer could not publish the predictions: the table exists with
+    /// columns the predictions do not fit (a missing column, a type a value cannot be converted
+    /// to), a view depends on a table `mode: replace` would drop, or the server refused the
+    /// statement. The publish ran in one transaction, so the table is unchanged.
+    ///
+    /// Bad:
+    ///     # churn_predictions exists with churn_probability as an integer column
+    ///     output: {destination: postgres, table: churn_predictions}
+    ///
+    /// Fix: make the table's columns fit the predictions (the message lists their types), or
+    /// publish with `mode: replace` in the target's `output_writer` config, then `mbt retry
+    /// PIPELINE`.
+    PublishFailed = "MBT4024", Error, "publish-failed";
+
     /// Internal compiler error.
     ///
     /// MBT hit a bug while compiling. This is never the user's fault.

@@ -720,11 +720,13 @@ pub struct ScoringWindows {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Output {
-    /// The output writer: `local_file` (`mbt deps list` shows what this build runs).
+    /// The output writer: `local_file` or `postgres` (the target configures it; `mbt deps
+    /// list` shows what this build runs).
     #[serde(default = "default_destination")]
     #[schemars(default = "default_destination")]
     pub destination: String,
-    /// The table or file written, e.g. `predictions.csv`.
+    /// The table or file written: `predictions.csv` (`local_file`), `churn_predictions` or
+    /// `schema.table` (`postgres`).
     pub table: String,
     /// Names of the output columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -94,7 +94,10 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
     checks.run("secrets", || {
         secrets(adapters.as_ref()?, &settings, &profile.secrets, &uses)
     });
-    checks.run("data connector", || data_connector(db, &settings));
+    checks.run("data connector", || match &settings.data_connector {
+        ConnectorSettings::LocalFile(config) => local_files(db, config),
+        ConnectorSettings::Postgres(_) => health(&adapters, |adapters| adapters.connector.health()),
+    });
     let ExecutorSettings::Local(_) = &settings.executor;
     checks.run("executor", || {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -124,9 +127,13 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|error| format!("{error:#}"))
         }),
     }
-    let WriterSettings::LocalFile(writer) = &settings.output_writer;
-    checks.run("output writer", || {
-        writable(&host.root, &writer.output_path).map(|path| format!("local_file: {path}"))
+    checks.run("output writer", || match &settings.output_writer {
+        WriterSettings::LocalFile(writer) => {
+            writable(&host.root, &writer.output_path).map(|path| format!("local_file: {path}"))
+        }
+        WriterSettings::Postgres(_) => {
+            health(&adapters, |adapters| adapters.output_writer.health())
+        }
     });
     checks.run("adapters", || {
         let adapters = adapters.as_ref().map_err(String::clone)?;
@@ -293,11 +300,21 @@ fn secrets(
     }
 }
 
-fn data_connector(
-    db: &mbt_compiler::Database,
-    settings: &TargetSettings,
+/// What an adapter of the target found when asked (`postgres: PostgreSQL 15.20 at ...`).
+fn health(
+    adapters: &Result<mbt_runtime::adapters::Adapters, String>,
+    ask: impl FnOnce(&mbt_runtime::adapters::Adapters) -> anyhow::Result<String>,
 ) -> Result<String, String> {
-    let ConnectorSettings::LocalFile(config) = &settings.data_connector;
+    let adapters = adapters.as_ref().map_err(String::clone)?;
+    ask(adapters)
+        .map(|found| format!("postgres: {found}"))
+        .map_err(|error| format!("postgres: {error:#}"))
+}
+
+fn local_files(
+    db: &mbt_compiler::Database,
+    config: &mbt_compiler::contract::adapters::LocalFileConfig,
+) -> Result<String, String> {
     let tables = db.project().tables(db);
     let unreadable: Vec<String> = tables
         .iter()

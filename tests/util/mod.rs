@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod postgres;
+
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};

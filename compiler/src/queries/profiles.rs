@@ -1,6 +1,7 @@
 //! Profile and target resolution: which `profiles.yaml` profile and target a compile uses, and
 //! the target's merged, rendered settings.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mbt_contract::adapters::TargetSettings;
@@ -26,6 +27,9 @@ pub struct ResolvedProfile {
     /// the profile has errors.
     pub settings: Option<TargetSettings>,
     pub secrets: Vec<String>,
+    /// The target's `vars:` (profile-level ones under the target's own), rendered as text: the
+    /// values of `var()` in pipelines unless `--vars` gives them.
+    pub vars: BTreeMap<String, String>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -59,6 +63,7 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
             target,
             settings: Some(TargetSettings::embedded()),
             secrets: Vec::new(),
+            vars: BTreeMap::new(),
             diagnostics,
         });
     };
@@ -69,6 +74,7 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
             target: String::new(),
             settings: None,
             secrets: Vec::new(),
+            vars: BTreeMap::new(),
             diagnostics,
         })
     };
@@ -219,8 +225,29 @@ pub fn resolved_profile(db: &dyn Db, project: Project) -> Arc<ResolvedProfile> {
         target,
         settings: checked.settings,
         secrets: rendered.secrets.into_iter().collect(),
+        vars: target_vars(&merged),
         diagnostics,
     })
+}
+
+/// The scalars of a target's `vars:` as text (the schema check reports anything else).
+fn target_vars(target: &Node) -> BTreeMap<String, String> {
+    let Some(vars) = target.get_path(&["vars"]).and_then(Node::as_mapping) else {
+        return BTreeMap::new();
+    };
+    vars.entries
+        .iter()
+        .filter_map(|entry| {
+            let text = match &entry.value.kind {
+                NodeKind::String(text) => text.clone(),
+                NodeKind::Int(value) => value.to_string(),
+                NodeKind::Float(value) => value.to_string(),
+                NodeKind::Bool(value) => value.to_string(),
+                _ => return None,
+            };
+            Some((entry.key.clone(), text))
+        })
+        .collect()
 }
 
 fn profile_schema() -> &'static Value {

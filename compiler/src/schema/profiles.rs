@@ -50,6 +50,9 @@ pub struct Profile {
     /// Default `h2o:` section for every target (see [`TargetSettings::h2o`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h2o: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Default `vars:` for every target (see [`TargetSettings::vars`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vars: Option<IndexMap<String, VarValue>>,
 }
 
 /// Settings of one target; the profile level holds defaults for every target.
@@ -62,27 +65,41 @@ pub struct TargetSettings {
     /// Where artifacts are stored (`local`: `base_path`, default `local_artifacts`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<AdapterSettings>,
-    /// Where tables are read from (`local_file`: `data_path`, default `sample_data`).
+    /// Where tables are read from (`local_file`: `data_path`, default `sample_data`;
+    /// `postgres`: a database).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_connector: Option<AdapterSettings>,
     /// The model registry (`local`: `base_path`, default `local_registry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_registry: Option<AdapterSettings>,
     /// Where serving pipelines write predictions (`local_file`: `output_path`, default
-    /// `predictions`).
+    /// `predictions`; `postgres`: a database table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_writer: Option<AdapterSettings>,
     /// Secrets provider (`env` reads environment variables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<SecretsSettings>,
     /// The plan's MLflow section (`tracking_uri`, ...): the `mlflow` model registry's config.
-    /// Without `model_registry`, it makes MLflow the registry (not available in this build).
+    /// Without `model_registry`, it makes MLflow the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlflow: Option<serde_json::Map<String, serde_json::Value>>,
-    /// The plan's H2O section (`url`): the cluster of the `h2o_automl` framework (not
-    /// available in this build).
+    /// The plan's H2O section (`url`, or a local node's `nthreads`, `max_mem`, `jar`): the
+    /// cluster of the `h2o_automl` framework.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h2o: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Values of `{{ var('NAME') }}` in every pipeline compiled for this target (`--vars`
+    /// overrides them), e.g. where serving publishes: `{output_table: churn_predictions}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vars: Option<IndexMap<String, VarValue>>,
+}
+
+/// The value of a target's variable: a string, number or boolean (pipelines see its text).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum VarValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
 }
 
 /// An adapter chosen by `type`, with adapter-specific `config`.

@@ -92,7 +92,9 @@ pub fn connector(
     settings: &ConnectorSettings,
     context: &BuildContext<'_>,
 ) -> anyhow::Result<Box<dyn DataConnector>> {
-    let ConnectorSettings::LocalFile(config) = settings;
+    let ConnectorSettings::LocalFile(config) = settings else {
+        anyhow::bail!("the local_file factory got another connector's settings");
+    };
     let overrides: Vec<Field> = config
         .column_types
         .iter()
@@ -385,7 +387,9 @@ pub fn output_writer(
     settings: &WriterSettings,
     context: &BuildContext<'_>,
 ) -> anyhow::Result<Box<dyn OutputWriter>> {
-    let WriterSettings::LocalFile(config) = settings;
+    let WriterSettings::LocalFile(config) = settings else {
+        anyhow::bail!("the local_file factory got another writer's settings");
+    };
     Ok(Box::new(LocalFileWriter {
         output_path: context.project.join(&config.output_path),
     }))
@@ -394,7 +398,7 @@ pub fn output_writer(
 impl Adapter for LocalFileWriter {}
 
 impl OutputWriter for LocalFileWriter {
-    fn write(&self, table: &str, frame: &DataFrame) -> anyhow::Result<String> {
+    fn write(&self, table: &str, frame: &DataFrame, _run_id: &str) -> anyhow::Result<String> {
         let path = self.output_path.join(table);
         let bytes = if table.ends_with(".parquet") {
             crate::frame::to_parquet(frame)?

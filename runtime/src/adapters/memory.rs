@@ -207,7 +207,7 @@ pub struct MemoryWriter {
 impl Adapter for MemoryWriter {}
 
 impl OutputWriter for MemoryWriter {
-    fn write(&self, table: &str, frame: &DataFrame) -> anyhow::Result<String> {
+    fn write(&self, table: &str, frame: &DataFrame, _run_id: &str) -> anyhow::Result<String> {
         self.tables
             .lock()
             .expect("writer lock")

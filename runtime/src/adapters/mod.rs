@@ -12,6 +12,7 @@ mod h2o;
 pub mod local;
 pub mod memory;
 pub mod mlflow;
+mod postgres;
 mod process;
 pub mod registry;
 pub mod rest;
@@ -130,6 +131,11 @@ impl<'a> TableRequest<'a> {
 
 /// Where tables come from.
 pub trait DataConnector: Adapter {
+    /// Whether the data answers, for `mbt debug`: what it found, or why not.
+    fn health(&self) -> anyhow::Result<String> {
+        Ok("ready".into())
+    }
+
     fn read(&self, request: &TableRequest<'_>) -> anyhow::Result<DataFrame>;
 
     /// Every column and row of `table`.
@@ -255,9 +261,15 @@ pub trait ModelRegistry: Adapter {
     }
 }
 
-/// Writes published tables (serving's predictions); returns where the table went.
+/// Writes published tables (serving's predictions); returns where the table went. Publishing
+/// the same run again replaces what its earlier attempt wrote.
 pub trait OutputWriter: Adapter {
-    fn write(&self, table: &str, frame: &DataFrame) -> anyhow::Result<String>;
+    fn write(&self, table: &str, frame: &DataFrame, run_id: &str) -> anyhow::Result<String>;
+
+    /// Whether the destination answers, for `mbt debug`: what it found, or why not.
+    fn health(&self) -> anyhow::Result<String> {
+        Ok("ready".into())
+    }
 }
 
 /// One unit of work of an execution batch. It reports its own result (the runner's closures

@@ -55,6 +55,8 @@ pub struct Registry {
 const MBT: &str = concat!("mbt ", env!("CARGO_PKG_VERSION"));
 /// The engine behind the data adapters (pinned in runtime/Cargo.toml).
 const POLARS: &str = "polars 0.55.2";
+/// The client behind the `postgres` connector and writer (runtime/Cargo.toml).
+const POSTGRES: &str = "rust-postgres 0.19";
 /// The engine behind the `smartcore` framework (pinned in runtime/Cargo.toml).
 const SMARTCORE: &str = "smartcore 0.7.0";
 /// scikit-learn runs in the interpreter found at run time (`mbt debug` prints its version).
@@ -92,6 +94,10 @@ impl Registry {
         registry
             .connectors
             .insert("local_file", super::local::connector);
+        registry.add(AdapterKind::DataConnector, "postgres", POSTGRES);
+        registry
+            .connectors
+            .insert("postgres", super::postgres::connector);
         registry.add(AdapterKind::ModelRegistry, "local", MBT);
         registry
             .registries
@@ -104,6 +110,10 @@ impl Registry {
         registry
             .writers
             .insert("local_file", super::local::output_writer);
+        registry.add(AdapterKind::OutputWriter, "postgres", POSTGRES);
+        registry
+            .writers
+            .insert("postgres", super::postgres::output_writer);
         registry.add(AdapterKind::Executor, "local", MBT);
         registry.executors.insert("local", super::local::executor);
         registry.add(AdapterKind::Secrets, "env", MBT);

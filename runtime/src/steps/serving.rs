@@ -300,7 +300,7 @@ pub fn publish(context: &mut StepContext<'_>, config: &Publish) -> anyhow::Resul
     }
     // The writer the pipeline names, with the target's settings when the target sets it.
     let writer = context.adapters.writer_named(destination)?;
-    let uri = writer.write(table, &output)?;
+    let uri = writer.write(table, &output, context.run_id)?;
     context
         .metrics
         .insert("published_rows".into(), output.height() as f64);

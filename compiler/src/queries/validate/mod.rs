@@ -42,10 +42,14 @@ pub fn validated(db: &dyn Db, file: SourceFile) -> Arc<Validated> {
     };
     let settings = db.project().settings(db);
     let run_vars = run_vars(&root);
+    // The target's `vars:`, under `--vars`.
+    let profile = super::profiles::resolved_profile(db, db.project());
+    let mut vars = profile.vars.clone();
+    vars.extend(settings.vars.clone());
     let rendered = render_tree(
         &mut root,
         &TemplateContext {
-            vars: &settings.vars,
+            vars: &vars,
             env: &settings.env,
             run_vars: &run_vars,
         },
