@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (pre-commit 4.7.0, pandas + pyarrow for the
 # Python bridge, pytest-lsp for the language server, MLflow 3.17.2, Airflow 3.3.2, in cached venvs;
-# H2O-3 3.46.0.11's jar; Debian's PostgreSQL 15),
+# H2O-3 3.46.0.11's jar; Debian's PostgreSQL 15 and Prometheus Pushgateway; s3s-fs),
 # then
 # `cargo test --workspace`, the workspace against the newest allowed dependency versions,
 # then lints (clippy with warnings denied, rustfmt).
@@ -39,21 +39,38 @@ if ! cmp -s scripts/requirements/h2o.txt "$h2o_dir/requirements.txt" 2>/dev/null
   cp scripts/requirements/h2o.txt "$h2o_dir/requirements.txt"
 fi
 export MBT_H2O_JAR="$h2o_dir/h2o.jar"
-# The `postgres` connector and writer run against real PostgreSQL servers the tests start
-# (tests/postgres.rs, runtime/tests/postgres.rs): Debian's postgresql-15, installed once.
+# Debian packages the tests run for real, installed once (as root): the `postgres` connector and
+# writer's PostgreSQL 15 (tests/postgres.rs, runtime/tests/postgres.rs start servers) and the
+# Prometheus Pushgateway the `pushgateway` metrics emitter pushes to (tests/metrics.rs).
+missing=()
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
-if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then missing+=(postgresql-15); pg_bin=/usr/lib/postgresql/15/bin; fi
+command -v prometheus-pushgateway >/dev/null || missing+=(prometheus-pushgateway)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing Debian's postgresql-15 for the postgres adapter's tests"
+    echo "==> installing Debian's ${missing[*]} for the tests"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
-    pg_bin=/usr/lib/postgresql/15/bin
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "error: PostgreSQL is not installed (Debian: sudo apt-get install postgresql-15)" >&2
+    echo "error: missing Debian packages: ${missing[*]} (sudo apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi
 export MBT_POSTGRES_BIN="$pg_bin"
+# The `s3` storage's tests run a real S3-compatible server: s3s-fs (the s3s project's server
+# over a folder, SigV4 on), built once from crates.io (about 4 minutes) into the cache.
+s3s_version=0.14.1  # 0.15 and later need rustc 1.96
+s3s_dir="$cache/s3s-fs"
+if [ "$(cat "$s3s_dir/version" 2>/dev/null || true)" != "$s3s_version" ]; then
+  echo "==> building s3s-fs $s3s_version into $s3s_dir"
+  rm -rf "$s3s_dir"
+  CARGO_TARGET_DIR="$s3s_dir/build" cargo install --quiet --locked s3s-fs \
+    --version "$s3s_version" --features binary --root "$s3s_dir"
+  rm -rf "$s3s_dir/build"
+  echo "$s3s_version" > "$s3s_dir/version"
+fi
+export MBT_S3_SERVER="$s3s_dir/bin/s3s-fs"
+export MBT_PUSHGATEWAY="$(command -v prometheus-pushgateway)"
 # `mbt generate-dags`' DAG files are loaded and run by real Airflow (tests/airflow.rs); the first
 # install takes about 6 minutes and 300 MB.
 ensure_venv "$cache/venv-airflow" scripts/requirements/airflow.txt

@@ -182,3 +182,94 @@ fn generated_dags_load_in_airflow_match_the_manifests_and_run() {
         assert!(!project.join(pwned).exists(), "{pwned} was created");
     }
 }
+
+/// The staging target through Airflow: every task a separate `mbt exec` process that reads its
+/// inputs from the S3 bucket where the task before it stored them, tables from PostgreSQL,
+/// predictions published to PostgreSQL.
+#[test]
+fn staging_dags_pass_artifacts_through_the_bucket_and_publish_to_postgres() {
+    use util::postgres::{self, Postgres};
+    use util::s3::{self, S3Server};
+    let (Some(python), Some(pg_bin), Some(s3_bin)) = (
+        util::tool_or_skip("MBT_AIRFLOW_PYTHON", "airflow staging"),
+        postgres::bin_or_skip("airflow staging"),
+        s3::bin_or_skip("airflow staging"),
+    ) else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example("telecom-churn");
+    let database = Postgres::start(&pg_bin);
+    database.psql_file(&project, "scripts/load_staging.sql");
+    let bucket = S3Server::start(&s3_bin, &["mbt-staging"]);
+    util::edit(
+        &project.join("pipelines/churn_serving_v1.yaml"),
+        "training_pipeline: churn_training_v1",
+        "training_pipeline: churn_gbm_v1",
+    );
+    let home = sandbox.path().join("airflow");
+    let dags = home.join(DAGS);
+    let environment = [
+        ("MBT_PG_PORT", database.port.to_string()),
+        ("MBT_PG_PASSWORD", postgres::PASSWORD.to_string()),
+        ("MBT_S3_ENDPOINT", bucket.endpoint.clone()),
+        ("MBT_S3_ACCESS_KEY", s3::ACCESS_KEY.to_string()),
+        ("MBT_S3_SECRET_KEY", s3::SECRET_KEY.to_string()),
+    ];
+    let mut generate = sandbox.mbt(&project).args([
+        "generate-dags",
+        "churn_gbm_v1",
+        "churn_serving_v1",
+        "--target",
+        "staging",
+        "--retries",
+        "0",
+        "--output",
+    ]);
+    generate = generate.args([&dags]);
+    for (key, value) in &environment {
+        generate = generate.env(key, value);
+    }
+    generate.run().success();
+    let migrated = airflow(&python, &home, sandbox.path())
+        .args(["-m", "airflow", "db", "migrate"])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    for dag in ["mbt_churn_gbm_v1", "mbt_churn_serving_v1"] {
+        let tested = airflow(&python, &home, sandbox.path())
+            .envs(environment.iter().map(|(k, v)| (k, v)))
+            .args(["-m", "airflow", "dags", "test", dag, "2024-01-02"])
+            .output()
+            .unwrap();
+        assert!(
+            tested.status.success(),
+            "{dag}:\n{}\n{}",
+            String::from_utf8_lossy(&tested.stdout),
+            String::from_utf8_lossy(&tested.stderr)
+        );
+    }
+    // Every step's outputs went to the bucket (nothing to local artifact folders), and the
+    // predictions to the warehouse, tagged with the serving DAG's run.
+    assert!(!project.join("local_artifacts").exists());
+    let keys = bucket.keys("mbt-staging");
+    for step in [
+        "load_data",
+        "split_data",
+        "train_model",
+        "evaluate",
+        "predict",
+    ] {
+        assert!(
+            keys.iter().any(|key| key.contains(&format!("/{step}/"))),
+            "no {step} artifact in {keys:?}"
+        );
+    }
+    assert_eq!(
+        database.psql(
+            "SELECT count(*), count(DISTINCT mbt_run_id) FROM churn_predictions",
+            postgres::DATABASE
+        ),
+        "500|1\n"
+    );
+}

@@ -328,7 +328,10 @@ fn staging_target_changes_the_settings_and_step_resources() {
     let settings = &manifest["profile"]["settings"];
     assert_eq!(
         settings["storage"],
-        json!({"type": "local", "config": {"base_path": "./local_artifacts/staging"}})
+        json!({"type": "s3", "config": {"bucket": "mbt-staging",
+            "endpoint": "http://127.0.0.1:9000", "prefix": "artifacts",
+            "access_key_id": "{{ secret('MBT_S3_ACCESS_KEY') }}",
+            "secret_access_key": "{{ secret('MBT_S3_SECRET_KEY') }}"}})
     );
     // The database's address rendered, its password left a reference for run time.
     assert_eq!(
@@ -337,7 +340,10 @@ fn staging_target_changes_the_settings_and_step_resources() {
             "database": "analytics", "user": "mbt",
             "password": "{{ secret('MBT_PG_PASSWORD') }}"}})
     );
-    assert_eq!(manifest["secrets"], json!(["MBT_PG_PASSWORD"]));
+    assert_eq!(
+        manifest["secrets"],
+        json!(["MBT_PG_PASSWORD", "MBT_S3_ACCESS_KEY", "MBT_S3_SECRET_KEY"])
+    );
     // Defaults are filled in: the target sets no secrets provider.
     assert_eq!(
         settings["secrets"],
@@ -352,6 +358,26 @@ fn staging_target_changes_the_settings_and_step_resources() {
         manifest["steps"]["load_data"]["resources"],
         json!({"memory": "8Gi", "cpu": 2.0})
     );
+    assert_eq!(
+        settings["metrics"],
+        json!({"type": "statsd", "config": {"host": "127.0.0.1", "port": 8125, "prefix": "mbt"}})
+    );
+    // The target's `vars:` choose where serving publishes; `--vars` wins over them.
+    let publish = |vars: &[&str]| {
+        sandbox
+            .mbt(&project)
+            .args(["compile", "churn_serving_v1", "--target", "staging"])
+            .args(vars)
+            .run()
+            .success();
+        read_manifest(&project, "churn_serving_v1")["steps"]["publish"]["config"].clone()
+    };
+    let config = publish(&[]);
+    assert_eq!(config["destination"], "postgres");
+    assert_eq!(config["table"], "churn_predictions");
+    let config = publish(&["--vars", "output_table=analytics.scores"]);
+    assert_eq!(config["table"], "analytics.scores");
+    assert_eq!(config["destination"], "postgres");
 }
 
 #[test]
@@ -763,8 +789,8 @@ fn profiles_dir_is_read_from_outside_the_project() {
     output.success();
     let manifest = read_manifest(&project, "churn_simple_v1");
     assert_eq!(
-        manifest["profile"]["settings"]["storage"]["config"]["base_path"],
-        "./local_artifacts/staging"
+        manifest["profile"]["settings"]["storage"]["config"]["bucket"],
+        "mbt-staging"
     );
 
     // Without it, ~/.mbt/profiles.yaml is the fallback.

@@ -1,10 +1,12 @@
-//! The example's `staging` target on a real PostgreSQL server (started by the test on
-//! 127.0.0.1, stopped when it ends; `$MBT_POSTGRES_BIN`, which scripts/test.sh sets): the
-//! tables loaded by the example's own `scripts/load_staging.sql`, training reading them from the
-//! database, serving publishing into `churn_predictions`.
+//! The example's `staging` target on a real PostgreSQL server and a real S3-compatible store
+//! (both started by the test on 127.0.0.1, stopped when it ends; `$MBT_POSTGRES_BIN` and
+//! `$MBT_S3_SERVER`, which scripts/test.sh sets): the tables loaded by the example's own
+//! `scripts/load_staging.sql`, training reading them from the database and storing its
+//! artifacts in the bucket, serving publishing into `churn_predictions`.
 //!
-//! What it proves: staging gives the dev target's metrics and predictions exactly; the
-//! published rows carry the serving run's id; a publish the table refuses fails with MBT4024
+//! What it proves: a missing bucket fails the first step with MBT4013 and `mbt retry` resumes
+//! once it exists; staging gives the dev target's metrics and predictions exactly; the
+//! artifacts are objects of the bucket; the published rows carry the serving run's id; a publish the table refuses fails with MBT4024
 //! and leaves the table as it was, and `mbt retry` publishes once fixed; a server that is down
 //! at the start fails the first step with MBT4019 and `mbt retry` resumes; `mbt debug` sees the
 //! server; the password never reaches a manifest, a record or the output.
@@ -14,6 +16,7 @@ mod util;
 use std::path::Path;
 
 use util::postgres::{self, Postgres};
+use util::s3::{self, S3Server};
 use util::{Output, Sandbox};
 
 fn results(project: &Path, pipeline: &str) -> serde_json::Value {
@@ -24,14 +27,23 @@ fn results(project: &Path, pipeline: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The staging target's servers.
+struct Servers {
+    postgres: Postgres,
+    s3: S3Server,
+}
+
 /// `mbt ARGS` in `project` with the staging target's environment.
-fn mbt(sandbox: &Sandbox, project: &Path, server: &Postgres, args: &[&str]) -> Output {
+fn mbt(sandbox: &Sandbox, project: &Path, servers: &Servers, args: &[&str]) -> Output {
     sandbox
         .mbt(project)
+        .env("MBT_S3_ENDPOINT", &servers.s3.endpoint)
+        .env("MBT_S3_ACCESS_KEY", s3::ACCESS_KEY)
+        .env("MBT_S3_SECRET_KEY", s3::SECRET_KEY)
         .env("MBT_PYTHON", util::python())
         // `mbt debug` checks every framework the example uses (churn_h2o_v1's too).
         .env("MBT_H2O_JAR", util::h2o_jar())
-        .env("MBT_PG_PORT", server.port.to_string())
+        .env("MBT_PG_PORT", servers.postgres.port.to_string())
         .env("MBT_PG_PASSWORD", postgres::PASSWORD)
         .args(args)
         .run()
@@ -73,14 +85,23 @@ fn text_under(folder: &Path) -> String {
 
 #[test]
 fn staging_on_postgres_trains_and_serves_as_dev_does() {
-    let Some(bin) = postgres::bin_or_skip("staging on postgres") else {
+    let (Some(bin), Some(s3_bin)) = (
+        postgres::bin_or_skip("staging on postgres"),
+        s3::bin_or_skip("staging on s3"),
+    ) else {
         return;
     };
     let sandbox = Sandbox::new();
     let project = sandbox.copy_example("telecom-churn");
-    let mut server = Postgres::start(&bin);
-    server.psql_file(&project, "scripts/load_staging.sql");
-    let sql = |query: &str| server.psql(query, postgres::DATABASE);
+    // The bucket does not exist yet.
+    let mut servers = Servers {
+        postgres: Postgres::start(&bin),
+        s3: S3Server::start(&s3_bin, &[]),
+    };
+    servers
+        .postgres
+        .psql_file(&project, "scripts/load_staging.sql");
+    let sql = |query: &str| servers.postgres.psql(query, postgres::DATABASE);
     assert_eq!(
         sql("SELECT count(*) FROM customer_churn_features"),
         "7043\n"
@@ -94,13 +115,13 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
         "--vars",
         "execution_date=2026-03-01",
     ];
-    mbt(&sandbox, &project, &server, &training).expect_code(0);
+    mbt(&sandbox, &project, &servers, &training).expect_code(0);
     let dev = results(&project, "churn_training_v1");
     let dev_run = dev["run_id"].as_str().unwrap().to_string();
     mbt(
         &sandbox,
         &project,
-        &server,
+        &servers,
         &[
             "run",
             "--select",
@@ -114,17 +135,55 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
     let dev_predictions = rows(csv.split_once('\n').unwrap().1, ',');
     assert_eq!(dev_predictions.len(), 500);
 
-    // Staging: the same pipelines on the database.
+    // Staging: the same pipelines on the database and the bucket, which is missing at first:
+    // the first step's output cannot be stored; once the bucket exists, `mbt retry` resumes.
     let staging_training = [&training[..], &["--target", "staging"]].concat();
-    let output = mbt(&sandbox, &project, &server, &staging_training);
+    let output = mbt(&sandbox, &project, &servers, &staging_training);
+    output.expect_code(1);
+    let failed = results(&project, "churn_training_v1");
+    assert_eq!(
+        failed["steps"]["load_data"]["code"], "MBT4013",
+        "{failed:#}"
+    );
+    assert!(
+        failed["steps"]["load_data"]["help"]
+            .as_str()
+            .unwrap()
+            .contains("create the bucket `mbt-staging`"),
+        "{failed:#}"
+    );
+    std::fs::create_dir_all(servers.s3.bucket_folder("mbt-staging")).unwrap();
+    let output = mbt(
+        &sandbox,
+        &project,
+        &servers,
+        &["retry", "churn_training_v1", "--target", "staging"],
+    );
     output.expect_code(0);
     let staging = results(&project, "churn_training_v1");
+    assert_eq!(staging["run_id"], failed["run_id"]);
+    // Every output is an object of the bucket, under the target's prefix.
+    let run = staging["run_id"].as_str().unwrap();
+    let keys = servers.s3.keys("mbt-staging");
+    for (step, result) in staging["steps"].as_object().unwrap() {
+        for uri in result["outputs"].as_object().unwrap().values() {
+            let uri = uri.as_str().unwrap();
+            let key = uri
+                .strip_prefix("s3://mbt-staging/")
+                .unwrap_or_else(|| panic!("{step}: {uri} is not in the bucket"));
+            assert!(
+                key.starts_with(&format!("artifacts/{run}/{step}/")),
+                "{uri}"
+            );
+            assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
+        }
+    }
     assert_eq!(staging["target"], "staging", "{staging:#}");
     assert_eq!(
         staging["metrics"], dev["metrics"],
         "staging's metrics differ from dev's"
     );
-    let log = server.log();
+    let log = servers.postgres.log();
     assert!(
         log.contains(r#"WHERE "snapshot_date" >= '2025-02-01' AND "snapshot_date" < '2026-02-01'"#)
             || log.contains(r#"FROM "public"."customer_churn_features""#),
@@ -140,7 +199,7 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
         "--vars",
         &format!("run_id={staging_run}"),
     ];
-    mbt(&sandbox, &project, &server, &serving).expect_code(0);
+    mbt(&sandbox, &project, &servers, &serving).expect_code(0);
     let serving_run = results(&project, "churn_serving_v1")["run_id"]
         .as_str()
         .unwrap()
@@ -155,7 +214,7 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
 
     // A publish the table refuses changes nothing; once fixed, `mbt retry` publishes.
     sql("ALTER TABLE churn_predictions ADD CONSTRAINT capped CHECK (churn_probability < 0.5) NOT VALID");
-    let output = mbt(&sandbox, &project, &server, &serving);
+    let output = mbt(&sandbox, &project, &servers, &serving);
     output.expect_code(1);
     let failed = results(&project, "churn_serving_v1");
     assert_eq!(failed["steps"]["publish"]["code"], "MBT4024", "{failed:#}");
@@ -171,7 +230,7 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
     let output = mbt(
         &sandbox,
         &project,
-        &server,
+        &servers,
         &["retry", "churn_serving_v1", "--target", "staging"],
     );
     output.expect_code(0);
@@ -195,7 +254,7 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
     let output = mbt(
         &sandbox,
         &project,
-        &server,
+        &servers,
         &["debug", "--target", "staging"],
     );
     output.expect_code(0);
@@ -205,15 +264,26 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
     );
     assert!(
         output.stdout.contains(&format!(
+            "s3: s3://mbt-staging/artifacts at {}: the bucket answers",
+            servers.s3.endpoint
+        )),
+        "{output}"
+    );
+    assert!(
+        output.stdout.contains("statsd udp://127.0.0.1:8125"),
+        "{output}"
+    );
+    assert!(
+        output.stdout.contains(&format!(
             "127.0.0.1:{}/analytics, 5 table(s) in schema `public`",
-            server.port
+            servers.postgres.port
         )),
         "{output}"
     );
 
     // The server down at the start: the first step fails, coded, and `mbt retry` resumes.
-    server.stop();
-    let output = mbt(&sandbox, &project, &server, &staging_training);
+    servers.postgres.stop();
+    let output = mbt(&sandbox, &project, &servers, &staging_training);
     output.expect_code(1);
     let failed = results(&project, "churn_training_v1");
     assert_eq!(
@@ -223,15 +293,15 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
     assert!(
         output.stderr.contains(&format!(
             "PostgreSQL at 127.0.0.1:{}/analytics",
-            server.port
+            servers.postgres.port
         )),
         "{output}"
     );
-    server.start_again();
+    servers.postgres.start_again();
     let output = mbt(
         &sandbox,
         &project,
-        &server,
+        &servers,
         &["retry", "churn_training_v1", "--target", "staging"],
     );
     output.expect_code(0);
@@ -240,9 +310,10 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
         dev["metrics"]
     );
 
-    // The password is a secret: in no manifest, record, artifact or output.
+    // The password and the S3 key are secrets: in no manifest, record, artifact or output.
     let everything = text_under(&project);
     assert!(!everything.contains(postgres::PASSWORD));
+    assert!(!everything.contains(s3::SECRET_KEY));
     assert!(
         !output.stdout.contains(postgres::PASSWORD) && !output.stderr.contains(postgres::PASSWORD)
     );

@@ -198,14 +198,17 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     framework        h2o_automl   h2o-3 3.46.0.11    Java 17 and H2O-3 3.46.0.11: a cluster URL, or the `h2o.jar` of PyPI's `h2o` package (`pip install h2o==3.46.0.11` in the project's .venv, `h2o: {jar: PATH}`, or MBT_H2O_JAR)
     framework        sklearn      scikit-learn (py)  Python 3 with scikit-learn, pandas and pyarrow (`MBT_PYTHON`, the project's .venv, or python3)
     framework        smartcore    smartcore 0.7.0    nothing
+    metrics          pushgateway  mbt 0.1.0          a Prometheus Pushgateway
+    metrics          statsd       mbt 0.1.0          a StatsD server (UDP)
     model_registry   local        mbt 0.1.0          a writable folder
     model_registry   mlflow       mbt 0.1.0          an MLflow tracking server (`http(s)://`), or MLflow installed for `sqlite:///`
     output_writer    local_file   polars 0.55.2      a writable folder
     output_writer    postgres     rust-postgres 0.19 a PostgreSQL server (9.4 or later)
     secrets          env          mbt 0.1.0          the environment variables
     storage          local        mbt 0.1.0          a writable folder
+    storage          s3           mbt 0.1.0          an S3-compatible object store and its bucket
 
-    known, not in this build: data_connector snowflake, executor kubernetes, output_writer snowflake, storage s3
+    known, not in this build: data_connector snowflake, executor kubernetes, output_writer snowflake
     ----- stderr -----
     ");
     let output = sandbox
@@ -225,9 +228,9 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     let h2o = adapters.iter().find(|a| a["name"] == "h2o_automl").unwrap();
     assert_eq!(h2o["available"], true);
     assert!(h2o["needs"].as_str().unwrap().contains("Java"));
-    let s3 = adapters.iter().find(|a| a["name"] == "s3").unwrap();
-    assert_eq!(s3["available"], false);
-    assert!(s3["version"].is_null());
+    let kubernetes = adapters.iter().find(|a| a["name"] == "kubernetes").unwrap();
+    assert_eq!(kubernetes["available"], false);
+    assert!(kubernetes["version"].is_null());
 }
 
 #[test]

@@ -39,6 +39,8 @@ pub enum AdapterKind {
     Executor,
     /// Resolves `{{ secret('NAME') }}` references at run time.
     Secrets,
+    /// Sends each step's and run's metrics to a monitoring system (optional in a target).
+    Metrics,
 }
 
 impl AdapterKind {
@@ -50,6 +52,7 @@ impl AdapterKind {
         AdapterKind::OutputWriter,
         AdapterKind::Executor,
         AdapterKind::Secrets,
+        AdapterKind::Metrics,
     ];
 
     /// The kind's name, which is also its key in a target (`storage:`, `data_connector:`...).
@@ -62,6 +65,7 @@ impl AdapterKind {
             AdapterKind::OutputWriter => "output_writer",
             AdapterKind::Executor => "executor",
             AdapterKind::Secrets => "secrets",
+            AdapterKind::Metrics => "metrics",
         }
     }
 
@@ -75,6 +79,7 @@ impl AdapterKind {
             AdapterKind::OutputWriter => "output writer",
             AdapterKind::Executor => "executor",
             AdapterKind::Secrets => "secrets provider",
+            AdapterKind::Metrics => "metrics emitter",
         }
     }
 
@@ -178,9 +183,9 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::Storage,
         name: "s3",
-        description: "Artifacts in an S3-compatible bucket (not available in this build).",
-        available: false,
-        needs: "an S3-compatible object store",
+        description: "Artifacts in an S3-compatible bucket (AWS S3 or a self-hosted store, path-style): requests signed with SigV4, large artifacts streamed in multipart uploads, retried with backoff; an object appears only once complete.",
+        available: true,
+        needs: "an S3-compatible object store and its bucket",
         config_schema: schema_fn!(S3Config),
     },
     AdapterSpec {
@@ -264,6 +269,22 @@ pub static ADAPTERS: &[AdapterSpec] = &[
         config_schema: schema_fn!(LocalExecutorConfig),
     },
     AdapterSpec {
+        kind: AdapterKind::Metrics,
+        name: "pushgateway",
+        description: "Each step's duration, status and rows in/out and each run's evaluation metrics and prediction count pushed to a Prometheus Pushgateway (`mbt_step_duration_seconds{pipeline, target, step}`...); a failed push is a warning, never a failed run.",
+        available: true,
+        needs: "a Prometheus Pushgateway",
+        config_schema: schema_fn!(PushgatewayConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::Metrics,
+        name: "statsd",
+        description: "Each step's duration, status and rows in/out and each run's evaluation metrics and prediction count as StatsD gauges over UDP (`mbt.<pipeline>.<step>.duration_seconds`...); emission never fails a run.",
+        available: true,
+        needs: "a StatsD server (UDP)",
+        config_schema: schema_fn!(StatsdConfig),
+    },
+    AdapterSpec {
         kind: AdapterKind::Secrets,
         name: "env",
         description: "Each secret from the environment variable of the same name.",
@@ -340,6 +361,22 @@ pub struct TargetSettings {
     /// a local one (absent: a local node with the defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h2o: Option<H2oClusterConfig>,
+    /// Where step and run metrics go (absent: nowhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsSettings>,
+}
+
+/// Where step and run metrics are sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    tag = "type",
+    content = "config",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum MetricsSettings {
+    Pushgateway(PushgatewayConfig),
+    Statsd(StatsdConfig),
 }
 
 /// Where steps run.
@@ -364,6 +401,7 @@ pub enum ExecutorSettings {
 )]
 pub enum StorageSettings {
     Local(LocalStorageConfig),
+    S3(S3Config),
 }
 
 /// Where tables are read from.
@@ -436,7 +474,10 @@ macro_rules! named {
 }
 
 named!(ExecutorSettings, AdapterKind::Executor, { ExecutorSettings::Local(_) => "local" });
-named!(StorageSettings, AdapterKind::Storage, { StorageSettings::Local(_) => "local" });
+named!(StorageSettings, AdapterKind::Storage, {
+    StorageSettings::Local(_) => "local",
+    StorageSettings::S3(_) => "s3",
+});
 named!(ConnectorSettings, AdapterKind::DataConnector, {
     ConnectorSettings::LocalFile(_) => "local_file",
     ConnectorSettings::Postgres(_) => "postgres",
@@ -450,6 +491,10 @@ named!(WriterSettings, AdapterKind::OutputWriter, {
     WriterSettings::Postgres(_) => "postgres",
 });
 named!(SecretsSettings, AdapterKind::Secrets, { SecretsSettings::Env(_) => "env" });
+named!(MetricsSettings, AdapterKind::Metrics, {
+    MetricsSettings::Pushgateway(_) => "pushgateway",
+    MetricsSettings::Statsd(_) => "statsd",
+});
 
 impl TargetSettings {
     /// The embedded defaults: local executor, files and registry, env secrets; nothing needs a
@@ -463,19 +508,25 @@ impl TargetSettings {
             output_writer: WriterSettings::LocalFile(Default::default()),
             secrets: SecretsSettings::Env(Default::default()),
             h2o: None,
+            metrics: None,
         }
     }
 
-    /// The adapter of each kind the target sets, by kind (frameworks are chosen by pipelines).
+    /// The adapter of each kind the target sets, by kind (frameworks are chosen by pipelines;
+    /// a metrics emitter only when the target has one).
     pub fn names(&self) -> BTreeMap<AdapterKind, &'static str> {
-        BTreeMap::from([
+        let mut names = BTreeMap::from([
             (AdapterKind::Executor, self.executor.name()),
             (AdapterKind::Storage, self.storage.name()),
             (AdapterKind::DataConnector, self.data_connector.name()),
             (AdapterKind::ModelRegistry, self.model_registry.name()),
             (AdapterKind::OutputWriter, self.output_writer.name()),
             (AdapterKind::Secrets, self.secrets.name()),
-        ])
+        ]);
+        if let Some(metrics) = &self.metrics {
+            names.insert(AdapterKind::Metrics, metrics.name());
+        }
+        names
     }
 }
 
@@ -493,6 +544,53 @@ fn default_registry() -> String {
 
 fn default_predictions() -> String {
     "predictions".into()
+}
+
+fn default_statsd_host() -> String {
+    "127.0.0.1".into()
+}
+
+fn default_statsd_port() -> u16 {
+    8125
+}
+
+fn default_prefix() -> String {
+    "mbt".into()
+}
+
+/// `statsd` metrics emitter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatsdConfig {
+    /// The StatsD server's host (default 127.0.0.1).
+    #[serde(default = "default_statsd_host")]
+    #[schemars(default = "default_statsd_host")]
+    pub host: String,
+    /// Its UDP port (default 8125).
+    #[serde(default = "default_statsd_port")]
+    #[schemars(default = "default_statsd_port")]
+    pub port: u16,
+    /// The first part of every metric name (default `mbt`).
+    #[serde(default = "default_prefix")]
+    #[schemars(default = "default_prefix")]
+    pub prefix: String,
+}
+
+/// `pushgateway` metrics emitter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushgatewayConfig {
+    /// The Pushgateway, `http(s)://HOST:PORT` (e.g. `http://pushgateway:9091`).
+    pub url: String,
+    /// The `job` label of every group MBT pushes (default `mbt`).
+    #[serde(default = "default_prefix")]
+    #[schemars(default = "default_prefix")]
+    pub job: String,
+    /// Basic authentication's user (with `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
 }
 
 /// `local` storage.
@@ -627,24 +725,30 @@ pub struct MlflowConfig {
     pub token: Option<SecretRef>,
 }
 
-// Adapters MBT knows but this build does not run (except `postgres`, which lives among them
-// for its kinship with `snowflake`). Their configuration is checked (credentials included) so
+// Adapters MBT knows but this build does not run (and `s3` and `postgres`, which live among
+// them for their kinship with the cloud ones). Their configuration is checked (credentials included) so
 // that a target is reported completely; none can reach a manifest.
 
 /// `s3` storage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct S3Config {
+    /// The bucket (it must exist).
     pub bucket: String,
+    /// The signing region (default `us-east-1`; self-hosted stores accept it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// For S3-compatible stores, e.g. `http://127.0.0.1:3900`.
+    /// For S3-compatible stores, e.g. `http://127.0.0.1:3900` (default: AWS S3 of the region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// Keys start with it, e.g. `mbt/staging` (default: the bucket's root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
+    /// `http://endpoint/bucket/key` instead of `http://bucket.endpoint/key` (default: true
+    /// with an `endpoint`, false for AWS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_style: Option<bool>,
+    /// `{{ secret('NAME') }}`, with `secret_access_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<SecretRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

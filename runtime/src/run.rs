@@ -15,6 +15,7 @@ use mbt_contract::fs::write_atomic;
 use mbt_contract::manifest::{Manifest, Step};
 use serde::{Deserialize, Serialize};
 
+use crate::adapters::monitoring::{Emission, Sample, Scope};
 use crate::adapters::{Adapters, Job, Storage};
 use crate::clock::timestamp;
 use crate::error::{code_of, coded, Code};
@@ -61,6 +62,11 @@ pub struct StepResult {
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// The rows of the tables the step read and wrote (absent: it read or wrote none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_in: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_out: Option<usize>,
 }
 
 impl StepResult {
@@ -153,6 +159,7 @@ impl<'a> Runner<'a> {
         };
         let mut produced = Vec::new();
         let outputs = steps::run(&mut context);
+        let rows_in = rows(inputs.values());
         drop(inputs);
         // Outputs are written by `store` (on a background thread during `run`); their URIs are
         // known now. Extra files (plots) are small and written here.
@@ -183,6 +190,8 @@ impl<'a> Runner<'a> {
             error: None,
             code: None,
             help: None,
+            rows_in,
+            rows_out: rows(produced.iter().map(|(_, artifact)| artifact)),
         };
         match outcome {
             Ok(uris) => result.outputs = uris,
@@ -257,10 +266,26 @@ pub fn run(
     progress: &mut dyn Progress,
 ) -> anyhow::Result<RunResults> {
     adapters.setup()?;
+    let started = Instant::now();
     let outcome = run_steps(manifest, options, adapters, progress);
     let problems = adapters.teardown();
     let mut results = outcome?;
-    let notes = adapters.warnings();
+    let sample = |name, value| Sample {
+        scope: Scope::Run,
+        name,
+        key: None,
+        value,
+    };
+    let samples = [
+        sample("duration_seconds", started.elapsed().as_secs_f64()),
+        sample("success", f64::from(u8::from(results.status == "success"))),
+    ];
+    let mut notes = adapters.warnings();
+    notes.extend(adapters.emit(&Emission {
+        pipeline: &manifest.metadata.pipeline_name,
+        target: &manifest.metadata.target,
+        samples: &samples,
+    }));
     if !notes.is_empty() {
         results.warnings.extend(notes);
         write_results(&options.results_path, &results)?;
@@ -390,6 +415,7 @@ fn run_steps(
             let mut outputs = Vec::new();
             for (name, (result, produced)) in pending.iter().zip(finished) {
                 progress.step_finished(name, &result);
+                emit_step(manifest, adapters, name, &result, &mut results.warnings);
                 if let Some(id) = registry_run_id(&produced, &options.run_id) {
                     results.registry_run_id = Some(id);
                 }
@@ -430,6 +456,77 @@ fn run_steps(
         write_results(&options.results_path, &results)?;
         Ok(results)
     })
+}
+
+/// The rows of the tables among `artifacts` (`None` when there is none).
+fn rows<'a>(artifacts: impl Iterator<Item = &'a Artifact>) -> Option<usize> {
+    artifacts
+        .filter_map(|artifact| match artifact {
+            Artifact::Frame(frame) => Some(frame.height()),
+            _ => None,
+        })
+        .reduce(|a, b| a + b)
+}
+
+/// What a finished step tells monitoring: its duration, success and rows; evaluate's metrics
+/// and publish's row count are the run's.
+fn step_samples(step: &str, result: &StepResult) -> Vec<Sample> {
+    let sample = |scope, name, key: Option<&str>, value| Sample {
+        scope,
+        name,
+        key: key.map(str::to_string),
+        value,
+    };
+    let of_step = || Scope::Step(step.to_string());
+    let mut samples = vec![
+        sample(of_step(), "duration_seconds", None, result.duration_s),
+        sample(
+            of_step(),
+            "success",
+            None,
+            f64::from(u8::from(result.error.is_none())),
+        ),
+    ];
+    samples.extend(
+        result
+            .rows_in
+            .map(|rows| sample(of_step(), "rows_in", None, rows as f64)),
+    );
+    samples.extend(
+        result
+            .rows_out
+            .map(|rows| sample(of_step(), "rows_out", None, rows as f64)),
+    );
+    if result.error.is_none() {
+        if step == "evaluate" {
+            samples.extend(
+                result
+                    .metrics
+                    .iter()
+                    .map(|(metric, value)| sample(Scope::Run, "evaluation", Some(metric), *value)),
+            );
+        }
+        if let Some(rows) = result.metrics.get("published_rows") {
+            samples.push(sample(Scope::Run, "predictions", None, *rows));
+        }
+    }
+    samples
+}
+
+/// Sends a step's samples; a failure becomes a warning of `warnings`.
+fn emit_step(
+    manifest: &Manifest,
+    adapters: &Adapters,
+    step: &str,
+    result: &StepResult,
+    warnings: &mut Vec<String>,
+) {
+    let samples = step_samples(step, result);
+    warnings.extend(adapters.emit(&Emission {
+        pipeline: &manifest.metadata.pipeline_name,
+        target: &manifest.metadata.target,
+        samples: &samples,
+    }));
 }
 
 /// Waits for a batch's output writes; a step whose outputs could not be written has failed
@@ -483,6 +580,8 @@ fn panicked() -> StepOutcome {
         error: Some("the step panicked (a bug in MBT: please report it)".into()),
         code: Some(Code::InternalRuntimeError.as_str().into()),
         help: None,
+        rows_in: None,
+        rows_out: None,
     };
     (result, Vec::new())
 }
@@ -557,6 +656,9 @@ fn exec_step(
     if let Err(error) = runner.store(name, &produced) {
         result.fail(&error);
     }
+    let mut warnings = Vec::new();
+    emit_step(manifest, adapters, name, &result, &mut warnings);
+    result.warnings.extend(warnings);
     Ok(result)
 }
 

@@ -103,9 +103,18 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(format!("local: {cores} core(s)"))
     });
-    let StorageSettings::Local(storage) = &settings.storage;
-    checks.run("storage", || {
-        writable(&host.root, &storage.base_path).map(|path| format!("local: {path}"))
+    checks.run("storage", || match &settings.storage {
+        StorageSettings::Local(storage) => {
+            writable(&host.root, &storage.base_path).map(|path| format!("local: {path}"))
+        }
+        StorageSettings::S3(_) => {
+            let adapters = adapters.as_ref().map_err(String::clone)?;
+            adapters
+                .storage
+                .health()
+                .map(|found| format!("s3: {found}"))
+                .map_err(|error| format!("s3: {error:#}"))
+        }
     });
     match &settings.model_registry {
         RegistrySettings::Local(registry) => checks.run("model registry", || {
@@ -135,6 +144,16 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
             health(&adapters, |adapters| adapters.output_writer.health())
         }
     });
+    if settings.metrics.is_some() {
+        checks.run("metrics", || {
+            let adapters = adapters.as_ref().map_err(String::clone)?;
+            let emitter = adapters
+                .metrics
+                .as_ref()
+                .ok_or("no metrics emitter was built")?;
+            emitter.health().map_err(|error| format!("{error:#}"))
+        });
+    }
     checks.run("adapters", || {
         let adapters = adapters.as_ref().map_err(String::clone)?;
         adapters.setup().map_err(|error| format!("{error:#}"))?;

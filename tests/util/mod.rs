@@ -6,6 +6,7 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 pub mod postgres;
+pub mod s3;
 
 use std::ffi::OsString;
 use std::fmt;

@@ -27,6 +27,9 @@ const ADAPTER_KEYS: &[AdapterKind] = &[
     AdapterKind::Secrets,
 ];
 
+/// Target keys that choose an adapter only when present (no embedded default).
+const OPTIONAL_ADAPTER_KEYS: &[AdapterKind] = &[AdapterKind::Metrics];
+
 /// The key naming an adapter of `kind` in a target (`provider` for secrets, as in the plan).
 pub fn tag_of(kind: AdapterKind) -> &'static str {
     if kind == AdapterKind::Secrets {
@@ -46,6 +49,7 @@ pub fn merge_target(shared: Node, target: Node) -> Node {
     };
     let replaced: Vec<String> = ADAPTER_KEYS
         .iter()
+        .chain(OPTIONAL_ADAPTER_KEYS)
         .filter_map(|kind| {
             let key = kind.as_str();
             let name = |mapping: &Mapping| {
@@ -183,6 +187,16 @@ pub fn check_target(target: &Node, source: &str, out: &mut Vec<Diagnostic>) -> C
                 settings.insert(kind.as_str().to_string(), value);
             }
             None => complete = false,
+        }
+    }
+    for kind in OPTIONAL_ADAPTER_KEYS {
+        if let Some(entry) = mapping.entry(kind.as_str()) {
+            match check_adapter(*kind, entry, source, out) {
+                Some(value) => {
+                    settings.insert(kind.as_str().to_string(), value);
+                }
+                None => complete = false,
+            }
         }
     }
     if let Some(h2o) = mapping.entry("h2o") {

@@ -50,6 +50,9 @@ pub struct Profile {
     /// Default `h2o:` section for every target (see [`TargetSettings::h2o`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h2o: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Default metrics emitter for every target (see [`TargetSettings::metrics`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<AdapterSettings>,
     /// Default `vars:` for every target (see [`TargetSettings::vars`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vars: Option<IndexMap<String, VarValue>>,
@@ -62,7 +65,8 @@ pub struct TargetSettings {
     /// Where steps run (`local`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executor: Option<AdapterSettings>,
-    /// Where artifacts are stored (`local`: `base_path`, default `local_artifacts`).
+    /// Where artifacts are stored (`local`: `base_path`, default `local_artifacts`; `s3`: a
+    /// bucket).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<AdapterSettings>,
     /// Where tables are read from (`local_file`: `data_path`, default `sample_data`;
@@ -87,6 +91,10 @@ pub struct TargetSettings {
     /// cluster of the `h2o_automl` framework.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h2o: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Where each step's and run's metrics are sent (`statsd`: `host`, `port`, `prefix`;
+    /// `pushgateway`: `url`, `job`); absent: nowhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<AdapterSettings>,
     /// Values of `{{ var('NAME') }}` in every pipeline compiled for this target (`--vars`
     /// overrides them), e.g. where serving publishes: `{output_table: churn_predictions}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

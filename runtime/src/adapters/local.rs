@@ -25,7 +25,9 @@ pub fn storage(
     settings: &StorageSettings,
     context: &BuildContext<'_>,
 ) -> anyhow::Result<Box<dyn Storage>> {
-    let StorageSettings::Local(config) = settings;
+    let StorageSettings::Local(config) = settings else {
+        anyhow::bail!("the local factory got another storage's settings");
+    };
     Ok(Box::new(LocalStorage {
         base: context.project.join(&config.base_path),
     }))

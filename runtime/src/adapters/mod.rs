@@ -12,10 +12,12 @@ mod h2o;
 pub mod local;
 pub mod memory;
 pub mod mlflow;
+pub mod monitoring;
 mod postgres;
 mod process;
 pub mod registry;
 pub mod rest;
+mod s3;
 pub mod sklearn;
 mod smartcore;
 
@@ -106,6 +108,11 @@ pub trait Storage: Adapter {
     }
     fn get(&self, uri: &str) -> anyhow::Result<Vec<u8>>;
     fn exists(&self, uri: &str) -> bool;
+
+    /// Whether the store answers, for `mbt debug`: what it found, or why not.
+    fn health(&self) -> anyhow::Result<String> {
+        Ok("ready".into())
+    }
 }
 
 /// What to read: a table, optionally only some columns and only the rows whose date column lies

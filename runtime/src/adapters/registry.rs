@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use mbt_contract::adapters::{
-    self, AdapterKind, ConnectorSettings, ExecutorSettings, H2oClusterConfig, Named,
-    RegistrySettings, SecretsSettings, StorageSettings, TargetSettings, WriterSettings,
+    self, AdapterKind, ConnectorSettings, ExecutorSettings, H2oClusterConfig, MetricsSettings,
+    Named, RegistrySettings, SecretsSettings, StorageSettings, TargetSettings, WriterSettings,
 };
 
+use super::monitoring::{Emission, MetricsEmitter};
 use super::{
     Adapter, BuildContext, DataConnector, Executor, Framework, FrameworkContext, ModelRegistry,
     OutputWriter, SecretsProvider, Storage,
@@ -48,6 +49,7 @@ pub struct Registry {
     writers: BTreeMap<&'static str, Factory<WriterSettings, dyn OutputWriter>>,
     executors: BTreeMap<&'static str, Factory<ExecutorSettings, dyn Executor>>,
     secrets: BTreeMap<&'static str, SecretsFactory>,
+    emitters: BTreeMap<&'static str, Factory<MetricsSettings, dyn MetricsEmitter>>,
     installed: Vec<Installed>,
 }
 
@@ -75,6 +77,7 @@ impl Registry {
             writers: BTreeMap::new(),
             executors: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            emitters: BTreeMap::new(),
             installed: Vec::new(),
         };
         registry.framework("automl", MBT, |_| Ok(Box::new(super::automl::Automl)));
@@ -90,6 +93,8 @@ impl Registry {
         });
         registry.add(AdapterKind::Storage, "local", MBT);
         registry.storages.insert("local", super::local::storage);
+        registry.add(AdapterKind::Storage, "s3", MBT);
+        registry.storages.insert("s3", super::s3::storage);
         registry.add(AdapterKind::DataConnector, "local_file", POLARS);
         registry
             .connectors
@@ -118,6 +123,10 @@ impl Registry {
         registry.executors.insert("local", super::local::executor);
         registry.add(AdapterKind::Secrets, "env", MBT);
         registry.secrets.insert("env", super::local::secrets);
+        for name in ["pushgateway", "statsd"] {
+            registry.add(AdapterKind::Metrics, name, MBT);
+            registry.emitters.insert(name, super::monitoring::emitter);
+        }
         registry
     }
 
@@ -171,6 +180,11 @@ impl Registry {
             model_registry: build(&self.registries, &settings.model_registry, &context)?,
             output_writer: build(&self.writers, &settings.output_writer, &context)?,
             executor: build(&self.executors, &settings.executor, &context)?,
+            metrics: settings
+                .metrics
+                .as_ref()
+                .map(|metrics| build(&self.emitters, metrics, &context))
+                .transpose()?,
             frameworks: Frameworks {
                 factories: self.frameworks.clone(),
                 built: Mutex::default(),
@@ -223,6 +237,8 @@ pub struct Adapters {
     pub model_registry: Box<dyn ModelRegistry>,
     pub output_writer: Box<dyn OutputWriter>,
     pub executor: Box<dyn Executor>,
+    /// The target's metrics emitter, if it has one.
+    pub metrics: Option<Box<dyn MetricsEmitter>>,
     pub frameworks: Frameworks,
     project: PathBuf,
     registry_settings: RegistrySettings,
@@ -300,6 +316,7 @@ impl Adapters {
             model_registry: parts.model_registry,
             output_writer: parts.output_writer,
             executor: parts.executor,
+            metrics: None,
             frameworks: parts.frameworks,
             project: parts.project,
             registry_settings: RegistrySettings::Local(Default::default()),
@@ -314,6 +331,19 @@ impl Adapters {
     /// and never returned.
     pub fn secret_available(&self, name: &str) -> bool {
         self.secrets.get_secret(name).is_ok()
+    }
+
+    /// Sends samples to the target's metrics emitter; what went wrong, if anything (a warning
+    /// for the run: monitoring never fails it).
+    pub fn emit(&self, emission: &Emission<'_>) -> Option<String> {
+        let emitter = self.metrics.as_ref()?;
+        if emission.samples.is_empty() {
+            return None;
+        }
+        emitter
+            .emit(emission)
+            .err()
+            .map(|error| format!("metrics not sent: {error:#}"))
     }
 
     /// Sets up every adapter of the run (frameworks set up on first use).

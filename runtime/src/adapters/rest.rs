@@ -99,19 +99,27 @@ enum Body<'a> {
     None,
     Json(&'a Value),
     Bytes(&'a [u8]),
+    /// Bytes of a named content type.
+    Typed(&'a str, &'a [u8]),
     Form(&'a [(&'a str, &'a str)]),
     /// A multipart/form-data body holding one file (boundary, body).
     Multipart(&'a str, &'a [u8]),
 }
 
+/// The HTTP agent of every service client: 10 s to connect, 10 minutes for a whole exchange
+/// (artifacts), statuses as answers rather than errors.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(Duration::from_secs(600)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
 impl Rest {
     pub fn new(service: &'static Service, base: &str, auth: Auth) -> Rest {
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(Duration::from_secs(600)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = agent();
         Rest {
             service,
             base: base.trim_end_matches('/').to_string(),
@@ -195,6 +203,12 @@ impl Rest {
 
     pub fn put_bytes(&self, path: &str, bytes: &[u8]) -> anyhow::Result<()> {
         self.send("PUT", path, &[], Body::Bytes(bytes)).map(drop)
+    }
+
+    /// POST of `bytes` as `content_type` (e.g. Prometheus' text format).
+    pub fn post_typed(&self, path: &str, content_type: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        self.send("POST", path, &[], Body::Typed(content_type, bytes))
+            .map(drop)
     }
 
     /// Sends one request, retrying connection errors and 5xx with backoff; returns the body of
@@ -294,6 +308,9 @@ impl Rest {
                     Body::Bytes(bytes) => request
                         .header("Content-Type", "application/octet-stream")
                         .send(*bytes)?,
+                    Body::Typed(content_type, bytes) => {
+                        request.header("Content-Type", *content_type).send(*bytes)?
+                    }
                     Body::Form(fields) => request.send_form(fields.iter().copied())?,
                     Body::Multipart(boundary, bytes) => request
                         .header(
