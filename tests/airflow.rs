@@ -273,3 +273,152 @@ fn staging_dags_pass_artifacts_through_the_bucket_and_publish_to_postgres() {
         "500|1\n"
     );
 }
+
+/// A pod per step: what each task's pod would be (built by the provider's own
+/// `build_pod_request_obj`, no cluster needed), its upstream tasks and the manifest it carries.
+const PODS: &str = r#"
+import base64, json, sys
+from airflow.models import DagBag
+bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
+out = {"import_errors": {k: str(v) for k, v in bag.import_errors.items()}, "tasks": {}}
+for task in bag.dags[sys.argv[2]].tasks:
+    pod = task.build_pod_request_obj()
+    container = pod.spec.containers[0]
+    env = {e.name: e.value for e in container.env or [] if e.value is not None}
+    out["tasks"][task.task_id] = {
+        "operator": type(task).__name__,
+        "namespace": pod.metadata.namespace,
+        "image": container.image,
+        "service_account": pod.spec.service_account_name,
+        "command": container.command,
+        "args": container.args,
+        "requests": container.resources.requests,
+        "limits": container.resources.limits,
+        "step": env.get("MBT_STEP"),
+        "run_id": env.get("MBT_RUN_ID"),
+        "manifest": json.loads(base64.b64decode(env["MBT_MANIFEST_B64"])),
+        "secrets": sorted(
+            [e.name, e.value_from.secret_key_ref.name, e.value_from.secret_key_ref.key]
+            for e in container.env or [] if e.value_from is not None
+        ),
+        "upstream": sorted(task.upstream_task_ids),
+    }
+print(json.dumps(out))
+"#;
+
+/// A `kubernetes` target: a KubernetesPodOperator per step with the target's image, namespace,
+/// service account and secrets and each step's resources; `mbt run` refuses the target.
+#[test]
+fn a_kubernetes_target_gets_a_pod_per_step_and_mbt_run_refuses_it() {
+    let Some(python) = util::tool_or_skip("MBT_AIRFLOW_PYTHON", "airflow kubernetes") else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let project = sandbox.copy_example("telecom-churn");
+    let profiles = project.join("profiles.yaml");
+    let mut text = std::fs::read_to_string(&profiles).unwrap();
+    text.push_str(
+        "    prod:\n      executor:\n        type: kubernetes\n        config:\n          \
+         namespace: ml-prod\n          image: registry.internal/mbt-churn:1.4\n          \
+         service_account: mbt-runner\n          secret_name: churn-secrets\n          \
+         resources:\n            default: {memory: 4Gi, cpu: 1}\n            \
+         train_model: {memory: 16Gi, cpu: 4}\n      storage:\n        type: s3\n        \
+         config:\n          bucket: mbt-prod\n          region: eu-west-1\n          \
+         access_key_id: \"{{ secret('MBT_S3_ACCESS_KEY') }}\"\n          \
+         secret_access_key: \"{{ secret('MBT_S3_SECRET_KEY') }}\"\n",
+    );
+    std::fs::write(&profiles, text).unwrap();
+    let run = sandbox
+        .mbt(&project)
+        .args(["run", "--select", "churn_gbm_v1", "--target", "prod"])
+        .env("MBT_S3_ACCESS_KEY", "key")
+        .env("MBT_S3_SECRET_KEY", "secret")
+        .run();
+    run.expect_code(1);
+    assert!(run.stderr.contains("MBT4025"), "{run}");
+    assert!(run.stderr.contains("namespace `ml-prod`"), "{run}");
+
+    let dags = sandbox.path().join("dags");
+    sandbox
+        .mbt(&project)
+        .args([
+            "generate-dags",
+            "churn_gbm_v1",
+            "--target",
+            "prod",
+            "--output",
+        ])
+        .args([&dags])
+        .run()
+        .success();
+    let home = sandbox.path().join("airflow");
+    // The provider reads a cluster's configuration to build a pod; it never contacts it here.
+    let kubeconfig = sandbox.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: none\n\
+         clusters: [{name: none, cluster: {server: \"https://127.0.0.1:6443\"}}]\n\
+         contexts: [{name: none, context: {cluster: none, user: none}}]\n\
+         users: [{name: none, user: {token: none}}]\n",
+    )
+    .unwrap();
+    let output = airflow(&python, &home, sandbox.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["-c", PODS])
+        .arg(&dags)
+        .arg("mbt_churn_gbm_v1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let pods: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|error| panic!("{error}: {stdout}"));
+    assert_eq!(pods["import_errors"], serde_json::json!({}), "{pods:#}");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dags.join("manifests/churn_gbm_v1.json")).unwrap(),
+    )
+    .unwrap();
+    let tasks = pods["tasks"].as_object().unwrap();
+    assert_eq!(tasks.len(), manifest["steps"].as_object().unwrap().len());
+    for (step, pod) in tasks {
+        assert_eq!(pod["operator"], "KubernetesPodOperator", "{step}");
+        assert_eq!(pod["namespace"], "ml-prod");
+        assert_eq!(pod["image"], "registry.internal/mbt-churn:1.4");
+        assert_eq!(pod["service_account"], "mbt-runner");
+        assert_eq!(pod["command"], serde_json::json!(["sh", "-c"]));
+        assert!(
+            pod["args"][0]
+                .as_str()
+                .unwrap()
+                .contains("mbt exec --manifest /tmp/mbt-manifest.json"),
+            "{pod}"
+        );
+        assert_eq!(pod["step"], step.as_str());
+        assert_eq!(pod["run_id"], "{{ run_id }}");
+        assert_eq!(pod["manifest"], manifest, "{step}: the pod's manifest");
+        assert_eq!(
+            pod["secrets"],
+            serde_json::json!([
+                ["MBT_S3_ACCESS_KEY", "churn-secrets", "MBT_S3_ACCESS_KEY"],
+                ["MBT_S3_SECRET_KEY", "churn-secrets", "MBT_S3_SECRET_KEY"]
+            ])
+        );
+        let expected = if step == "train_model" {
+            serde_json::json!({"memory": "16Gi", "cpu": "4"})
+        } else {
+            serde_json::json!({"memory": "4Gi", "cpu": "1"})
+        };
+        assert_eq!(pod["requests"], expected, "{step}");
+        assert_eq!(pod["limits"], expected, "{step}");
+        let mut parents: Vec<&str> = manifest["dag"]["parent_map"][step]
+            .as_array()
+            .map(|list| list.iter().map(|p| p.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        parents.sort_unstable();
+        assert_eq!(pod["upstream"], serde_json::json!(parents), "{step}");
+    }
+}

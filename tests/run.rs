@@ -192,6 +192,7 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     KIND             NAME         VERSION            NEEDS
     data_connector   local_file   polars 0.55.2      a folder of CSV or Parquet files
     data_connector   postgres     rust-postgres 0.19 a PostgreSQL server (9.4 or later)
+    executor         kubernetes   mbt 0.1.0          a Kubernetes cluster, an image with mbt and the project, and Airflow with apache-airflow-providers-cncf-kubernetes
     executor         local        mbt 0.1.0          nothing
     framework        automl       mbt 0.1.0          nothing
     framework        gbm          mbt 0.1.0          nothing
@@ -208,7 +209,7 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     storage          local        mbt 0.1.0          a writable folder
     storage          s3           mbt 0.1.0          an S3-compatible object store and its bucket
 
-    known, not in this build: data_connector snowflake, executor kubernetes, output_writer snowflake
+    known, not in this build: data_connector snowflake, output_writer snowflake
     ----- stderr -----
     ");
     let output = sandbox
@@ -228,9 +229,12 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     let h2o = adapters.iter().find(|a| a["name"] == "h2o_automl").unwrap();
     assert_eq!(h2o["available"], true);
     assert!(h2o["needs"].as_str().unwrap().contains("Java"));
-    let kubernetes = adapters.iter().find(|a| a["name"] == "kubernetes").unwrap();
-    assert_eq!(kubernetes["available"], false);
-    assert!(kubernetes["version"].is_null());
+    let snowflake = adapters
+        .iter()
+        .find(|a| a["kind"] == "data_connector" && a["name"] == "snowflake")
+        .unwrap();
+    assert_eq!(snowflake["available"], false);
+    assert!(snowflake["version"].is_null());
 }
 
 #[test]

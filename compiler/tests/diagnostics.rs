@@ -100,6 +100,10 @@ const COVERED_ELSEWHERE: &[(&str, &str)] = &[
         "runtime: h2o_automl without h2o.jar; tests/h2o.rs",
     ),
     (
+        "MBT4025",
+        "runtime: `mbt run` on a kubernetes target; tests/airflow.rs",
+    ),
+    (
         "MBT4024",
         "runtime: a publish the PostgreSQL table refuses; tests/postgres.rs, runtime/tests/postgres.rs",
     ),

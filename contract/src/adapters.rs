@@ -255,9 +255,9 @@ pub static ADAPTERS: &[AdapterSpec] = &[
     AdapterSpec {
         kind: AdapterKind::Executor,
         name: "kubernetes",
-        description: "Each step in a Kubernetes pod (not available in this build).",
-        available: false,
-        needs: "a Kubernetes cluster",
+        description: "Each step as a Kubernetes pod running `mbt exec`, scheduled by the Airflow DAG `mbt generate-dags` writes (KubernetesPodOperator with the target's image, namespace, service account and secrets, and each step's resources); `mbt run` on such a target is refused (MBT4025): its steps run where the orchestrator puts them.",
+        available: true,
+        needs: "a Kubernetes cluster, an image with mbt and the project, and Airflow with apache-airflow-providers-cncf-kubernetes",
         config_schema: schema_fn!(KubernetesConfig),
     },
     AdapterSpec {
@@ -389,6 +389,17 @@ pub enum MetricsSettings {
 )]
 pub enum ExecutorSettings {
     Local(LocalExecutorConfig),
+    Kubernetes(KubernetesConfig),
+}
+
+impl ExecutorSettings {
+    /// What each step asks of the executor, by step name (`default` for every step).
+    pub fn resources(&self) -> &BTreeMap<String, Resources> {
+        match self {
+            ExecutorSettings::Local(config) => &config.resources,
+            ExecutorSettings::Kubernetes(config) => &config.resources,
+        }
+    }
 }
 
 /// Where step outputs are stored.
@@ -473,7 +484,10 @@ macro_rules! named {
     };
 }
 
-named!(ExecutorSettings, AdapterKind::Executor, { ExecutorSettings::Local(_) => "local" });
+named!(ExecutorSettings, AdapterKind::Executor, {
+    ExecutorSettings::Local(_) => "local",
+    ExecutorSettings::Kubernetes(_) => "kubernetes",
+});
 named!(StorageSettings, AdapterKind::Storage, {
     StorageSettings::Local(_) => "local",
     StorageSettings::S3(_) => "s3",
@@ -832,13 +846,19 @@ pub struct SnowflakeConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesConfig {
+    /// The namespace of the steps' pods (default `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    /// The image the pods run: `mbt` on its PATH, the project as its working directory.
+    pub image: String,
+    /// The pods' service account (default: the namespace's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
-    /// Resources per step name (`default` for every step).
+    /// The Kubernetes Secret holding the pipelines' secrets, one key per `secret('NAME')`,
+    /// given to the pods as environment variables (default `mbt-secrets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// Resources per step name (`default` for every step): each pod's requests and limits.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, Resources>,
 }

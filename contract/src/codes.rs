@@ -1154,6 +1154,19 @@ codes! {
     /// PIPELINE`.
     PublishFailed = "MBT4024", Error, "publish-failed";
 
+    /// Steps run elsewhere.
+    ///
+    /// `mbt run` was asked to run a pipeline on a target whose executor runs each step where
+    /// an orchestrator schedules it (`kubernetes`: one pod per step), not in this process.
+    ///
+    /// Bad:
+    ///     mbt run churn_training_v1 --target prod   # prod: executor {type: kubernetes}
+    ///
+    /// Fix: write the target's DAGs with `mbt generate-dags --target prod --output DAGS_DIR`
+    /// and let Airflow schedule them (each pod runs `mbt exec`), or run on a target with the
+    /// `local` executor.
+    RunsElsewhere = "MBT4025", Error, "runs-elsewhere";
+
     /// Internal compiler error.
     ///
     /// MBT hit a bug while compiling. This is never the user's fault.

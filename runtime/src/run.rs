@@ -265,6 +265,7 @@ pub fn run(
     adapters: &Adapters,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<RunResults> {
+    adapters.executor.runs_here()?;
     adapters.setup()?;
     let started = Instant::now();
     let outcome = run_steps(manifest, options, adapters, progress);

@@ -98,10 +98,17 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
         ConnectorSettings::LocalFile(config) => local_files(db, config),
         ConnectorSettings::Postgres(_) => health(&adapters, |adapters| adapters.connector.health()),
     });
-    let ExecutorSettings::Local(_) = &settings.executor;
-    checks.run("executor", || {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Ok(format!("local: {cores} core(s)"))
+    checks.run("executor", || match &settings.executor {
+        ExecutorSettings::Local(_) => {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            Ok(format!("local: {cores} core(s)"))
+        }
+        // No cluster is contacted: the orchestrator starts the pods.
+        ExecutorSettings::Kubernetes(config) => Ok(format!(
+            "kubernetes: image {} in namespace {} (pods of `mbt generate-dags`' DAGs; `mbt run` refuses this target)",
+            config.image,
+            config.namespace.as_deref().unwrap_or("default")
+        )),
     });
     checks.run("storage", || match &settings.storage {
         StorageSettings::Local(storage) => {

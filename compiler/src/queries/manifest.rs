@@ -3,9 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mbt_contract::adapters::{
-    AdapterKind, ExecutorSettings, Named, RegistrySettings, TargetSettings,
-};
+use mbt_contract::adapters::{AdapterKind, Named, RegistrySettings, TargetSettings};
 use mbt_contract::manifest::{
     stable_hash, DagSection, Manifest, Metadata, PipelineType, ProfileSection, Resources, Step,
     StepConfig, MANIFEST_VERSION,
@@ -256,9 +254,9 @@ fn adapters_of(config: &StepConfig, settings: &TargetSettings) -> BTreeMap<Adapt
 
 /// What the executor's `resources` ask for `step` (its own entry, else `default`).
 fn resources_of(step: &str, settings: &TargetSettings) -> Resources {
-    let ExecutorSettings::Local(executor) = &settings.executor;
-    let own = executor.resources.get(step);
-    let default = executor.resources.get("default");
+    let resources = settings.executor.resources();
+    let own = resources.get(step);
+    let default = resources.get("default");
     Resources {
         memory: own
             .and_then(|r| r.memory.clone())

@@ -430,7 +430,9 @@ pub fn executor(
     _context: &BuildContext<'_>,
 ) -> anyhow::Result<Box<dyn Executor>> {
     // `resources` are recorded in the manifest for orchestrators; threads do not limit them.
-    let ExecutorSettings::Local(_) = settings;
+    let ExecutorSettings::Local(_) = settings else {
+        anyhow::bail!("the local factory got another executor's settings");
+    };
     Ok(Box::new(LocalExecutor))
 }
 

@@ -9,6 +9,7 @@
 mod automl;
 mod gbm;
 mod h2o;
+mod kubernetes;
 pub mod local;
 pub mod memory;
 pub mod mlflow;
@@ -287,6 +288,13 @@ pub type Job<'a> = Box<dyn FnOnce() + Send + 'a>;
 /// Jobs do not panic out (the runner catches panics inside each job).
 pub trait Executor: Adapter {
     fn run_batch<'a>(&self, jobs: Vec<Job<'a>>);
+
+    /// Whether `mbt run` may run a whole pipeline through this executor from this process
+    /// (an executor whose steps an orchestrator schedules says why not). `mbt exec`, one step
+    /// where the orchestrator put it, runs on any executor.
+    fn runs_here(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Resolves `{{ secret('NAME') }}` references at run time.

@@ -121,6 +121,10 @@ impl Registry {
             .insert("postgres", super::postgres::output_writer);
         registry.add(AdapterKind::Executor, "local", MBT);
         registry.executors.insert("local", super::local::executor);
+        registry.add(AdapterKind::Executor, "kubernetes", MBT);
+        registry
+            .executors
+            .insert("kubernetes", super::kubernetes::executor);
         registry.add(AdapterKind::Secrets, "env", MBT);
         registry.secrets.insert("env", super::local::secrets);
         for name in ["pushgateway", "statsd"] {

@@ -1,5 +1,9 @@
-//! Airflow 3 DAG files: one DAG per manifest, one BashOperator per step running `mbt exec`,
-//! dependencies from the manifest's DAG, schedule from `deployment`, tags from the project.
+//! Airflow 3 DAG files: one DAG per manifest, one task per step running `mbt exec`, dependencies
+//! from the manifest's DAG, schedule from `deployment`, tags from the project. A BashOperator
+//! runs the step on the Airflow worker (`local` executor); on a `kubernetes` target a
+//! KubernetesPodOperator runs it in a pod of the target's image, namespace and service account,
+//! with the step's resources as the pod's requests and limits, the pipeline's secrets from the
+//! target's Kubernetes Secret, and the pinned manifest passed in base64 (no file to mount).
 //!
 //! Nothing a user wrote reaches Python source or a shell unescaped: values are Python string
 //! literals (JSON strings, which Python reads the same), the shell command is fixed text that
@@ -9,6 +13,8 @@
 
 use std::fmt::Write;
 
+use base64::Engine;
+use mbt_contract::adapters::{ExecutorSettings, KubernetesConfig};
 use mbt_contract::manifest::Manifest;
 use mbt_contract::pipeline::Cadence;
 
@@ -19,6 +25,12 @@ pub struct Airflow;
 /// The task command: fixed, no user data (that is in the environment).
 const COMMAND: &str = "\"$MBT\" exec --manifest \"$MBT_MANIFEST\" --step \"$MBT_STEP\" \
                        --run-id \"$MBT_RUN_ID\" --project-dir \"$MBT_PROJECT\"";
+
+/// The pod's command: the manifest from the environment to a file, then the step (the image's
+/// working directory is the project).
+const POD_COMMAND: &str = "printf '%s' \"$MBT_MANIFEST_B64\" | base64 -d > /tmp/mbt-manifest.json \
+                           && exec mbt exec --manifest /tmp/mbt-manifest.json --step \"$MBT_STEP\" \
+                           --run-id \"$MBT_RUN_ID\"";
 
 impl Orchestrator for Airflow {
     fn file_name(&self, manifest: &Manifest) -> String {
@@ -56,39 +68,10 @@ impl Orchestrator for Airflow {
             one_line(pipeline),
             one_line(&manifest.metadata.target),
         );
-        out.push_str(
-            "from datetime import datetime, timedelta\n\n\
-             from airflow.providers.standard.operators.bash import BashOperator\n\
-             from airflow.sdk import DAG, literal\n\n",
-        );
-        let _ = writeln!(out, "MBT = {}", py(&generation.mbt.display().to_string()));
-        let _ = writeln!(
-            out,
-            "MANIFEST = {}",
-            py(&generation.manifest_path.display().to_string())
-        );
-        let _ = writeln!(
-            out,
-            "PROJECT = {}",
-            py(&generation.project.display().to_string())
-        );
-        let _ = writeln!(out, "COMMAND = {}\n\n", py(COMMAND));
-        out.push_str(
-            "def mbt_step(step):\n    \
-             \"\"\"One step of the pipeline, run by `mbt exec` in the DAG run's MBT run.\"\"\"\n    \
-             return BashOperator(\n        \
-             task_id=step,\n        \
-             bash_command=COMMAND,\n        \
-             env={\n            \
-             \"MBT\": literal(MBT),\n            \
-             \"MBT_MANIFEST\": literal(MANIFEST),\n            \
-             \"MBT_PROJECT\": literal(PROJECT),\n            \
-             \"MBT_STEP\": literal(step),\n            \
-             \"MBT_RUN_ID\": \"{{ run_id }}\",\n        \
-             },\n        \
-             append_env=True,\n    \
-             )\n\n\n",
-        );
+        match &manifest.profile.settings.executor {
+            ExecutorSettings::Kubernetes(config) => pod_operator(&mut out, manifest, config),
+            ExecutorSettings::Local(_) => bash_operator(&mut out, generation),
+        }
         let _ = writeln!(out, "with DAG(");
         let _ = writeln!(out, "    dag_id={},", py(&dag_id(pipeline)));
         if let Some(description) = &project.description {
@@ -122,6 +105,129 @@ impl Orchestrator for Airflow {
         }
         out
     }
+}
+
+/// `mbt_step(step)`: a BashOperator running `mbt exec` on the Airflow worker.
+fn bash_operator(out: &mut String, generation: &Generation<'_>) {
+    out.push_str(
+        "from datetime import datetime, timedelta\n\n\
+         from airflow.providers.standard.operators.bash import BashOperator\n\
+         from airflow.sdk import DAG, literal\n\n",
+    );
+    let _ = writeln!(out, "MBT = {}", py(&generation.mbt.display().to_string()));
+    let _ = writeln!(
+        out,
+        "MANIFEST = {}",
+        py(&generation.manifest_path.display().to_string())
+    );
+    let _ = writeln!(
+        out,
+        "PROJECT = {}",
+        py(&generation.project.display().to_string())
+    );
+    let _ = writeln!(out, "COMMAND = {}\n\n", py(COMMAND));
+    out.push_str(
+        "def mbt_step(step):\n    \
+         \"\"\"One step of the pipeline, run by `mbt exec` in the DAG run's MBT run.\"\"\"\n    \
+         return BashOperator(\n        \
+         task_id=step,\n        \
+         bash_command=COMMAND,\n        \
+         env={\n            \
+         \"MBT\": literal(MBT),\n            \
+         \"MBT_MANIFEST\": literal(MANIFEST),\n            \
+         \"MBT_PROJECT\": literal(PROJECT),\n            \
+         \"MBT_STEP\": literal(step),\n            \
+         \"MBT_RUN_ID\": \"{{ run_id }}\",\n        \
+         },\n        \
+         append_env=True,\n    \
+         )\n\n\n",
+    );
+}
+
+/// `mbt_step(step)`: a KubernetesPodOperator running `mbt exec` in a pod. Every value is a
+/// Python literal; the manifest goes in base64 (no braces for Airflow's Jinja to render).
+fn pod_operator(out: &mut String, manifest: &Manifest, config: &KubernetesConfig) {
+    out.push_str(
+        "from datetime import datetime, timedelta\n\n\
+         from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator\n\
+         from airflow.providers.cncf.kubernetes.secret import Secret\n\
+         from airflow.sdk import DAG\n\
+         from kubernetes.client import models as k8s\n\n",
+    );
+    let text = serde_json::to_string_pretty(manifest).unwrap_or_default() + "\n";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let _ = writeln!(out, "IMAGE = {}", py(&config.image));
+    let _ = writeln!(
+        out,
+        "NAMESPACE = {}",
+        py(config.namespace.as_deref().unwrap_or("default"))
+    );
+    let _ = writeln!(
+        out,
+        "SERVICE_ACCOUNT = {}",
+        config.service_account.as_deref().map_or("None".into(), py)
+    );
+    let _ = writeln!(
+        out,
+        "SECRET_NAME = {}",
+        py(config.secret_name.as_deref().unwrap_or("mbt-secrets"))
+    );
+    let secrets: Vec<String> = manifest.secrets.iter().map(|name| py(name)).collect();
+    let _ = writeln!(out, "SECRETS = [{}]", secrets.join(", "));
+    // Each step's requests and limits, from the manifest (the target's `resources`).
+    let _ = writeln!(out, "RESOURCES = {{");
+    for step in &manifest.dag.execution_order {
+        let resources = &manifest.steps[step].resources;
+        let mut entries = Vec::new();
+        if let Some(memory) = &resources.memory {
+            entries.push(format!("\"memory\": {}", py(memory)));
+        }
+        if let Some(cpu) = resources.cpu {
+            entries.push(format!("\"cpu\": {}", py(&cpu.to_string())));
+        }
+        let _ = writeln!(out, "    {}: {{{}}},", py(step), entries.join(", "));
+    }
+    let _ = writeln!(out, "}}");
+    let _ = writeln!(
+        out,
+        "POD_NAME = {}",
+        py(&pod_name(&manifest.metadata.pipeline_name))
+    );
+    let _ = writeln!(out, "COMMAND = {}", py(POD_COMMAND));
+    let _ = writeln!(out, "MANIFEST_B64 = {}\n\n", py(&encoded));
+    out.push_str(
+        "def mbt_step(step):\n    \
+         \"\"\"One step of the pipeline: a pod running `mbt exec` in the DAG run's MBT run.\"\"\"\n    \
+         resources = RESOURCES.get(step) or None\n    \
+         return KubernetesPodOperator(\n        \
+         task_id=step,\n        \
+         name=POD_NAME + \"-\" + step.replace(\"_\", \"-\"),\n        \
+         namespace=NAMESPACE,\n        \
+         image=IMAGE,\n        \
+         service_account_name=SERVICE_ACCOUNT,\n        \
+         cmds=[\"sh\", \"-c\"],\n        \
+         arguments=[COMMAND],\n        \
+         env_vars={\n            \
+         \"MBT_MANIFEST_B64\": MANIFEST_B64,\n            \
+         \"MBT_STEP\": step,\n            \
+         \"MBT_RUN_ID\": \"{{ run_id }}\",\n        \
+         },\n        \
+         secrets=[Secret(\"env\", name, SECRET_NAME, name) for name in SECRETS],\n        \
+         container_resources=k8s.V1ResourceRequirements(requests=resources, limits=resources),\n        \
+         get_logs=True,\n        \
+         on_finish_action=\"delete_pod\",\n    \
+         )\n\n\n",
+    );
+}
+
+/// A pod name prefix Kubernetes accepts (lower-case letters, digits, `-`).
+fn pod_name(pipeline: &str) -> String {
+    let name: String = pipeline
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("mbt-{}", name.trim_matches('-'))
 }
 
 /// A Python string literal: JSON's string syntax is a subset of Python's.
