@@ -67,7 +67,7 @@ class Cluster:
         subprocess.run(
             [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "mbt",
              "-d", database, "-X", "-q", "-v", "ON_ERROR_STOP=1", *args],
-            check=True, cwd=cwd, stdout=subprocess.DEVNULL,
+            check=True, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 
 
@@ -102,10 +102,9 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="mbt-bench-pg-") as tmp:
         tmp = pathlib.Path(tmp)
-        cluster = Cluster(args.postgres_bin, tmp / "pg")
+        tmp.chmod(0o755)  # the server's own user reaches its folder through it
         (tmp / "pg").mkdir()
-        if cluster.as_postgres:
-            shutil.chown(tmp / "pg", "postgres", "postgres")
+        cluster = Cluster(args.postgres_bin, tmp / "pg")
         cluster.start()
         try:
             run(cluster, tmp, args)
@@ -127,8 +126,8 @@ def run(cluster, tmp, args):
                f.streaming_movies, f.contract, f.paperless_billing, f.payment_method,
                f.monthly_charges, f.total_charges, f.churned
         FROM generate_series(1, {repeat}) g CROSS JOIN customer_churn_features f
-        ORDER BY g, f.customer_id LIMIT {ROWS};
-        VACUUM ANALYZE features_1m;""")
+        ORDER BY g, f.customer_id LIMIT {ROWS}""")
+    cluster.psql("analytics", "-c", "VACUUM ANALYZE features_1m")
     (project / "pipelines" / "load_1m.yaml").write_text(
         "schema_version: 1\n"
         "project: {name: load_1m, problem_type: binary_classification}\n"
@@ -137,8 +136,14 @@ def run(cluster, tmp, args):
         "  schema: {target: {label_column: churned}, identifiers: {primary_key: customer_id}}\n"
         "  model_training: {framework: gbm}\n"
     )
-    env = dict(os.environ, MBT_PG_PORT=str(cluster.port), MBT_PG_PASSWORD="unused")
-    subprocess.run([args.mbt, "--color", "never", "compile", "load_1m", "--target", "staging"],
+    # Local artifacts, the table from the cluster (trust authentication: no password).
+    (project / "profiles.yaml").write_text(
+        "telecom-churn:\n  target: bench\n  outputs:\n    bench:\n      data_connector:\n"
+        "        type: postgres\n"
+        f"        config: {{host: 127.0.0.1, port: {cluster.port}, database: analytics, user: mbt}}\n"
+    )
+    env = dict(os.environ)
+    subprocess.run([args.mbt, "--color", "never", "compile", "load_1m"],
                    cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
     manifest = project / "target" / "load_1m" / "manifest.json"
     url = f"postgresql+psycopg2://mbt@127.0.0.1:{cluster.port}/analytics"
