@@ -253,6 +253,12 @@ fn staging_dags_pass_artifacts_through_the_bucket_and_publish_to_postgres() {
     // predictions to the warehouse, tagged with the serving DAG's run.
     assert!(!project.join("local_artifacts").exists());
     let keys = bucket.keys("mbt-staging");
+    assert!(
+        keys.iter()
+            .any(|key| key.starts_with("registry/") && key.ends_with("/run.json")),
+        "the training run is not in the bucket's registry: {keys:?}"
+    );
+    assert!(!project.join("local_registry").exists());
     for step in [
         "load_data",
         "split_data",

@@ -853,8 +853,8 @@ fn mbt_target_env_selects_the_target() {
     let manifest = read_manifest(&project, "churn_training_v1");
     assert_eq!(manifest["profile"]["target"], "staging");
     assert_eq!(
-        manifest["profile"]["settings"]["model_registry"]["config"]["base_path"],
-        "./local_registry/staging"
+        manifest["profile"]["settings"]["model_registry"]["config"]["prefix"],
+        "registry"
     );
 
     // --target wins over MBT_TARGET.

@@ -112,7 +112,10 @@ fn project(sandbox: &Sandbox, url: &str) -> PathBuf {
     let serving = std::fs::read_to_string(project.join("pipelines/churn_serving_v1.yaml"))
         .unwrap()
         .replace("name: churn_serving_v1", "name: serve_mlflow")
-        .replace("registry: local", "registry: mlflow")
+        .replace(
+            "registry: \"{{ var('registry', 'local') }}\"",
+            "registry: mlflow",
+        )
         .replace(
             "training_pipeline: churn_training_v1",
             "training_pipeline: churn_gbm_v1",

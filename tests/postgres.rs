@@ -178,6 +178,12 @@ fn staging_on_postgres_trains_and_serves_as_dev_does() {
             assert!(keys.iter().any(|k| k == key), "{key} not in {keys:?}");
         }
     }
+    // The run is recorded in the bucket's registry, where serving finds it.
+    assert!(
+        keys.iter()
+            .any(|k| *k == format!("registry/{run}/run.json")),
+        "{keys:?}"
+    );
     assert_eq!(staging["target"], "staging", "{staging:#}");
     assert_eq!(
         staging["metrics"], dev["metrics"],

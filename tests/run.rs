@@ -203,8 +203,10 @@ fn deps_list_shows_each_adapter_with_its_version_and_needs() {
     metrics          statsd       mbt 0.1.0          a StatsD server (UDP)
     model_registry   local        mbt 0.1.0          a writable folder
     model_registry   mlflow       mbt 0.1.0          an MLflow tracking server (`http(s)://`), or MLflow installed for `sqlite:///`
+    model_registry   s3           mbt 0.1.0          an S3-compatible object store and its bucket
     output_writer    local_file   polars 0.55.2      a writable folder
     output_writer    postgres     rust-postgres 0.19 a PostgreSQL server (9.4 or later)
+    output_writer    s3           mbt 0.1.0          an S3-compatible object store and its bucket
     secrets          env          mbt 0.1.0          the environment variables
     storage          local        mbt 0.1.0          a writable folder
     storage          s3           mbt 0.1.0          an S3-compatible object store and its bucket

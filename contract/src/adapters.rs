@@ -229,6 +229,14 @@ pub static ADAPTERS: &[AdapterSpec] = &[
         config_schema: schema_fn!(MlflowConfig),
     },
     AdapterSpec {
+        kind: AdapterKind::ModelRegistry,
+        name: "s3",
+        description: "Runs and their artifacts as objects of an S3-compatible bucket (`<prefix>/<run>/run.json`, written last), registered models' versions claimed with conditional writes: a registry every machine of an orchestrated run shares.",
+        available: true,
+        needs: "an S3-compatible object store and its bucket",
+        config_schema: schema_fn!(S3Config),
+    },
+    AdapterSpec {
         kind: AdapterKind::OutputWriter,
         name: "local_file",
         description: "Predictions as CSV or Parquet (by the table's extension) under `output_path` (default `predictions`).",
@@ -243,6 +251,14 @@ pub static ADAPTERS: &[AdapterSpec] = &[
         available: true,
         needs: "a PostgreSQL server (9.4 or later)",
         config_schema: schema_fn!(PostgresConfig),
+    },
+    AdapterSpec {
+        kind: AdapterKind::OutputWriter,
+        name: "s3",
+        description: "Predictions as an object `<prefix>/<table>` of an S3-compatible bucket (CSV, or Parquet by the table's extension), replaced whole by each run.",
+        available: true,
+        needs: "an S3-compatible object store and its bucket",
+        config_schema: schema_fn!(S3Config),
     },
     AdapterSpec {
         kind: AdapterKind::OutputWriter,
@@ -439,6 +455,7 @@ pub enum ConnectorSettings {
 pub enum RegistrySettings {
     Local(LocalRegistryConfig),
     Mlflow(MlflowConfig),
+    S3(S3Config),
 }
 
 /// Where predictions are published.
@@ -452,6 +469,7 @@ pub enum RegistrySettings {
 pub enum WriterSettings {
     LocalFile(LocalOutputConfig),
     Postgres(PostgresConfig),
+    S3(S3Config),
 }
 
 /// How secret references are resolved. `provider` (not `type`) names it, as in the plan's
@@ -499,10 +517,12 @@ named!(ConnectorSettings, AdapterKind::DataConnector, {
 named!(RegistrySettings, AdapterKind::ModelRegistry, {
     RegistrySettings::Local(_) => "local",
     RegistrySettings::Mlflow(_) => "mlflow",
+    RegistrySettings::S3(_) => "s3",
 });
 named!(WriterSettings, AdapterKind::OutputWriter, {
     WriterSettings::LocalFile(_) => "local_file",
     WriterSettings::Postgres(_) => "postgres",
+    WriterSettings::S3(_) => "s3",
 });
 named!(SecretsSettings, AdapterKind::Secrets, { SecretsSettings::Env(_) => "env" });
 named!(MetricsSettings, AdapterKind::Metrics, {

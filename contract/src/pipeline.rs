@@ -665,7 +665,7 @@ pub struct Serving {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSource {
-    /// The model registry holding the training run (`local` or `mlflow`; `mbt deps list` shows the
+    /// The model registry holding the training run (`local`, `mlflow` or `s3`; `mbt deps list` shows the
     /// registries this build runs). The target's `model_registry` settings apply when it names
     /// the same registry.
     #[serde(default = "default_registry")]
@@ -720,13 +720,13 @@ pub struct ScoringWindows {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Output {
-    /// The output writer: `local_file` or `postgres` (the target configures it; `mbt deps
+    /// The output writer: `local_file`, `postgres` or `s3` (the target configures it; `mbt deps
     /// list` shows what this build runs).
     #[serde(default = "default_destination")]
     #[schemars(default = "default_destination")]
     pub destination: String,
-    /// The table or file written: `predictions.csv` (`local_file`), `churn_predictions` or
-    /// `schema.table` (`postgres`).
+    /// The table or file written: `predictions.csv` (`local_file`, `s3`), `churn_predictions`
+    /// or `schema.table` (`postgres`).
     pub table: String,
     /// Names of the output columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -243,3 +243,93 @@ fn a_missing_bucket_wrong_keys_and_a_dead_server_are_coded() {
         "s3://{BUCKET}/staging/artifacts/run_3/load_data/data.parquet"
     )));
 }
+
+#[test]
+fn runs_and_predictions_live_in_the_bucket_too() {
+    use mbt_contract::adapters::{RegistrySettings, WriterSettings};
+    use mbt_runtime::adapters::{RunFilter, RunRecord};
+    let Some(server) = start("s3 registry") else {
+        return;
+    };
+    std::env::set_var("MBT_TEST_S3_ACCESS", server::ACCESS_KEY);
+    std::env::set_var("MBT_TEST_S3_SECRET", server::SECRET_KEY);
+    let mut runs = config(&server.endpoint, BUCKET);
+    runs.prefix = Some("registry".into());
+    let mut published = config(&server.endpoint, BUCKET);
+    published.prefix = Some("predictions".into());
+    let mut settings = TargetSettings::embedded();
+    settings.model_registry = RegistrySettings::S3(runs);
+    settings.output_writer = WriterSettings::S3(published);
+    let adapters = Registry::builtin()
+        .build(&settings, std::path::Path::new("."))
+        .unwrap();
+    let registry = &adapters.model_registry;
+    let record = |run: &str, at: &str| RunRecord {
+        run_id: run.into(),
+        pipeline: "churn".into(),
+        recorded_at: Some(at.into()),
+        ..RunRecord::default()
+    };
+    let logged = registry
+        .log_run(
+            &record("run_a", "2026-01-01T00:00:00Z"),
+            &[("model.json".into(), b"{\"a\": 1}".to_vec())],
+        )
+        .unwrap();
+    assert_eq!(
+        logged.artifacts["model.json"],
+        format!("s3://{BUCKET}/registry/run_a/artifacts/model.json")
+    );
+    registry
+        .log_run(&record("run_b", "2026-02-01T00:00:00Z"), &[])
+        .unwrap();
+    assert_eq!(registry.load_run("run_a").unwrap(), logged);
+    assert_eq!(
+        registry.load_artifact("run_a", "model.json").unwrap(),
+        b"{\"a\": 1}"
+    );
+    assert_eq!(
+        registry
+            .latest_run(RunFilter::Pipeline("churn"))
+            .unwrap()
+            .run_id,
+        "run_b"
+    );
+    let error = registry.load_run("run_z").unwrap_err();
+    assert_eq!(code(&error), Code::RunNotFound);
+    assert!(registry.health().unwrap().contains("2 run(s) recorded"));
+    // Versions are claimed one after another; the alias follows the newest.
+    assert_eq!(
+        registry
+            .register_model(&logged, "churn", Some("champion"))
+            .unwrap(),
+        "1"
+    );
+    assert_eq!(
+        registry
+            .register_model(&record("run_b", "x"), "churn", Some("champion"))
+            .unwrap(),
+        "2"
+    );
+    assert_eq!(
+        registry.resolve_alias("churn", "champion").unwrap(),
+        "run_b"
+    );
+    assert_eq!(
+        code(&registry.resolve_alias("churn", "staging").unwrap_err()),
+        Code::RunNotFound
+    );
+
+    // Predictions: an object per table, CSV or Parquet by its name.
+    let frame = polars::df!("customer_id" => ["C1", "C2"], "p" => [0.25, 0.75]).unwrap();
+    let uri = adapters
+        .output_writer
+        .write("churn.csv", &frame, "run_c")
+        .unwrap();
+    assert_eq!(uri, format!("s3://{BUCKET}/predictions/churn.csv"));
+    assert_eq!(
+        std::fs::read_to_string(server.bucket_folder(BUCKET).join("predictions/churn.csv"))
+            .unwrap(),
+        "customer_id,p\nC1,0.25\nC2,0.75\n"
+    );
+}

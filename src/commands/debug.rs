@@ -142,6 +142,14 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
                 .map(|found| format!("mlflow {}: {found}", mlflow.tracking_uri))
                 .map_err(|error| format!("{error:#}"))
         }),
+        RegistrySettings::S3(_) => checks.run("model registry", || {
+            let adapters = adapters.as_ref().map_err(String::clone)?;
+            adapters
+                .model_registry
+                .health()
+                .map(|found| format!("s3: {found}"))
+                .map_err(|error| format!("s3: {error:#}"))
+        }),
     }
     checks.run("output writer", || match &settings.output_writer {
         WriterSettings::LocalFile(writer) => {
@@ -149,6 +157,14 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
         }
         WriterSettings::Postgres(_) => {
             health(&adapters, |adapters| adapters.output_writer.health())
+        }
+        WriterSettings::S3(_) => {
+            let adapters = adapters.as_ref().map_err(String::clone)?;
+            adapters
+                .output_writer
+                .health()
+                .map(|found| format!("s3: {found}"))
+                .map_err(|error| format!("s3: {error:#}"))
         }
     });
     if settings.metrics.is_some() {

@@ -73,11 +73,12 @@ pub struct TargetSettings {
     /// `postgres`: a database).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_connector: Option<AdapterSettings>,
-    /// The model registry (`local`: `base_path`, default `local_registry`).
+    /// The model registry (`local`: `base_path`, default `local_registry`; `mlflow`: a tracking
+    /// server; `s3`: a bucket).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_registry: Option<AdapterSettings>,
     /// Where serving pipelines write predictions (`local_file`: `output_path`, default
-    /// `predictions`; `postgres`: a database table).
+    /// `predictions`; `postgres`: a database table; `s3`: a bucket).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_writer: Option<AdapterSettings>,
     /// Secrets provider (`env` reads environment variables).

@@ -399,19 +399,23 @@ pub fn output_writer(
 
 impl Adapter for LocalFileWriter {}
 
+/// A published table's bytes: Parquet for a `.parquet` name, else CSV.
+pub(crate) fn encode_table(table: &str, frame: &DataFrame) -> anyhow::Result<Vec<u8>> {
+    if table.ends_with(".parquet") {
+        return crate::frame::to_parquet(frame);
+    }
+    let mut bytes = Vec::new();
+    CsvWriter::new(&mut bytes)
+        .finish(&mut frame.clone())
+        .map_err(anyhow::Error::from)
+        .context("cannot write the table as CSV")?;
+    Ok(bytes)
+}
+
 impl OutputWriter for LocalFileWriter {
     fn write(&self, table: &str, frame: &DataFrame, _run_id: &str) -> anyhow::Result<String> {
         let path = self.output_path.join(table);
-        let bytes = if table.ends_with(".parquet") {
-            crate::frame::to_parquet(frame)?
-        } else {
-            let mut bytes = Vec::new();
-            CsvWriter::new(&mut bytes)
-                .finish(&mut frame.clone())
-                .map_err(anyhow::Error::from)
-                .context("cannot write the table as CSV")?;
-            bytes
-        };
+        let bytes = encode_table(table, frame)?;
         write_atomic(&path, &bytes)
             .with_context(|| format!("cannot write {}", path.display()))
             .code(

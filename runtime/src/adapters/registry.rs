@@ -115,6 +115,10 @@ impl Registry {
         registry
             .writers
             .insert("local_file", super::local::output_writer);
+        registry.add(AdapterKind::ModelRegistry, "s3", MBT);
+        registry.registries.insert("s3", super::s3::model_registry);
+        registry.add(AdapterKind::OutputWriter, "s3", MBT);
+        registry.writers.insert("s3", super::s3::output_writer);
         registry.add(AdapterKind::OutputWriter, "postgres", POSTGRES);
         registry
             .writers

@@ -9,7 +9,10 @@
 //! 5xx answers (the same part again, mid-upload); then MBT4019. A missing bucket or key is
 //! MBT4013, refused credentials MBT4020.
 
+mod registry;
 mod sign;
+
+pub use registry::model_registry;
 
 use std::io::Write;
 use std::time::Duration;
@@ -43,14 +46,72 @@ pub fn storage(
     };
     Ok(Box::new(S3Storage {
         client: Client::new(config, context)?,
-        prefix: config
-            .prefix
-            .as_deref()
-            .unwrap_or("")
-            .trim_matches('/')
-            .to_string(),
+        prefix: prefix_of(config),
         bucket_seen: std::sync::OnceLock::new(),
     }))
+}
+
+/// The target's key prefix without surrounding slashes (empty: the bucket's root).
+fn prefix_of(config: &S3Config) -> String {
+    config
+        .prefix
+        .as_deref()
+        .unwrap_or("")
+        .trim_matches('/')
+        .to_string()
+}
+
+/// `prefix/rest`, or `rest` at the bucket's root.
+fn under(prefix: &str, rest: &str) -> String {
+    if prefix.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{prefix}/{rest}")
+    }
+}
+
+struct S3Writer {
+    client: Client,
+    prefix: String,
+}
+
+/// The `s3` output writer: each published table an object `<prefix>/<table>` (CSV, or Parquet
+/// by the table's extension), replaced whole by each run.
+pub fn output_writer(
+    settings: &mbt_contract::adapters::WriterSettings,
+    context: &BuildContext<'_>,
+) -> anyhow::Result<Box<dyn super::OutputWriter>> {
+    let mbt_contract::adapters::WriterSettings::S3(config) = settings else {
+        anyhow::bail!("the s3 factory got another writer's settings");
+    };
+    Ok(Box::new(S3Writer {
+        client: Client::new(config, context)?,
+        prefix: prefix_of(config),
+    }))
+}
+
+impl Adapter for S3Writer {}
+
+impl super::OutputWriter for S3Writer {
+    fn write(
+        &self,
+        table: &str,
+        frame: &polars::prelude::DataFrame,
+        _run_id: &str,
+    ) -> anyhow::Result<String> {
+        let bytes = super::local::encode_table(table, frame)?;
+        let key = under(&self.prefix, table);
+        self.client.put_object(&key, &bytes)?;
+        Ok(format!("s3://{}/{key}", self.client.bucket))
+    }
+
+    fn health(&self) -> anyhow::Result<String> {
+        self.client.send("HEAD", "", &[], &[])?;
+        Ok(format!(
+            "s3://{}/{} at {}: the bucket answers",
+            self.client.bucket, self.prefix, self.client.origin
+        ))
+    }
 }
 
 /// One bucket of one store.
@@ -138,6 +199,20 @@ impl Client {
         query: &[(&str, &str)],
         body: &[u8],
     ) -> anyhow::Result<Answer> {
+        self.send_with(method, key, query, &[], &[], body)
+    }
+
+    /// [`Client::send`] with more (signed) headers, and statuses besides 2xx that are answers
+    /// rather than errors (412 for a conditional write that lost).
+    fn send_with(
+        &self,
+        method: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        accept: &[u16],
+        body: &[u8],
+    ) -> anyhow::Result<Answer> {
         let path = self.path(key);
         let what = format!("{method} s3://{}/{key}", self.bucket);
         let mut pause = self.first_pause;
@@ -147,8 +222,12 @@ impl Client {
                 std::thread::sleep(pause);
                 pause *= 2;
             }
-            match self.attempt(method, &path, query, body) {
-                Ok(answer) if (200..300).contains(&answer.status) => return Ok(answer),
+            match self.attempt(method, &path, query, headers, body) {
+                Ok(answer)
+                    if (200..300).contains(&answer.status) || accept.contains(&answer.status) =>
+                {
+                    return Ok(answer)
+                }
                 Ok(answer) if answer.status >= 500 || answer.status == 429 => {
                     last = format!("HTTP {}: {}", answer.status, error_code(&answer.body).0);
                 }
@@ -171,6 +250,7 @@ impl Client {
         method: &str,
         path: &str,
         query: &[(&str, &str)],
+        extra: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Answer, ureq::Error> {
         let payload_hash = sha256_hex(body);
@@ -186,7 +266,7 @@ impl Client {
                 host: &self.host,
                 path,
                 query,
-                headers: &[],
+                headers: extra,
                 payload_hash: &payload_hash,
                 amz_date: &amz_date,
             })
@@ -198,8 +278,8 @@ impl Client {
         macro_rules! with_headers {
             ($request:expr) => {{
                 let mut request = $request;
-                for (name, value) in headers {
-                    request = request.header(name, value);
+                for (name, value) in headers.iter().chain(extra) {
+                    request = request.header(*name, *value);
                 }
                 if let Some(value) = &authorization {
                     request = request.header("Authorization", value);
@@ -275,6 +355,62 @@ impl Client {
     fn put_object(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
         self.send("PUT", key, &[], bytes).map(drop)
     }
+
+    /// Writes `key` only if no object has it (`If-None-Match: *`); false when one had.
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> anyhow::Result<bool> {
+        let answer = self.send_with("PUT", key, &[], &[("if-none-match", "*")], &[412], bytes)?;
+        Ok(answer.status != 412)
+    }
+
+    /// The object's bytes, or `None` when there is no such key.
+    fn get_if_present(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let answer = self.send_with("GET", key, &[], &[], &[404], &[])?;
+        Ok((answer.status != 404).then_some(answer.body))
+    }
+
+    /// Every key under `prefix` (ListObjectsV2, page by page).
+    fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("list-type", "2"), ("prefix", prefix)];
+            if let Some(token) = &token {
+                query.push(("continuation-token", token.as_str()));
+            }
+            let answer = self.send("GET", "", &query, &[])?;
+            let text = String::from_utf8_lossy(&answer.body).into_owned();
+            keys.extend(elements(&text, "Key").into_iter().map(|key| unescape(&key)));
+            token = (elements(&text, "IsTruncated").first().map(String::as_str) == Some("true"))
+                .then(|| elements(&text, "NextContinuationToken").into_iter().next())
+                .flatten();
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+}
+
+/// The texts of every `<name>` element of an XML document (S3's answers are flat enough).
+fn elements(text: &str, name: &str) -> Vec<String> {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(&open) {
+        rest = &rest[start + open.len()..];
+        let Some(end) = rest.find(&close) else { break };
+        found.push(rest[..end].to_string());
+        rest = &rest[end + close.len()..];
+    }
+    found
+}
+
+/// XML's five entities.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 /// `<Code>` and `<Message>` of an S3 error document (a HEAD answer has none: its status).
@@ -424,12 +560,7 @@ impl Write for Upload<'_> {
 
 impl S3Storage {
     fn key(&self, run_id: &str, step: &str, name: &str) -> String {
-        let key = format!("{run_id}/{step}/{name}");
-        if self.prefix.is_empty() {
-            key
-        } else {
-            format!("{}/{key}", self.prefix)
-        }
+        under(&self.prefix, &format!("{run_id}/{step}/{name}"))
     }
 
     /// The key of an `s3://bucket/key` URI of this bucket.
