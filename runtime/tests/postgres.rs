@@ -194,7 +194,7 @@ fn reads_every_type_as_a_csv_export_would_and_pushes_columns_and_dates_down() {
     let log = server.log();
     assert!(
         log.contains(
-            r#"COPY (SELECT "id"::text, "score"::float8 FROM "public"."features" WHERE "snapshot" >= '2025-01-02' AND "snapshot" < '2025-03-02' ORDER BY ctid) TO STDOUT (FORMAT binary)"#
+            r#"COPY (SELECT "id"::text, "score"::float8 FROM "public"."features" WHERE "snapshot" >= '2025-01-02' AND "snapshot" < '2025-03-02' ORDER BY tableoid, ctid) TO STDOUT (FORMAT binary)"#
         ),
         "pushed-down statement not in the server log:\n{log}"
     );

@@ -90,7 +90,8 @@ impl Statsd {
     fn lines(&self, emission: &Emission<'_>) -> Vec<String> {
         let base = format!("{}.{}", self.prefix, clean(emission.pipeline));
         let mut lines = Vec::new();
-        for sample in emission.samples {
+        // StatsD has no NaN or infinity (an undefined metric, e.g. AUC of one class).
+        for sample in emission.samples.iter().filter(|s| s.value.is_finite()) {
             let name = match (&sample.scope, &sample.key) {
                 (_, Some(key)) => format!("{base}.{}.{}", sample.name, clean(key)),
                 (Scope::Step(step), None) => format!("{base}.{}.{}", clean(step), sample.name),
@@ -199,6 +200,13 @@ impl Pushgateway {
 fn exposition(samples: &[&Sample]) -> String {
     let mut families: Vec<(String, Vec<String>)> = Vec::new();
     for sample in samples {
+        // Prometheus' text format spells these `NaN`, `+Inf`, `-Inf`.
+        let value = match sample.value {
+            v if v.is_nan() => "NaN".to_string(),
+            v if v == f64::INFINITY => "+Inf".to_string(),
+            v if v == f64::NEG_INFINITY => "-Inf".to_string(),
+            v => v.to_string(),
+        };
         let (family, labels) = match (&sample.scope, &sample.key) {
             (_, Some(key)) => (
                 format!("mbt_{}_metric", sample.name),
@@ -207,7 +215,7 @@ fn exposition(samples: &[&Sample]) -> String {
             (Scope::Step(_), None) => (format!("mbt_step_{}", sample.name), String::new()),
             (Scope::Run, None) => (format!("mbt_run_{}", sample.name), String::new()),
         };
-        let line = format!("{family}{labels} {}", sample.value);
+        let line = format!("{family}{labels} {value}");
         match families.iter_mut().find(|(name, _)| *name == family) {
             Some((_, lines)) => lines.push(line),
             None => families.push((family, vec![line])),
@@ -320,6 +328,28 @@ mod tests {
                 "mbt.churn_v1.run.success:1|g",
             ]
         );
+    }
+
+    #[test]
+    fn values_without_a_number_are_left_out_of_statsd_and_spelled_for_prometheus() {
+        let nan = Sample {
+            scope: Scope::Run,
+            name: "evaluation",
+            key: Some("roc_auc".into()),
+            value: f64::NAN,
+        };
+        let statsd = Statsd {
+            address: "127.0.0.1:8125".into(),
+            prefix: "mbt".into(),
+        };
+        let samples = [nan];
+        let emission = Emission {
+            pipeline: "p",
+            target: "dev",
+            samples: &samples,
+        };
+        assert!(statsd.lines(&emission).is_empty());
+        assert!(exposition(&[&samples[0]]).ends_with("{metric=\"roc_auc\"} NaN\n"));
     }
 
     #[test]

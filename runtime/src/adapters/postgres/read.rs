@@ -1,7 +1,7 @@
 //! Reading a table or view: the columns and the date range a step asks for pushed down as SQL,
 //! the rows streamed with binary `COPY` straight into polars columns.
 //!
-//! Rows of a table come in storage order (`ORDER BY ctid`: the order a load wrote them, as in
+//! Rows of a table come in storage order (`ORDER BY tableoid, ctid`: the order a load wrote them, as in
 //! a CSV export), so the same table gives the same split whatever plan the server picks.
 //!
 //! Types follow what `local_file` infers from a CSV export of the same table, so a pipeline
@@ -177,8 +177,10 @@ pub(super) fn read(database: &Database, request: &TableRequest<'_>) -> anyhow::R
     // Rows in storage order, as a CSV export of the table lists them: the split and the folds
     // that follow depend on row order, and a plan the server is free to choose must not change
     // them. Views and foreign tables have no storage order and come as the server sends them.
+    // `tableoid` first: the rows of a partitioned or inherited table come from several
+    // tables, whose ctids repeat.
     if stored(client, schema, table).map_err(|error| database.classify(error, "read from"))? {
-        query = format!("{query} ORDER BY ctid");
+        query = format!("{query} ORDER BY tableoid, ctid");
     }
 
     let types: Vec<Type> = columns.iter().map(|(_, kind)| kind.cast().1).collect();
@@ -203,7 +205,8 @@ pub(super) fn read(database: &Database, request: &TableRequest<'_>) -> anyhow::R
     Ok(DataFrame::new(height, columns)?)
 }
 
-/// Whether `schema.table` is a table or materialized view (rows with a storage order).
+/// Whether `schema.table` is a table, partitioned table or materialized view (rows with a
+/// storage order).
 fn stored(
     client: &mut postgres::Client,
     schema: &str,
@@ -213,7 +216,7 @@ fn stored(
         "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
         &[&schema, &table],
     )?;
-    Ok(kind.is_some_and(|row| matches!(row.get::<_, &str>(0), "r" | "m")))
+    Ok(kind.is_some_and(|row| matches!(row.get::<_, &str>(0), "r" | "p" | "m")))
 }
 
 /// The tables and views of `schema`, for "did you mean".

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 
-use super::{literal, quote, Database};
+use super::{quote, Database};
 use crate::error::{coded, Code};
 use mbt_contract::adapters::PublishMode;
 
@@ -112,11 +112,10 @@ pub(super) fn publish(
                     "CREATE TABLE IF NOT EXISTS",
                     1,
                 ))?;
-                transaction.batch_execute(&format!(
-                    "DELETE FROM {target} WHERE {} = {}",
-                    quote(RUN_COLUMN),
-                    literal(run_id)
-                ))?;
+                transaction.execute(
+                    &format!("DELETE FROM {target} WHERE {} = $1", quote(RUN_COLUMN)),
+                    &[&run_id],
+                )?;
             }
         }
         // The rows arrive in our types; the insert converts them to the table's (an existing
