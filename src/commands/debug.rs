@@ -96,7 +96,9 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
     });
     checks.run("data connector", || match &settings.data_connector {
         ConnectorSettings::LocalFile(config) => local_files(db, config),
-        ConnectorSettings::Postgres(_) => health(&adapters, |adapters| adapters.connector.health()),
+        ConnectorSettings::Postgres(_) => health(&adapters, "postgres", |adapters| {
+            adapters.connector.health()
+        }),
     });
     checks.run("executor", || match &settings.executor {
         ExecutorSettings::Local(_) => {
@@ -114,14 +116,7 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
         StorageSettings::Local(storage) => {
             writable(&host.root, &storage.base_path).map(|path| format!("local: {path}"))
         }
-        StorageSettings::S3(_) => {
-            let adapters = adapters.as_ref().map_err(String::clone)?;
-            adapters
-                .storage
-                .health()
-                .map(|found| format!("s3: {found}"))
-                .map_err(|error| format!("s3: {error:#}"))
-        }
+        StorageSettings::S3(_) => health(&adapters, "s3", |adapters| adapters.storage.health()),
     });
     match &settings.model_registry {
         RegistrySettings::Local(registry) => checks.run("model registry", || {
@@ -143,28 +138,18 @@ pub fn run(args: DebugArgs) -> anyhow::Result<ExitCode> {
                 .map_err(|error| format!("{error:#}"))
         }),
         RegistrySettings::S3(_) => checks.run("model registry", || {
-            let adapters = adapters.as_ref().map_err(String::clone)?;
-            adapters
-                .model_registry
-                .health()
-                .map(|found| format!("s3: {found}"))
-                .map_err(|error| format!("s3: {error:#}"))
+            health(&adapters, "s3", |adapters| adapters.model_registry.health())
         }),
     }
     checks.run("output writer", || match &settings.output_writer {
         WriterSettings::LocalFile(writer) => {
             writable(&host.root, &writer.output_path).map(|path| format!("local_file: {path}"))
         }
-        WriterSettings::Postgres(_) => {
-            health(&adapters, |adapters| adapters.output_writer.health())
-        }
+        WriterSettings::Postgres(_) => health(&adapters, "postgres", |adapters| {
+            adapters.output_writer.health()
+        }),
         WriterSettings::S3(_) => {
-            let adapters = adapters.as_ref().map_err(String::clone)?;
-            adapters
-                .output_writer
-                .health()
-                .map(|found| format!("s3: {found}"))
-                .map_err(|error| format!("s3: {error:#}"))
+            health(&adapters, "s3", |adapters| adapters.output_writer.health())
         }
     });
     if settings.metrics.is_some() {
@@ -342,15 +327,17 @@ fn secrets(
     }
 }
 
-/// What an adapter of the target found when asked (`postgres: PostgreSQL 15.20 at ...`).
+/// What an adapter of the target found when asked, under its name (`postgres: PostgreSQL
+/// 15.20 at ...`).
 fn health(
     adapters: &Result<mbt_runtime::adapters::Adapters, String>,
+    name: &str,
     ask: impl FnOnce(&mbt_runtime::adapters::Adapters) -> anyhow::Result<String>,
 ) -> Result<String, String> {
     let adapters = adapters.as_ref().map_err(String::clone)?;
     ask(adapters)
-        .map(|found| format!("postgres: {found}"))
-        .map_err(|error| format!("postgres: {error:#}"))
+        .map(|found| format!("{name}: {found}"))
+        .map_err(|error| format!("{name}: {error:#}"))
 }
 
 fn local_files(

@@ -337,16 +337,8 @@ impl ModelRegistry for LocalRegistry {
 
     fn resolve_alias(&self, name: &str, alias: &str) -> anyhow::Result<String> {
         let model = self.base.join("models").join(name);
-        let not_found = |what: String| {
-            coded(
-                Code::RunNotFound,
-                format!("{what} in {}", self.base.display()),
-                format!(
-                    "train a pipeline whose `registration` is `{{registered_model_name: {name}, \
-                     alias: {alias}}}` first, or load a run by `run_id`"
-                ),
-            )
-        };
+        let place = self.base.display().to_string();
+        let not_found = |what: String| super::alias_not_found(what, &place, name, alias);
         let version = std::fs::read_to_string(model.join("aliases").join(alias))
             .map_err(|_| not_found(format!("model `{name}` has no alias `{alias}`")))?;
         std::fs::read_to_string(model.join("versions").join(version.trim()))

@@ -229,6 +229,18 @@ pub fn latest<'a>(
         })
 }
 
+/// The coded error of a registered model's alias or version that `place` does not hold.
+pub fn alias_not_found(what: String, place: &str, name: &str, alias: &str) -> anyhow::Error {
+    coded(
+        Code::RunNotFound,
+        format!("{what} in {place}"),
+        format!(
+            "train a pipeline whose `registration` is `{{registered_model_name: {name}, \
+             alias: {alias}}}` first, or load a run by `run_id`"
+        ),
+    )
+}
+
 /// Records runs and hands their artifacts back by run id.
 pub trait ModelRegistry: Adapter {
     /// Whether the registry answers (after `setup`), for `mbt debug`: what it found, or why not.

@@ -106,11 +106,7 @@ impl super::OutputWriter for S3Writer {
     }
 
     fn health(&self) -> anyhow::Result<String> {
-        self.client.send("HEAD", "", &[], &[])?;
-        Ok(format!(
-            "s3://{}/{} at {}: the bucket answers",
-            self.client.bucket, self.prefix, self.client.origin
-        ))
+        self.client.bucket_health(&self.prefix)
     }
 }
 
@@ -350,6 +346,15 @@ impl Client {
                 "check the store's log; `mbt retry PIPELINE` resumes once it is fixed",
             ),
         }
+    }
+
+    /// Whether the bucket answers, for `mbt debug` (`s3://bucket/prefix at origin: ...`).
+    fn bucket_health(&self, prefix: &str) -> anyhow::Result<String> {
+        self.send("HEAD", "", &[], &[])?;
+        Ok(format!(
+            "s3://{}/{prefix} at {}: the bucket answers",
+            self.bucket, self.origin
+        ))
     }
 
     fn put_object(&self, key: &str, bytes: &[u8]) -> anyhow::Result<()> {
@@ -635,10 +640,6 @@ impl Storage for S3Storage {
     }
 
     fn health(&self) -> anyhow::Result<String> {
-        self.client.send("HEAD", "", &[], &[])?;
-        Ok(format!(
-            "s3://{}/{} at {}: the bucket answers",
-            self.client.bucket, self.prefix, self.client.origin
-        ))
+        self.client.bucket_health(&self.prefix)
     }
 }

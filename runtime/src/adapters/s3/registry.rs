@@ -167,16 +167,8 @@ impl ModelRegistry for S3Registry {
     }
 
     fn resolve_alias(&self, name: &str, alias: &str) -> anyhow::Result<String> {
-        let not_found = |what: String| {
-            coded(
-                Code::RunNotFound,
-                format!("{what} in {}", self.place()),
-                format!(
-                    "train a pipeline whose `registration` is `{{registered_model_name: {name}, \
-                     alias: {alias}}}` first, or load a run by `run_id`"
-                ),
-            )
-        };
+        let place = self.place();
+        let not_found = |what: String| crate::adapters::alias_not_found(what, &place, name, alias);
         let version = self
             .client
             .get_if_present(&self.key(&format!("models/{name}/aliases/{alias}")))?
