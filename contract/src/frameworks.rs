@@ -137,6 +137,14 @@ pub struct GbmConfig {
     /// are averaged; `learning_rate` and early stopping do not apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub random_forest: Option<bool>,
+    /// Share of the features each split considers, drawn afresh per node (default 1.0: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0.0), range(max = 1.0))]
+    pub colsample_bynode: Option<f64>,
+    /// Extremely randomized trees: each feature offers one split at a random threshold between
+    /// its smallest and largest value in the node, instead of its best one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_trees: Option<bool>,
 }
 
 /// `h2o_automl`: H2O-3 AutoML, with H2O's own parameter names.

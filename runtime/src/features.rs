@@ -93,6 +93,11 @@ pub trait Columns: Sync {
     fn as_matrix(&self) -> Option<&Matrix> {
         None
     }
+    /// Column `index`'s place in the fitted layout (its name, and whether it holds category
+    /// codes), when the input comes from a frame.
+    fn feature(&self, _index: usize) -> Option<&FeatureColumn> {
+        None
+    }
 }
 
 /// The feature columns of a frame under a fitted layout.
@@ -123,6 +128,10 @@ impl Columns for FrameColumns<'_> {
                 .collect(),
         };
         Ok(std::borrow::Cow::Owned(values))
+    }
+
+    fn feature(&self, index: usize) -> Option<&FeatureColumn> {
+        self.layout.columns.get(index)
     }
 }
 

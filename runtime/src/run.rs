@@ -690,19 +690,19 @@ fn write_results(path: &Path, results: &RunResults) -> anyhow::Result<()> {
 }
 
 /// The leaderboard the model of a finished training run was chosen from (AutoML frameworks),
-/// read back from the run's storage; `None` for other frameworks and runs without a model.
+/// read back from the run's storage (`leaderboard.json`, stored by train_model); `None` for
+/// other frameworks.
 pub fn leaderboard(
     results: &RunResults,
     adapters: &Adapters,
 ) -> Option<Vec<crate::adapters::LeaderboardRow>> {
-    let uri = results.steps.get("train_model")?.outputs.get("model")?;
+    let uri = results
+        .steps
+        .get("train_model")?
+        .outputs
+        .get("leaderboard.json")?;
     let bytes = adapters.storage.get(uri).ok()?;
-    let artifact: ModelArtifact = serde_json::from_slice(&bytes).ok()?;
-    adapters
-        .frameworks
-        .get(&artifact.model.framework)
-        .ok()?
-        .leaderboard(&artifact.model)
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]

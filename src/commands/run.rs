@@ -159,14 +159,18 @@ fn print_leaderboard(
     );
     for (rank, row) in board.iter().take(SHOWN).enumerate() {
         let spread = row.std.map_or(String::new(), |std| format!(" ± {std:.4}"));
+        let fit = row
+            .fit_seconds
+            .map_or(String::new(), |seconds| format!(" fit {seconds:.2} s"));
+        let predict = row
+            .predict_ms_per_1k
+            .map_or(String::new(), |ms| format!(", predict {ms:.1} ms/1k rows"));
         outln!(
-            "  {:>2}. {:<28} {:<16} {:.4}{spread:<10} fit {:.2} s, predict {:.1} ms/1k rows",
+            "  {:>2}. {:<28} {:<16} {:.4}{spread:<10}{fit}{predict}",
             rank + 1,
             row.model_id,
             row.algorithm,
             row.score,
-            row.fit_seconds,
-            row.predict_ms_per_1k
         );
     }
     Ok(())

@@ -355,8 +355,31 @@ pub struct LeaderboardRow {
     pub score: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub std: Option<f64>,
-    pub fit_seconds: f64,
-    pub predict_ms_per_1k: f64,
+    /// Measured times: in the run's `leaderboard.json`, not in a model (a model's bytes
+    /// depend only on its data, config and seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predict_ms_per_1k: Option<f64>,
+}
+
+/// A trained model and what the training found out beside it.
+pub struct Trained {
+    pub model: SerializedModel,
+    /// The leaderboard with its measured times (AutoML frameworks); stored with the run.
+    pub leaderboard: Option<Vec<LeaderboardRow>>,
+    /// Things the user should know (columns left out, ...): recorded with the run.
+    pub warnings: Vec<String>,
+}
+
+impl From<SerializedModel> for Trained {
+    fn from(model: SerializedModel) -> Trained {
+        Trained {
+            model,
+            leaderboard: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// What a model must predict.
@@ -448,6 +471,34 @@ pub trait Framework: Adapter {
         task: Task,
         config: &FrameworkConfig,
     ) -> anyhow::Result<SerializedModel>;
+    /// [`Framework::train`] that stops growing the model at `deadline` (an AutoML budget):
+    /// an engine that adds to its model step by step returns what it has by then (at least one
+    /// step); the others ignore the deadline.
+    fn train_until(
+        &self,
+        x: &dyn Columns,
+        y: &[f64],
+        task: Task,
+        config: &FrameworkConfig,
+        _deadline: Option<std::time::Instant>,
+    ) -> anyhow::Result<SerializedModel> {
+        self.train(x, y, task, config)
+    }
+    /// [`Framework::train`] with its leaderboard and warnings: what `train_model` calls.
+    fn train_with_report(
+        &self,
+        x: &dyn Columns,
+        y: &[f64],
+        task: Task,
+        config: &FrameworkConfig,
+    ) -> anyhow::Result<Trained> {
+        let model = self.train(x, y, task, config)?;
+        let leaderboard = self.leaderboard(&model);
+        Ok(Trained {
+            leaderboard,
+            ..Trained::from(model)
+        })
+    }
     /// Positive-class probabilities (binary), predictions (regression), or for multiclass
     /// every class's probability, row-major (`rows * classes` values, each row summing to 1).
     fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>>;

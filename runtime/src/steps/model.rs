@@ -104,10 +104,21 @@ pub fn train(context: &mut StepContext<'_>, config: &TrainModel) -> anyhow::Resu
     framework
         .validate_config(&config.model, task)
         .code(Code::UntrainableData, "check the framework config")?;
-    let model = framework.train(&x, &y, task, &config.model).code(
-        Code::UntrainableData,
-        "check the framework config and the training data",
-    )?;
+    let trained = framework
+        .train_with_report(&x, &y, task, &config.model)
+        .code(
+            Code::UntrainableData,
+            "check the framework config and the training data",
+        )?;
+    context.warnings.extend(trained.warnings);
+    if let Some(board) = &trained.leaderboard {
+        // Stored with the run (measured times included), beside the model.
+        let text = serde_json::to_string_pretty(board)? + "\n";
+        context
+            .files
+            .push(("leaderboard.json".into(), text.into_bytes()));
+    }
+    let model = trained.model;
     context.metrics.insert("train_rows".into(), x.rows() as f64);
     context.metrics.insert("features".into(), x.width() as f64);
     let artifact = ModelArtifact {

@@ -10,6 +10,7 @@
 //! scaling) with their weights, plus the leaderboard.
 
 mod portfolio;
+mod prepare;
 mod search;
 
 use std::time::{Duration, Instant};
@@ -20,8 +21,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use self::portfolio::Candidate;
+use self::prepare::{ColumnInfo, Encoder, Encoding};
 use self::search::{higher_is_better, score};
-use super::{Adapter, Framework, LeaderboardRow, SerializedModel, Task};
+use super::{Adapter, Framework, LeaderboardRow, SerializedModel, Task, Trained};
 use crate::error::{coded, Code};
 use crate::features::{Columns, Matrix};
 
@@ -29,7 +31,7 @@ const FORMAT_VERSION: u32 = 1;
 /// Greedy steps of the ensemble selection.
 const ENSEMBLE_ROUNDS: usize = 25;
 /// How many of the best candidates the ensemble may blend.
-const ENSEMBLE_POOL: usize = 8;
+const ENSEMBLE_POOL: usize = 12;
 
 pub struct Automl;
 
@@ -79,14 +81,29 @@ impl Scaling {
     }
 }
 
-/// One model of the final blend.
+/// One model of the final blend: its input encoding, scaling and model.
 #[derive(Serialize, Deserialize)]
 struct Member {
     model_id: String,
     weight: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    encoder: Option<Encoder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     scaling: Option<Scaling>,
     model: SerializedModel,
+}
+
+/// A fitted candidate: everything but its id and weight.
+struct Fitted {
+    encoder: Option<Encoder>,
+    scaling: Option<Scaling>,
+    model: SerializedModel,
+}
+
+impl Fitted {
+    fn predict(&self, x: &Matrix) -> anyhow::Result<Vec<f64>> {
+        predict_with(&self.model, self.encoder.as_ref(), self.scaling.as_ref(), x)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -94,6 +111,9 @@ struct Payload {
     task: String,
     classes: usize,
     columns: usize,
+    /// The input columns the members read (the others were screened out); all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kept: Option<Vec<usize>>,
     metric: String,
     leader: String,
     leaderboard: Vec<LeaderboardRow>,
@@ -147,35 +167,81 @@ fn balanced(x: &Matrix, y: &[f64], task: Task) -> (Matrix, Vec<f64>) {
     )
 }
 
-/// Fits a candidate on `x`/`y`: the engine's model and the scaling it needs.
+/// What a candidate is fitted with beside its rows: the task, the screened columns, whether to
+/// balance the classes, the seed of its target encoding, and when to stop growing it.
+#[derive(Clone, Copy)]
+struct Setting<'a> {
+    task: Task,
+    columns: &'a [ColumnInfo],
+    balance: bool,
+    seed: u64,
+    deadline: Option<Instant>,
+}
+
+impl Setting<'_> {
+    /// Whether `encoding` changes anything on these columns.
+    fn encodes(&self, encoding: Encoding) -> bool {
+        self.columns.iter().any(|column| match encoding {
+            Encoding::Linear => column.categories.is_some(),
+            Encoding::Trees => column.categories.is_some_and(|n| n > 8),
+        })
+    }
+}
+
+/// Fits a candidate on `x`/`y`: its encoding (fitted on these rows only), scaling and model.
 fn fit(
     candidate: &Candidate,
     x: &Matrix,
     y: &[f64],
-    task: Task,
-    balance: bool,
-) -> anyhow::Result<(SerializedModel, Option<Scaling>)> {
+    setting: &Setting<'_>,
+) -> anyhow::Result<Fitted> {
     let engine = engine(candidate.config.name())?;
-    let (x, y) = if balance {
-        balanced(x, y, task)
+    let (encoder, x) = if setting.encodes(candidate.encoding) {
+        let (encoder, encoded) = Encoder::fit(
+            x,
+            y,
+            setting.task,
+            setting.columns,
+            candidate.encoding,
+            setting.seed,
+        );
+        (Some(encoder), encoded)
     } else {
-        (x.clone(), y.to_vec())
+        (None, x.clone())
+    };
+    let (x, y) = if setting.balance {
+        balanced(&x, y, setting.task)
+    } else {
+        (x, y.to_vec())
     };
     let scaling = candidate.scaled.then(|| Scaling::fit(&x));
     let x = match &scaling {
         Some(scaling) => scaling.apply(&x),
         None => x,
     };
-    let model = engine.train(&x, &y, task, &candidate.config)?;
-    Ok((model, scaling))
+    let model = engine.train_until(&x, &y, setting.task, &candidate.config, setting.deadline)?;
+    Ok(Fitted {
+        encoder,
+        scaling,
+        model,
+    })
 }
 
 fn predict_with(
     model: &SerializedModel,
+    encoder: Option<&Encoder>,
     scaling: Option<&Scaling>,
     x: &Matrix,
 ) -> anyhow::Result<Vec<f64>> {
     let engine = engine(&model.framework)?;
+    let encoded;
+    let x = match encoder {
+        Some(encoder) => {
+            encoded = encoder.apply(x);
+            &encoded
+        }
+        None => x,
+    };
     match scaling {
         Some(scaling) => engine.predict(model, &scaling.apply(x)),
         None => engine.predict(model, x),
@@ -196,12 +262,12 @@ struct Folds<'a> {
     x: &'a Matrix,
     y: &'a [f64],
     task: Task,
+    setting: Setting<'a>,
     fold_of: Vec<usize>,
     count: usize,
     /// The rows whose out-of-fold predictions are scored (every row, or the hold-out).
     scored: Vec<usize>,
     metric: mbt_contract::frameworks::H2oSortMetric,
-    balance: bool,
 }
 
 /// One fold of a candidate: the rows it predicted, their predictions, fit seconds and
@@ -211,6 +277,8 @@ struct FoldResult {
     predictions: Vec<f64>,
     fit_seconds: f64,
     predict_ms: f64,
+    /// Boosting rounds the fold's model kept (gbm).
+    rounds: Option<usize>,
 }
 
 impl Folds<'_> {
@@ -225,16 +293,17 @@ impl Folds<'_> {
         let (train_x, train_y, _) = search::split(self.x, self.y, &self.fold_of, fold, false);
         let (valid_x, _, rows) = search::split(self.x, self.y, &self.fold_of, fold, true);
         let fit_started = Instant::now();
-        let (model, scaling) = fit(candidate, &train_x, &train_y, self.task, self.balance)?;
+        let fitted = fit(candidate, &train_x, &train_y, &self.setting)?;
         let fit_seconds = fit_started.elapsed().as_secs_f64();
         let predict_started = Instant::now();
-        let predictions = predict_with(&model, scaling.as_ref(), &valid_x)?;
+        let predictions = fitted.predict(&valid_x)?;
         let predict_ms = predict_started.elapsed().as_secs_f64() * 1e6 / rows.len().max(1) as f64;
         Ok(FoldResult {
             rows,
             predictions,
             fit_seconds,
             predict_ms,
+            rounds: super::gbm::rounds(&fitted.model),
         })
     }
 
@@ -249,8 +318,10 @@ impl Folds<'_> {
         let mut oof = vec![f64::NAN; self.y.len() * width];
         let (mut fit_total, mut predict_total) = (0.0, 0.0);
         let mut fold_scores = Vec::new();
+        let mut rounds = Vec::new();
         for result in results {
             let fold = result?;
+            rounds.extend(fold.rounds);
             fit_total += fold.fit_seconds;
             predict_total += fold.predict_ms;
             let fold_y: Vec<f64> = fold.rows.iter().map(|row| self.y[*row]).collect();
@@ -282,14 +353,30 @@ impl Folds<'_> {
                 metric: metric_name(self.metric),
                 score: value,
                 std,
-                fit_seconds: fit_total / folds,
-                predict_ms_per_1k: predict_total / folds,
+                fit_seconds: Some(fit_total / folds),
+                predict_ms_per_1k: Some(predict_total / folds),
             },
-            candidate: candidate.clone(),
+            candidate: refit_candidate(candidate, &rounds),
             oof,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// The candidate to refit on every row: a boosting candidate that stopped early in its folds
+/// grows their mean rounds plus a tenth (more rows, a little more room) on every row, with no
+/// rows held out for stopping.
+fn refit_candidate(candidate: &Candidate, rounds: &[usize]) -> Candidate {
+    let mut refit = candidate.clone();
+    if let FrameworkConfig::Gbm(config) = &mut refit.config {
+        if config.early_stopping_rounds.is_some() && !rounds.is_empty() {
+            let mean = rounds.iter().sum::<usize>() as f64 / rounds.len() as f64;
+            config.n_estimators = Some((mean * 1.1).ceil().max(1.0) as u32);
+            config.early_stopping_rounds = None;
+            config.validation_fraction = None;
+        }
+    }
+    refit
 }
 
 fn gather_rows(values: &[f64], rows: &[usize], width: usize) -> Vec<f64> {
@@ -312,6 +399,16 @@ impl Framework for Automl {
         task: Task,
         config: &FrameworkConfig,
     ) -> anyhow::Result<SerializedModel> {
+        Ok(self.train_with_report(x, y, task, config)?.model)
+    }
+
+    fn train_with_report(
+        &self,
+        x: &dyn Columns,
+        y: &[f64],
+        task: Task,
+        config: &FrameworkConfig,
+    ) -> anyhow::Result<Trained> {
         let started = Instant::now();
         let config = automl_config(config)?;
         let budget = match (config.max_runtime_secs, config.max_models) {
@@ -321,8 +418,13 @@ impl Framework for Automl {
                 super::AUTOML_DEFAULT_BUDGET_SECS.into(),
             )),
         };
-        let matrix = Matrix::gather(x)?.into_owned();
-        anyhow::ensure!(matrix.rows >= 2, "automl needs at least 2 rows to train on");
+        let full = Matrix::gather(x)?;
+        anyhow::ensure!(full.rows >= 2, "automl needs at least 2 rows to train on");
+        let infos = ColumnInfo::of(x);
+        let (kept, warnings) = prepare::screen(&full, &infos);
+        let matrix = prepare::select(&full, &kept);
+        drop(full);
+        let columns: Vec<ColumnInfo> = kept.iter().map(|index| infos[*index].clone()).collect();
         let seed = config.seed.unwrap_or(42);
         let metric = config
             .sort_metric
@@ -351,14 +453,21 @@ impl Framework for Automl {
             x: &matrix,
             y,
             task,
+            setting: Setting {
+                task,
+                columns: &columns,
+                balance,
+                seed,
+                // Candidates stop growing at 80% of the budget: the rest is the refit's.
+                deadline: budget.map(|budget| started + budget.mul_f64(0.8)),
+            },
             fold_of,
             count,
             scored,
             metric,
-            balance,
         };
 
-        let candidates = portfolio::candidates(config, task, matrix.rows);
+        let candidates = portfolio::candidates(config, task, matrix.rows, matrix.columns);
         let mut evaluated: Vec<Evaluated> = Vec::new();
         let mut failures = Vec::new();
         for candidate in &candidates {
@@ -370,7 +479,8 @@ impl Framework for Automl {
                     .iter()
                     .map(|e| e.seconds / e.candidate.cost)
                     .fold(0.0, f64::max);
-                let mut fits: Vec<f64> = evaluated.iter().map(|e| e.row.fit_seconds).collect();
+                let mut fits: Vec<f64> =
+                    evaluated.iter().filter_map(|e| e.row.fit_seconds).collect();
                 fits.sort_by(|a, b| b.total_cmp(a));
                 let refit = fits.iter().take(3).sum::<f64>() * 1.25;
                 let expected = started.elapsed().as_secs_f64() + per_unit * candidate.cost + refit;
@@ -467,26 +577,39 @@ impl Framework for Automl {
             }
         }
 
-        // The refit on every row.
-        let mut members = Vec::new();
-        for (index, weight) in &weights {
-            let candidate = &evaluated[*index].candidate;
-            let (model, scaling) = fit(candidate, &matrix, y, task, balance)
-                .with_context(|| format!("refitting {} on every row", candidate.id))?;
-            members.push(Member {
-                model_id: candidate.id.clone(),
-                weight: *weight,
-                scaling,
-                model,
-            });
-        }
-        let mut importances = vec![0.0; matrix.columns];
+        // The refit on every row, members in parallel, done by the end of the budget.
+        let refit = Setting {
+            deadline: budget.map(|budget| started + budget.mul_f64(0.97)),
+            ..search.setting
+        };
+        let members = weights
+            .par_iter()
+            .map(|(index, weight)| {
+                let candidate = &evaluated[*index].candidate;
+                let fitted = fit(candidate, &matrix, y, &refit)
+                    .with_context(|| format!("refitting {} on every row", candidate.id))?;
+                Ok(Member {
+                    model_id: candidate.id.clone(),
+                    weight: *weight,
+                    encoder: fitted.encoder,
+                    scaling: fitted.scaling,
+                    model: fitted.model,
+                })
+            })
+            .collect::<anyhow::Result<Vec<Member>>>()?;
+        // Importance per input column: a member's encoded columns add up to their source, and
+        // screened-out columns get none.
+        let mut importances = vec![0.0; infos.len()];
         for member in &members {
+            let sources = member
+                .encoder
+                .as_ref()
+                .map_or_else(|| (0..kept.len()).collect(), Encoder::sources);
             let shares = engine(&member.model.framework)?
-                .feature_importance(&member.model, matrix.columns)
-                .unwrap_or_else(|_| vec![1.0 / matrix.columns.max(1) as f64; matrix.columns]);
-            for (total, share) in importances.iter_mut().zip(shares) {
-                *total += member.weight * share;
+                .feature_importance(&member.model, sources.len())
+                .unwrap_or_else(|_| vec![1.0 / sources.len().max(1) as f64; sources.len()]);
+            for (source, share) in sources.iter().zip(shares) {
+                importances[kept[*source]] += member.weight * share;
             }
         }
         let sum: f64 = importances.iter().sum();
@@ -494,21 +617,34 @@ impl Framework for Automl {
             importances.iter_mut().for_each(|share| *share /= sum);
         }
         let (task_name, classes) = task.spec();
+        // The model keeps the leaderboard without its measured times, so that its bytes depend
+        // only on the data, the config and the seed.
+        let untimed = leaderboard
+            .iter()
+            .map(|row| LeaderboardRow {
+                fit_seconds: None,
+                predict_ms_per_1k: None,
+                ..row.clone()
+            })
+            .collect();
         let payload = Payload {
             task: task_name.into(),
             classes,
-            columns: matrix.columns,
+            columns: infos.len(),
+            kept: (kept.len() < infos.len()).then_some(kept),
             metric: metric_name(metric),
             leader: leaderboard[0].model_id.clone(),
-            leaderboard,
+            leaderboard: untimed,
             members,
             importances,
         };
-        Ok(SerializedModel::json(
-            "automl",
-            FORMAT_VERSION,
-            serde_json::to_string(&payload)?,
-        ))
+        let model =
+            SerializedModel::json("automl", FORMAT_VERSION, serde_json::to_string(&payload)?);
+        Ok(Trained {
+            model,
+            leaderboard: Some(leaderboard),
+            warnings,
+        })
     }
 
     fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
@@ -519,9 +655,22 @@ impl Framework for Automl {
             payload.columns,
             x.columns
         );
+        let selected;
+        let x = match &payload.kept {
+            Some(kept) => {
+                selected = prepare::select(x, kept);
+                &selected
+            }
+            None => x,
+        };
         let mut out: Vec<f64> = Vec::new();
         for member in &payload.members {
-            let predictions = predict_with(&member.model, member.scaling.as_ref(), x)?;
+            let predictions = predict_with(
+                &member.model,
+                member.encoder.as_ref(),
+                member.scaling.as_ref(),
+                x,
+            )?;
             if out.is_empty() {
                 out = predictions.iter().map(|p| p * member.weight).collect();
             } else {
@@ -561,6 +710,7 @@ fn load(model: &SerializedModel) -> anyhow::Result<Payload> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::FeatureColumn;
     use crate::metrics;
     use mbt_contract::frameworks::H2oSortMetric;
     use serde_json::{json, Value};
@@ -676,7 +826,9 @@ mod tests {
                 &config(json!({"include_algos": ["GLM"]})),
             )
             .unwrap();
-        assert_eq!(load(&model).unwrap().leader, "GLM_1");
+        let payload = load(&model).unwrap();
+        assert!(payload.leader.starts_with("GLM_"), "{}", payload.leader);
+        assert!(payload.leaderboard.iter().all(|row| row.score.is_finite()));
     }
 
     #[test]
@@ -698,6 +850,254 @@ mod tests {
             error.to_string(),
             "automl found no model: include_algos/exclude_algos leave no candidate"
         );
+    }
+
+    /// A matrix with a frame's layout: named columns, some of them category codes.
+    struct Framed {
+        matrix: Matrix,
+        layout: Vec<FeatureColumn>,
+    }
+
+    impl Framed {
+        /// `columns` as (name, categories for a text column, values).
+        fn new(columns: Vec<(&str, Option<usize>, Vec<f64>)>) -> Framed {
+            let rows = columns[0].2.len();
+            let layout = columns
+                .iter()
+                .map(|(name, categories, _)| match categories {
+                    Some(n) => FeatureColumn::Ordinal {
+                        name: name.to_string(),
+                        categories: (0..*n).map(|code| format!("c{code:04}")).collect(),
+                    },
+                    None => FeatureColumn::Numeric {
+                        name: name.to_string(),
+                    },
+                })
+                .collect();
+            let width = columns.len();
+            let values = columns.into_iter().flat_map(|(_, _, v)| v).collect();
+            Framed {
+                matrix: Matrix {
+                    values,
+                    rows,
+                    columns: width,
+                },
+                layout,
+            }
+        }
+    }
+
+    impl Columns for Framed {
+        fn rows(&self) -> usize {
+            self.matrix.rows
+        }
+        fn width(&self) -> usize {
+            self.matrix.columns
+        }
+        fn column(&self, index: usize) -> anyhow::Result<std::borrow::Cow<'_, [f64]>> {
+            Ok(std::borrow::Cow::Borrowed(self.matrix.column(index)))
+        }
+        fn as_matrix(&self) -> Option<&Matrix> {
+            Some(&self.matrix)
+        }
+        fn feature(&self, index: usize) -> Option<&FeatureColumn> {
+            self.layout.get(index)
+        }
+    }
+
+    fn auc_on(model: &SerializedModel, x: &Matrix, y: &[f64]) -> f64 {
+        metrics::roc_auc(y, &Automl.predict(model, x).unwrap()).unwrap()
+    }
+
+    /// Rows whose label depends only on a 150-valued text column (each value's own positive
+    /// rate), plus a noise column; the first `train` rows train, the rest test.
+    fn city_table(rows: usize, seed: u64) -> (Framed, Vec<f64>) {
+        let mut rng = crate::random::SplitMix64(seed);
+        let (mut city, mut noise, mut y) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rows {
+            let code = rng.next_u64() % 150;
+            // A fixed rate per city: 0.15 or 0.85 by the code's parity after a shuffle.
+            let rate = if (code * 7919) % 13 < 6 { 0.15 } else { 0.85 };
+            city.push(code as f64);
+            noise.push(rng.unit());
+            y.push(f64::from(u8::from(rng.unit() < rate)));
+        }
+        (
+            Framed::new(vec![("city", Some(150), city), ("noise", None, noise)]),
+            y,
+        )
+    }
+
+    #[test]
+    fn a_text_column_with_many_values_is_target_encoded_inside_the_folds() {
+        let (train, y) = city_table(3_000, 1);
+        let (test, test_y) = city_table(2_000, 2);
+        // A linear model reads the city only through its target encoding (its codes carry no
+        // order); the cross-validated score is honest only if the encoding saw no fold's labels.
+        let trained = Automl
+            .train_with_report(
+                &train,
+                &y,
+                Task::Binary,
+                &config(json!({"include_algos": ["GLM"], "max_models": 1, "nfolds": 3})),
+            )
+            .unwrap();
+        let auc = auc_on(&trained.model, &test.matrix, &test_y);
+        let cv = load(&trained.model).unwrap().leaderboard[0].score;
+        assert!(auc > 0.75, "test AUC {auc}");
+        assert!((cv - auc).abs() < 0.03, "cross-validated {cv}, test {auc}");
+        let payload: Value = serde_json::from_str(&trained.model.payload).unwrap();
+        let outputs = &payload["members"][0]["encoder"]["outputs"];
+        assert_eq!(outputs[0]["kind"], "target", "{outputs}");
+        // Tree models keep the codes and get the encoding beside them.
+        let trees = Automl
+            .train(
+                &train,
+                &y,
+                Task::Binary,
+                &config(json!({"include_algos": ["GBM"], "max_models": 1, "nfolds": 3})),
+            )
+            .unwrap();
+        assert!(auc_on(&trees, &test.matrix, &test_y) > 0.75);
+    }
+
+    #[test]
+    fn constant_and_id_like_columns_are_left_out_with_a_warning() {
+        let (x, y) = table(300, Task::Binary);
+        let framed = Framed::new(vec![
+            ("customer_id", Some(300), (0..300).map(f64::from).collect()),
+            ("plan", None, vec![1.0; 300]),
+            ("x1", None, x.column(0).to_vec()),
+            ("x2", None, x.column(1).to_vec()),
+        ]);
+        let trained = Automl
+            .train_with_report(
+                &framed,
+                &y,
+                Task::Binary,
+                &config(json!({"max_models": 2, "nfolds": 3})),
+            )
+            .unwrap();
+        assert_eq!(trained.warnings.len(), 2, "{:?}", trained.warnings);
+        assert!(trained.warnings[0].contains("`customer_id`: 300 different values in 300 rows"));
+        assert!(trained.warnings[1].contains("`plan`: it has a single value"));
+        let payload = load(&trained.model).unwrap();
+        assert_eq!(payload.kept, Some(vec![2, 3]));
+        // The model still reads the four columns it was given, and ignores the two left out.
+        let importance = Automl.feature_importance(&trained.model, 4).unwrap();
+        assert_eq!(&importance[..2], &[0.0, 0.0]);
+        let mut shuffled = framed.matrix.clone();
+        shuffled.values[..300].reverse();
+        assert_eq!(
+            Automl.predict(&trained.model, &shuffled).unwrap(),
+            Automl.predict(&trained.model, &framed.matrix).unwrap()
+        );
+    }
+
+    #[test]
+    fn missing_values_that_carry_the_label_are_learned() {
+        // The label is 1 mostly where `income` is missing; the other columns are noise.
+        let mut rng = crate::random::SplitMix64(9);
+        let rows = 1_200;
+        let (mut income, mut noise, mut y) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rows {
+            let missing = rng.unit() < 0.3;
+            income.push(if missing { f64::NAN } else { rng.unit() });
+            noise.push(rng.unit());
+            y.push(f64::from(u8::from(
+                rng.unit() < if missing { 0.8 } else { 0.2 },
+            )));
+        }
+        let x = Matrix {
+            values: [income, noise].concat(),
+            rows,
+            columns: 2,
+        };
+        let model = Automl
+            .train(
+                &x,
+                &y,
+                Task::Binary,
+                &config(json!({"max_models": 3, "nfolds": 3})),
+            )
+            .unwrap();
+        let p = Automl.predict(&model, &x).unwrap();
+        assert!(p.iter().all(|p| p.is_finite()));
+        assert!(metrics::roc_auc(&y, &p).unwrap() > 0.75);
+        // Rows with nothing known get a prediction too.
+        let empty = Matrix {
+            values: vec![f64::NAN; 2],
+            rows: 1,
+            columns: 2,
+        };
+        assert!(Automl.predict(&model, &empty).unwrap()[0].is_finite());
+    }
+
+    #[test]
+    fn a_rare_class_lands_in_every_fold_and_can_be_balanced() {
+        // 2% positives: stratified folds give each of the 5 folds its share, so every fold's
+        // AUC exists (the standard deviation is finite).
+        let (x, mut y) = table(1_500, Task::Binary);
+        let signal: Vec<f64> = x.column(0).to_vec();
+        let mut order: Vec<usize> = (0..y.len()).collect();
+        order.sort_by(|a, b| signal[*b].total_cmp(&signal[*a]));
+        y.iter_mut().for_each(|v| *v = 0.0);
+        for row in order.iter().take(30) {
+            y[*row] = 1.0;
+        }
+        for balance in [false, true] {
+            let trained = Automl
+                .train_with_report(
+                    &x,
+                    &y,
+                    Task::Binary,
+                    &config(json!({"max_models": 2, "balance_classes": balance})),
+                )
+                .unwrap();
+            let board = trained.leaderboard.unwrap();
+            for row in board
+                .iter()
+                .filter(|row| row.algorithm != "StackedEnsemble")
+            {
+                assert!(row.score > 0.9, "{row:?}");
+                assert!(row.std.is_some_and(f64::is_finite), "{row:?}");
+            }
+            assert!(auc_on(&trained.model, &x, &y) > 0.95);
+        }
+    }
+
+    #[test]
+    fn a_table_wider_than_long_finds_its_two_informative_columns() {
+        // 300 rows of 250 columns, two of them informative; the forests sample features per
+        // split, the linear model is regularized.
+        let (rows, width) = (300, 250);
+        let mut rng = crate::random::SplitMix64(4);
+        let values: Vec<f64> = (0..rows * width).map(|_| rng.unit()).collect();
+        let x = Matrix {
+            values,
+            rows,
+            columns: width,
+        };
+        let y: Vec<f64> = (0..rows)
+            .map(|row| f64::from(u8::from(x.column(3)[row] + x.column(200)[row] > 1.0)))
+            .collect();
+        let trained = Automl
+            .train_with_report(
+                &x,
+                &y,
+                Task::Binary,
+                &config(json!({"max_models": 4, "nfolds": 3})),
+            )
+            .unwrap();
+        let board = trained.leaderboard.unwrap();
+        assert!(board.iter().any(|row| row.model_id == "DRF_1"), "{board:?}");
+        assert!(board[0].score > 0.85, "{board:?}");
+        let importance = Automl.feature_importance(&trained.model, width).unwrap();
+        let mut ranked: Vec<usize> = (0..width).collect();
+        ranked.sort_by(|a, b| importance[*b].total_cmp(&importance[*a]));
+        let mut top = ranked[..2].to_vec();
+        top.sort();
+        assert_eq!(top, [3, 200], "{:?}", &ranked[..5]);
     }
 
     #[test]

@@ -40,6 +40,15 @@ pub struct Params {
     pub bundle: bool,
     /// Average bagged trees fit to the label instead of boosting.
     pub random_forest: bool,
+    /// Stop adding trees at this instant (after the first round): an AutoML budget.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Params {
+    fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+    }
 }
 
 /// A trained model: `outputs` scores per row (one per class for softmax), each the base score
@@ -91,14 +100,8 @@ pub fn train(
         for output in 0..outputs {
             fill_gradients(loss, outputs, output, &scores, y, &mut gradients);
             sample(&fit, params.subsample, &mut random, &mut rows);
-            let grown = tree::grow(
-                &layout,
-                &binned,
-                &gradients,
-                &mut rows,
-                &params.grow,
-                &mut scratch,
-            );
+            let grow = tree_params(&params.grow, &mut random);
+            let grown = tree::grow(&layout, &binned, &gradients, &mut rows, &grow, &mut scratch);
             // Sampled rows take their leaf's value; the others walk the tree.
             for leaf in &grown.leaves {
                 match leaf {
@@ -151,6 +154,9 @@ pub fn train(
             } else if round + 1 - best.1 >= patience {
                 break;
             }
+        }
+        if params.past_deadline() {
+            break;
         }
     }
     if params.early_stopping.is_some() {
@@ -209,14 +215,27 @@ fn forest(
     let mut random = SplitMix64(params.seed);
     let (mut rows, mut scratch) = (Vec::new(), Vec::new());
     let (mut trees, mut importance) = (Vec::new(), vec![0.0; features]);
+    let mut grown_rounds = 0;
     for _ in 0..params.rounds {
+        if grown_rounds > 0 && params.past_deadline() {
+            break;
+        }
+        grown_rounds += 1;
         for gradients in &gradients {
             sample(&all, params.subsample, &mut random, &mut rows);
+            let grow = tree_params(&grow, &mut random);
             let grown = tree::grow(layout, binned, gradients, &mut rows, &grow, &mut scratch);
             for (feature, gain) in grown.gains {
                 importance[feature] += gain;
             }
             trees.push(grown.tree);
+        }
+    }
+    if grown_rounds < params.rounds {
+        // Stopped at the deadline: the trees grown are the average.
+        let scale = params.rounds as f64 / grown_rounds.max(1) as f64;
+        for tree in &mut trees {
+            tree.value.iter_mut().for_each(|value| *value *= scale);
         }
     }
     Booster {
@@ -226,6 +245,19 @@ fn forest(
         base_score,
         importance,
         trees,
+    }
+}
+
+/// A tree's growth parameters: its own seed when its splits are randomized (otherwise the
+/// generator is left alone, so plain boosting draws the same rows as before).
+fn tree_params(grow: &GrowParams, random: &mut SplitMix64) -> GrowParams {
+    GrowParams {
+        seed: if grow.randomized() {
+            random.next_u64()
+        } else {
+            grow.seed
+        },
+        ..*grow
     }
 }
 
@@ -431,6 +463,9 @@ mod tests {
                 min_leaf_weight: 1e-3,
                 min_samples_leaf: 5,
                 learning_rate: 0.2,
+                colsample: 1.0,
+                extra: false,
+                seed: 0,
             },
             max_bins: 32,
             subsample: 1.0,
@@ -438,6 +473,7 @@ mod tests {
             early_stopping: None,
             bundle,
             random_forest: false,
+            deadline: None,
         }
     }
 
@@ -482,6 +518,48 @@ mod tests {
             for (u, v) in a.value.iter().zip(&b.value) {
                 assert!((u - v).abs() < 1e-9);
             }
+        }
+    }
+
+    #[test]
+    fn sampled_features_and_random_thresholds_vary_the_forest_reproducibly() {
+        let (x, y) = one_hot_data(2_000);
+        let forest = |colsample: f64, extra: bool| Params {
+            rounds: 40,
+            random_forest: true,
+            subsample: 0.632,
+            grow: GrowParams {
+                max_depth: 6,
+                max_leaves: 64,
+                colsample,
+                extra,
+                ..params(true).grow
+            },
+            ..params(true)
+        };
+        let roots = |booster: &Booster| -> std::collections::BTreeSet<i32> {
+            booster.trees.iter().map(|tree| tree.feature[0]).collect()
+        };
+        // Every feature at every node: every tree splits first on the best one.
+        let plain = train(&x, &y, Loss::Logistic, 1, &forest(1.0, false)).unwrap();
+        assert_eq!(roots(&plain).len(), 1);
+        // A third of the features per node: the roots spread over several.
+        let sampled = train(&x, &y, Loss::Logistic, 1, &forest(0.3, false)).unwrap();
+        assert!(roots(&sampled).len() >= 3, "{:?}", roots(&sampled));
+        // Random thresholds: the same root feature splits at different values.
+        let extra = train(&x, &y, Loss::Logistic, 1, &forest(1.0, true)).unwrap();
+        let thresholds: std::collections::BTreeSet<u64> = extra
+            .trees
+            .iter()
+            .filter(|tree| tree.feature[0] == 0)
+            .map(|tree| tree.threshold[0].to_bits())
+            .collect();
+        assert!(thresholds.len() >= 3, "{thresholds:?}");
+        // Still a model of the label, and the same seed grows the same trees.
+        for (booster, params) in [(&sampled, forest(0.3, false)), (&extra, forest(1.0, true))] {
+            let p = booster.predict(&x);
+            assert!(crate::metrics::roc_auc(&y, &p).unwrap() > 0.9);
+            assert_eq!(&train(&x, &y, Loss::Logistic, 1, &params).unwrap(), booster);
         }
     }
 

@@ -41,6 +41,12 @@ fn params(config: &GbmConfig) -> Params {
             min_leaf_weight: config.min_leaf_weight.unwrap_or(1e-3),
             min_samples_leaf: config.min_samples_leaf.unwrap_or(20) as usize,
             learning_rate: config.learning_rate.unwrap_or(0.1),
+            colsample: config
+                .colsample_bynode
+                .unwrap_or(1.0)
+                .clamp(f64::MIN_POSITIVE, 1.0),
+            extra: config.extra_trees.unwrap_or(false),
+            seed: 0,
         },
         max_bins: config.max_bins.unwrap_or(255) as usize,
         subsample: config.subsample.unwrap_or(if forest { 0.632 } else { 1.0 }),
@@ -56,6 +62,7 @@ fn params(config: &GbmConfig) -> Params {
                 )
             }),
         bundle: true,
+        deadline: None,
     }
 }
 
@@ -106,6 +113,17 @@ impl Framework for Gbm {
         task: Task,
         config: &FrameworkConfig,
     ) -> anyhow::Result<SerializedModel> {
+        self.train_until(x, y, task, config, None)
+    }
+
+    fn train_until(
+        &self,
+        x: &dyn Columns,
+        y: &[f64],
+        task: Task,
+        config: &FrameworkConfig,
+        deadline: Option<std::time::Instant>,
+    ) -> anyhow::Result<SerializedModel> {
         let config = gbm_config(config)?;
         let (loss, outputs) = match task {
             Task::Binary => (Loss::Logistic, 1),
@@ -113,7 +131,11 @@ impl Framework for Gbm {
             Task::Regression => (Loss::Squared, 1),
         };
         anyhow::ensure!(x.rows() > 0, "there are no rows to train on");
-        let booster = booster::train(x, y, loss, outputs, &params(config))?;
+        let params = Params {
+            deadline,
+            ..params(config)
+        };
+        let booster = booster::train(x, y, loss, outputs, &params)?;
         Ok(SerializedModel::json(
             "gbm",
             FORMAT_VERSION,
@@ -141,6 +163,13 @@ impl Framework for Gbm {
         importance.resize(columns, 0.0);
         Ok(importance)
     }
+}
+
+/// The rounds a model kept (trees per output, after early stopping); `None` for another
+/// framework's model. AutoML refits on every row with the rounds its folds found.
+pub fn rounds(model: &SerializedModel) -> Option<usize> {
+    let booster = load(model).ok()?;
+    Some(booster.trees.len() / booster.outputs.max(1))
 }
 
 fn load(model: &SerializedModel) -> anyhow::Result<Booster> {

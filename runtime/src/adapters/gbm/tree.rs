@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::binning::{Binned, Layout, Slot};
 use super::histogram::{self, Bin, Gradient};
+use crate::random::SplitMix64;
 
 /// Nodes in arrays (node 0 is the root). A split sends a row left when its value is at most
 /// `threshold`, and missing values the way `missing_left` says.
@@ -102,6 +103,19 @@ pub struct GrowParams {
     pub min_leaf_weight: f64,
     pub min_samples_leaf: usize,
     pub learning_rate: f64,
+    /// Share of the features a node's split considers (1.0: all).
+    pub colsample: f64,
+    /// One random threshold per feature instead of the best (extremely randomized trees).
+    pub extra: bool,
+    /// The tree's seed: a node's features and thresholds come from it and the node's number.
+    pub seed: u64,
+}
+
+impl GrowParams {
+    /// Whether splits draw random numbers (the booster then gives each tree its own seed).
+    pub fn randomized(&self) -> bool {
+        self.colsample < 1.0 || self.extra
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -452,10 +466,44 @@ fn best_split(layout: &Layout, leaf: &Open, params: &GrowParams) -> Option<Split
     let allowed = |bin: Bin| rows(bin) >= min_rows && bin.h >= params.min_leaf_weight;
     let mut best: Option<Split> = None;
     let mut bins = Vec::with_capacity(256);
-    for feature in 0..layout.features() {
+    let mut random = SplitMix64(
+        params
+            .seed
+            .wrapping_add((leaf.node as u64 + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93)),
+    );
+    let features = layout.features();
+    // The node's features: each kept with probability `colsample`, and at least one.
+    let chosen: Option<Vec<bool>> = (params.colsample < 1.0).then(|| {
+        let mut chosen: Vec<bool> = (0..features)
+            .map(|_| random.unit() < params.colsample)
+            .collect();
+        if features > 0 && !chosen.contains(&true) {
+            chosen[(random.next_u64() % features as u64) as usize] = true;
+        }
+        chosen
+    });
+    for feature in 0..features {
+        if chosen.as_ref().is_some_and(|chosen| !chosen[feature]) {
+            continue;
+        }
         feature_bins(layout, histogram, sum, feature, &mut bins);
         let (missing, values) = bins.split_last().expect("a missing bin");
         let has_missing = missing.h > 0.0;
+        // Extra trees: the one bin to split after, uniform between the node's first and last
+        // occupied bins.
+        let only = if params.extra {
+            let occupied = |stats: &&Bin| stats.h > 0.0;
+            let first = values.iter().position(|b| occupied(&b));
+            let last = values.iter().rposition(|b| occupied(&b));
+            match (first, last) {
+                (Some(first), Some(last)) if last > first => {
+                    Some(first + (random.next_u64() % (last - first) as u64) as usize)
+                }
+                _ => continue,
+            }
+        } else {
+            None
+        };
         for missing_left in [false, true] {
             if missing_left && !has_missing {
                 continue;
@@ -474,6 +522,9 @@ fn best_split(layout: &Layout, leaf: &Open, params: &GrowParams) -> Option<Split
                 }
                 if rows(right) < min_rows {
                     break;
+                }
+                if only.is_some_and(|only| only != bin) {
+                    continue;
                 }
                 if !allowed(left) || !allowed(right) {
                     continue;

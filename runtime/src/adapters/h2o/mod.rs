@@ -519,7 +519,7 @@ fn leaderboard_row(row: &Map<String, Value>) -> LeaderboardRow {
         .find(|(name, value)| !NOT_METRICS.contains(&name.as_str()) && value.is_number())
         .map(|(name, value)| (name.to_uppercase(), value.as_f64().unwrap_or(f64::NAN)))
         .unwrap_or_default();
-    let number = |name: &str| row.get(name).and_then(Value::as_f64).unwrap_or(0.0);
+    let number = |name: &str| row.get(name).and_then(Value::as_f64);
     LeaderboardRow {
         model_id: row
             .get("model_id")
@@ -535,8 +535,8 @@ fn leaderboard_row(row: &Map<String, Value>) -> LeaderboardRow {
         metric,
         score,
         std: None,
-        fit_seconds: number("training_time_ms") / 1000.0,
-        predict_ms_per_1k: number("predict_time_per_row_ms") * 1000.0,
+        fit_seconds: number("training_time_ms").map(|ms| ms / 1000.0),
+        predict_ms_per_1k: number("predict_time_per_row_ms").map(|ms| ms * 1000.0),
     }
 }
 
