@@ -5,9 +5,10 @@
 //! metric of those out-of-fold predictions. Caruana's greedy selection then blends the best
 //! candidates' out-of-fold predictions; the blend is kept only when it beats the best single
 //! model. The winner's members are refit on every row. The time budget covers the whole search
-//! and the refit: a candidate starts only when its expected time (the last one's) and the
-//! refit's still fit. The model is the members (each a gbm or smartcore model, with its feature
-//! scaling) with their weights, plus the leaderboard.
+//! and the refit: a candidate starts only when its expected time and the refit's still fit, and
+//! gbm stops growing at a deadline. Columns are screened and encoded by [`prepare`]. The model is
+//! the members (each a gbm or smartcore model, with its encoder and scaling) with their weights,
+//! plus the leaderboard without timings; the timed one goes to the run as `leaderboard.json`.
 
 mod portfolio;
 mod prepare;
@@ -21,7 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use self::portfolio::Candidate;
-use self::prepare::{ColumnInfo, Encoder, Encoding};
+use self::prepare::{ColumnInfo, Encoder};
 use self::search::{higher_is_better, score};
 use super::{Adapter, Framework, LeaderboardRow, SerializedModel, Task, Trained};
 use crate::error::{coded, Code};
@@ -178,16 +179,6 @@ struct Setting<'a> {
     deadline: Option<Instant>,
 }
 
-impl Setting<'_> {
-    /// Whether `encoding` changes anything on these columns.
-    fn encodes(&self, encoding: Encoding) -> bool {
-        self.columns.iter().any(|column| match encoding {
-            Encoding::Linear => column.categories.is_some(),
-            Encoding::Trees => column.categories.is_some_and(|n| n > 8),
-        })
-    }
-}
-
 /// Fits a candidate on `x`/`y`: its encoding (fitted on these rows only), scaling and model.
 fn fit(
     candidate: &Candidate,
@@ -196,7 +187,7 @@ fn fit(
     setting: &Setting<'_>,
 ) -> anyhow::Result<Fitted> {
     let engine = engine(candidate.config.name())?;
-    let (encoder, x) = if setting.encodes(candidate.encoding) {
+    let (encoder, x) = if prepare::changes(setting.columns, candidate.encoding) {
         let (encoder, encoded) = Encoder::fit(
             x,
             y,
@@ -261,7 +252,6 @@ struct Evaluated {
 struct Folds<'a> {
     x: &'a Matrix,
     y: &'a [f64],
-    task: Task,
     setting: Setting<'a>,
     fold_of: Vec<usize>,
     count: usize,
@@ -283,7 +273,7 @@ struct FoldResult {
 
 impl Folds<'_> {
     fn width(&self) -> usize {
-        match self.task {
+        match self.setting.task {
             Task::Multiclass(classes) => classes,
             _ => 1,
         }
@@ -303,7 +293,10 @@ impl Folds<'_> {
             predictions,
             fit_seconds,
             predict_ms,
-            rounds: super::gbm::rounds(&fitted.model),
+            // Read back only where the refit uses it (a second parse of the model).
+            rounds: refit_uses_rounds(candidate)
+                .then(|| super::gbm::rounds(&fitted.model))
+                .flatten(),
         })
     }
 
@@ -325,7 +318,12 @@ impl Folds<'_> {
             fit_total += fold.fit_seconds;
             predict_total += fold.predict_ms;
             let fold_y: Vec<f64> = fold.rows.iter().map(|row| self.y[*row]).collect();
-            fold_scores.push(score(self.metric, self.task, &fold_y, &fold.predictions));
+            fold_scores.push(score(
+                self.metric,
+                self.setting.task,
+                &fold_y,
+                &fold.predictions,
+            ));
             for (index, row) in fold.rows.iter().enumerate() {
                 oof[row * width..(row + 1) * width]
                     .copy_from_slice(&fold.predictions[index * width..(index + 1) * width]);
@@ -334,7 +332,7 @@ impl Folds<'_> {
         let scored_y: Vec<f64> = self.scored.iter().map(|row| self.y[*row]).collect();
         let value = score(
             self.metric,
-            self.task,
+            self.setting.task,
             &scored_y,
             &gather_rows(&oof, &self.scored, width),
         );
@@ -369,7 +367,7 @@ impl Folds<'_> {
 fn refit_candidate(candidate: &Candidate, rounds: &[usize]) -> Candidate {
     let mut refit = candidate.clone();
     if let FrameworkConfig::Gbm(config) = &mut refit.config {
-        if config.early_stopping_rounds.is_some() && !rounds.is_empty() {
+        if refit_uses_rounds(candidate) && !rounds.is_empty() {
             let mean = rounds.iter().sum::<usize>() as f64 / rounds.len() as f64;
             config.n_estimators = Some((mean * 1.1).ceil().max(1.0) as u32);
             config.early_stopping_rounds = None;
@@ -377,6 +375,12 @@ fn refit_candidate(candidate: &Candidate, rounds: &[usize]) -> Candidate {
         }
     }
     refit
+}
+
+/// Whether the refit takes its rounds from the folds: boosting that stops early.
+fn refit_uses_rounds(candidate: &Candidate) -> bool {
+    matches!(&candidate.config, FrameworkConfig::Gbm(config)
+        if config.early_stopping_rounds.is_some() && config.random_forest != Some(true))
 }
 
 fn gather_rows(values: &[f64], rows: &[usize], width: usize) -> Vec<f64> {
@@ -452,7 +456,6 @@ impl Framework for Automl {
         let search = Folds {
             x: &matrix,
             y,
-            task,
             setting: Setting {
                 task,
                 columns: &columns,
@@ -909,14 +912,13 @@ mod tests {
         metrics::roc_auc(y, &Automl.predict(model, x).unwrap()).unwrap()
     }
 
-    /// Rows whose label depends only on a 150-valued text column (each value's own positive
-    /// rate), plus a noise column; the first `train` rows train, the rest test.
+    /// `rows` rows whose label depends only on a 150-valued text column (a positive rate of
+    /// 0.15 or 0.85 per value), plus a noise column.
     fn city_table(rows: usize, seed: u64) -> (Framed, Vec<f64>) {
         let mut rng = crate::random::SplitMix64(seed);
         let (mut city, mut noise, mut y) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rows {
             let code = rng.next_u64() % 150;
-            // A fixed rate per city: 0.15 or 0.85 by the code's parity after a shuffle.
             let rate = if (code * 7919) % 13 < 6 { 0.15 } else { 0.85 };
             city.push(code as f64);
             noise.push(rng.unit());

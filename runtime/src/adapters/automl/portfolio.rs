@@ -1,7 +1,8 @@
 //! The candidates AutoML tries, in order: a fixed portfolio (gradient boosting configurations
-//! that complement each other, chosen offline, not random search), a regularized linear model
-//! and, on tables small enough for it to be cheap, k-NN. The order matters: under a small budget
-//! the first candidates are the ones that usually win.
+//! that complement each other, not random search), regularized linear models, random forests and
+//! extremely randomized trees on gbm's histograms and, on tables small enough for it to be cheap,
+//! k-NN; a first stage, then a second for budgets the first leaves unused. The order matters:
+//! under a small budget the first candidates are the ones that usually win.
 
 use mbt_contract::frameworks::{
     AutomlConfig, FrameworkConfig, GbmConfig, H2oAlgo, KnnWeights, SmartcoreConfig,

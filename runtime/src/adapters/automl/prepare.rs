@@ -84,9 +84,13 @@ pub fn screen(x: &Matrix, columns: &[ColumnInfo]) -> (Vec<usize>, Vec<String>) {
         }
         kept.push(index);
     }
-    // Every column left out: keep them all rather than train on nothing.
+    // Every column would go: keep them all rather than train on nothing, and say so once.
     if kept.is_empty() {
         kept = (0..columns.len()).collect();
+        warnings = vec![
+            "every feature column looks constant or like an identifier; automl trains on them all"
+                .to_string(),
+        ];
     }
     (kept, warnings)
 }
@@ -117,6 +121,18 @@ fn id_like(values: &[f64], info: &ColumnInfo, rows: usize) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether `encoding` changes anything on `columns` (without a text column, or for trees without
+/// one of many values, the candidate reads the screened matrix as it is).
+pub fn changes(columns: &[ColumnInfo], encoding: Encoding) -> bool {
+    columns
+        .iter()
+        .any(|column| match (column.categories, encoding) {
+            (None, _) => false,
+            (Some(_), Encoding::Linear) => true,
+            (Some(n), Encoding::Trees) => n > TREE_TARGET_MIN_CATEGORIES,
+        })
 }
 
 /// How a candidate wants its input.

@@ -96,6 +96,7 @@ impl Framework for Gbm {
             ("subsample", config.subsample),
             ("validation_fraction", config.validation_fraction),
             ("learning_rate", config.learning_rate),
+            ("colsample_bynode", config.colsample_bynode),
         ] {
             anyhow::ensure!(fraction(value), "gbm `{key}` must be in (0, 1]");
         }
