@@ -209,6 +209,9 @@ pub fn ensemble_selection(
     } else {
         f64::INFINITY
     };
+    // Every round adds the member that helps most (or hurts least), with replacement; the blend
+    // kept is the best seen, so a round that helps only after one that did not still counts.
+    let mut best_counts = counts.clone();
     for step in 0..rounds {
         let mut choice: Option<(usize, f64)> = None;
         for (index, predictions) in oof.iter().enumerate() {
@@ -223,18 +226,17 @@ pub fn ensemble_selection(
             }
         }
         let Some((index, value)) = choice else { break };
-        // Stop when adding the best choice no longer helps.
-        if step > 0 && !better(value, best_score) {
-            break;
-        }
-        best_score = value;
         counts[index] += 1;
         for (total, p) in sum.iter_mut().zip(oof[index].iter()) {
             *total += p;
         }
+        if step == 0 || better(value, best_score) {
+            best_score = value;
+            best_counts.clone_from(&counts);
+        }
     }
-    let total: usize = counts.iter().sum();
-    let weights = counts
+    let total: usize = best_counts.iter().sum();
+    let weights = best_counts
         .iter()
         .map(|count| *count as f64 / total.max(1) as f64)
         .collect();
@@ -260,6 +262,18 @@ mod tests {
         let (holdout, count) = assign_folds(&y, Task::Binary, 0, 7);
         assert_eq!(count, 1);
         assert_eq!(holdout.iter().filter(|f| **f == 0).count(), 20);
+    }
+
+    #[test]
+    fn ensemble_selection_keeps_going_past_a_round_that_does_not_help() {
+        // A alone is off by +0.2; A + B by -0.25 (worse), but 2A + B by -0.1 (better): the
+        // second round adds nothing, the third finds the blend.
+        let y = [0.0; 4];
+        let (a, b) = ([0.2; 4], [-0.7; 4]);
+        let (weights, value) =
+            ensemble_selection(&[&a, &b], &y, Task::Regression, H2oSortMetric::Rmse, 3);
+        assert!((weights[0] - 2.0 / 3.0).abs() < 1e-12, "{weights:?}");
+        assert!((value - 0.1).abs() < 1e-12, "{value}");
     }
 
     #[test]
