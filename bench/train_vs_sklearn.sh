@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark training: the MBT pipeline bench/train_vs_sklearn/pipelines/bench_gbm.yaml (load CSV,
 # stratified split, standard scaling, one-hot, gbm 200 rounds, evaluate) against the same steps
-# in pandas + scikit-learn (HistGradientBoostingClassifier), side by side on one synthetic
-# 1,000,000-row table. Prints wall time, peak RSS and ROC AUC of both, with the ratios.
+# in pandas + scikit-learn (HistGradientBoostingClassifier) and in pandas + LightGBM
+# (LGBMClassifier), side by side on one synthetic 1,000,000-row table. Prints wall time, peak
+# RSS and ROC AUC of each side, with MBT's ratios to the other two.
 #
 # Usage: bench/train_vs_sklearn.sh [--rows N] [--runs N] [--seed S]
 #   --rows  rows of the generated table (default 1000000; 20000 for a quick smoke run)
@@ -13,8 +14,8 @@
 #                     (e.g. a debug build for a smoke run; the table then says so)
 #   CARGO_TARGET_DIR  where cargo builds (default ~/.cache/mbt/target)
 #
-# It sets up a venv at ~/.cache/mbt/venv-bench with pinned numpy, pandas and scikit-learn (from
-# PyPI), builds `mbt` in release (half an hour on 2 cores from scratch), and caches the generated
+# It sets up a venv at ~/.cache/mbt/venv-bench with pinned numpy, pandas, scikit-learn and
+# LightGBM (from PyPI), builds `mbt` in release (half an hour on 2 cores from scratch), and caches the generated
 # table under ~/.cache/mbt/bench/ by rows and seed, so reruns skip both. Both sides use every
 # core; run it on an idle machine (the table prints the load average: scikit-learn's OpenMP
 # threads slow down badly when other processes compete for the cores).
@@ -40,7 +41,7 @@ cd "$ROOT"
 
 # Python side: a venv with pinned packages, reinstalled only when the pins change.
 VENV="$HOME/.cache/mbt/venv-bench"
-PINS="numpy==2.4.6 pandas==3.1.1 scipy==1.17.1 scikit-learn==1.9.1"
+PINS="numpy==2.4.6 pandas==3.1.1 scipy==1.17.1 scikit-learn==1.9.1 lightgbm==4.7.0"
 if [ "$(cat "$VENV/.mbt-bench-pins" 2>/dev/null)" != "$PINS" ]; then
     echo "== setting up $VENV ($PINS)" >&2
     python3 -m venv "$VENV"

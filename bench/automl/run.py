@@ -199,7 +199,19 @@ PROBLEM = {
 }
 
 
-def training_yaml(name, task, label, classes, positive, framework, budget):
+def evaluation_share(train, label, task):
+    """The `test_size` of MBT's own evaluation slice: as small as still leaves every class a row
+    there (two rows for regression), at least 2%, so that MBT trains on nearly the same rows as
+    the other systems, which train on the whole train split."""
+    if task == "regression":
+        smallest = len(train) / 2
+    else:
+        smallest = train[label].value_counts().min()
+    # The split rounds each class's share: 0.5 / count rounds up to one row.
+    return round(min(0.1, max(0.02, 0.51 / smallest)), 4)
+
+
+def training_yaml(name, task, label, classes, positive, framework, budget, test_size):
     target = [f"      label_column: {label}"]
     if task != "regression":
         target.append(f"      classes: {quoted(classes)}")
@@ -218,9 +230,10 @@ training:
 {chr(10).join(target)}
     identifiers:
       primary_key: row_id
-  # MBT evaluates on a slice of the train split; the benchmark's metric is the served test set's.
+  # MBT evaluates on a small slice of the train split; the benchmark's metric is the served
+  # test set's.
   split:
-    test_size: 0.1
+    test_size: {test_size}
     stratify: {"false" if task == "regression" else "true"}
     seed: {SEED}
   model_training:
@@ -263,11 +276,12 @@ def write_project(project, train, test, label):
     test.drop(columns=[label]).to_csv(project / "data/test.csv", index=False)
 
 
-def write_pipelines(project, system, task, label, classes, positive, budget):
+def write_pipelines(project, system, task, label, classes, positive, budget, train):
     framework = {"automl": "automl", "h2o": "h2o_automl"}[parse_system(system)[0]]
     training, serving = f"train_{system}", f"serve_{system}"
+    test_size = evaluation_share(train, label, task)
     (project / f"pipelines/{training}.yaml").write_text(
-        training_yaml(training, task, label, classes, positive, framework, budget))
+        training_yaml(training, task, label, classes, positive, framework, budget, test_size))
     (project / f"pipelines/{serving}.yaml").write_text(serving_yaml(serving, training, task))
     return training, serving
 
@@ -567,7 +581,7 @@ def prepare_and_check(args, mbt_systems):
         write_project(project, train, test, label)
         for system in mbt_systems:
             budget = parse_system(system)[1]
-            write_pipelines(project, system, task, label, classes, positive, budget)
+            write_pipelines(project, system, task, label, classes, positive, budget, train)
         code, _, _, output = run_measured([args.mbt, "check", "--project-dir", str(project)])
         shape = f"{len(train) + len(test)} rows x {train.shape[1] - 2} features"
         print(f"{dataset:<14} {task:<10} {shape:<26} {'ok' if code == 0 else 'FAILED'}")
@@ -654,7 +668,7 @@ def main():
                 if kind == "h2o" and not os.environ.get("MBT_H2O_JAR"):
                     print(f"skipping {system}: MBT_H2O_JAR is not set", file=sys.stderr)
                     continue
-                write_pipelines(project, system, task, label, classes, positive, budget)
+                write_pipelines(project, system, task, label, classes, positive, budget, train)
                 scores, wall, rss = mbt_side(args.mbt, project, system, test, task, classes)
             record(system, scores, wall, rss)
     print_table(rows)

@@ -6,6 +6,8 @@
 //! (numeric columns only; the first ROWS rows, default 5,000; the configurations are the ones
 //! bench/small_fits/lightgbm_cv.py fits).
 
+mod common;
+
 use std::time::Instant;
 
 use mbt_contract::frameworks::{FrameworkConfig, GbmConfig};
@@ -37,40 +39,6 @@ fn configs() -> Vec<GbmConfig> {
     out
 }
 
-fn read(path: &str, label: &str, rows: usize) -> anyhow::Result<(Matrix, Vec<f64>)> {
-    let text = std::fs::read_to_string(path)?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let target = header
-        .iter()
-        .position(|name| *name == label)
-        .ok_or_else(|| anyhow::anyhow!("no column {label}"))?;
-    let width = header.len() - 1;
-    let mut columns = vec![Vec::new(); width];
-    let mut y = Vec::new();
-    for line in lines.take(rows) {
-        let mut feature = 0;
-        for (index, cell) in line.split(',').enumerate() {
-            let value: f64 = cell.parse().unwrap_or(f64::NAN);
-            if index == target {
-                y.push(value);
-            } else {
-                columns[feature].push(value);
-                feature += 1;
-            }
-        }
-    }
-    let rows = y.len();
-    Ok((
-        Matrix {
-            values: columns.concat(),
-            rows,
-            columns: width,
-        },
-        y,
-    ))
-}
-
 fn take(x: &Matrix, y: &[f64], rows: &[usize]) -> (Matrix, Vec<f64>) {
     let mut values = Vec::with_capacity(rows.len() * x.columns);
     for column in 0..x.columns {
@@ -89,7 +57,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     anyhow::ensure!(args.len() >= 3, "usage: gbm_cv TABLE.csv LABEL [ROWS]");
     let rows = args.get(3).map_or(Ok(5_000), |rows| rows.parse())?;
-    let (x, y) = read(&args[1], &args[2], rows)?;
+    let (x, y) = common::read_numeric_csv(&args[1], &args[2], rows)?;
     let gbm = Registry::builtin().frameworks().get("gbm")?;
     // Folds by row number, as the Python side splits them.
     let folds: Vec<(Vec<usize>, Vec<usize>)> = (0..FOLDS)

@@ -6,7 +6,7 @@
 //! [`registry::Adapters`], never by naming an implementation, so adding an adapter touches no
 //! step code. This module knows nothing of the runner or the steps.
 
-mod automl;
+pub mod automl;
 mod gbm;
 mod h2o;
 mod kubernetes;

@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use self::portfolio::Candidate;
+pub use self::portfolio::Shape;
 use self::prepare::{ColumnInfo, Encoder};
 use self::search::{higher_is_better, score};
 use super::{Adapter, Framework, LeaderboardRow, SerializedModel, Task, Trained};
@@ -253,10 +254,10 @@ struct Folds<'a> {
     x: &'a Matrix,
     y: &'a [f64],
     setting: Setting<'a>,
-    fold_of: Vec<usize>,
+    fold_of: &'a [usize],
     count: usize,
     /// The rows whose out-of-fold predictions are scored (every row, or the hold-out).
-    scored: Vec<usize>,
+    scored: &'a [usize],
     metric: mbt_contract::frameworks::H2oSortMetric,
 }
 
@@ -280,8 +281,8 @@ impl Folds<'_> {
     }
 
     fn fold(&self, candidate: &Candidate, fold: usize) -> anyhow::Result<FoldResult> {
-        let (train_x, train_y, _) = search::split(self.x, self.y, &self.fold_of, fold, false);
-        let (valid_x, _, rows) = search::split(self.x, self.y, &self.fold_of, fold, true);
+        let (train_x, train_y, _) = search::split(self.x, self.y, self.fold_of, fold, false);
+        let (valid_x, _, rows) = search::split(self.x, self.y, self.fold_of, fold, true);
         let fit_started = Instant::now();
         let fitted = fit(candidate, &train_x, &train_y, &self.setting)?;
         let fit_seconds = fit_started.elapsed().as_secs_f64();
@@ -334,7 +335,7 @@ impl Folds<'_> {
             self.metric,
             self.setting.task,
             &scored_y,
-            &gather_rows(&oof, &self.scored, width),
+            &gather_rows(&oof, self.scored, width),
         );
         let mean = fold_scores.iter().sum::<f64>() / fold_scores.len().max(1) as f64;
         let std = (fold_scores.len() > 1).then(|| {
@@ -389,6 +390,123 @@ fn gather_rows(values: &[f64], rows: &[usize], width: usize) -> Vec<f64> {
         .collect()
 }
 
+/// The table as every candidate sees it: screened columns, folds, metric.
+struct Prepared {
+    matrix: Matrix,
+    /// Every input column; `kept` indexes the ones `matrix` holds.
+    infos: Vec<ColumnInfo>,
+    kept: Vec<usize>,
+    columns: Vec<ColumnInfo>,
+    warnings: Vec<String>,
+    seed: u64,
+    metric: mbt_contract::frameworks::H2oSortMetric,
+    balance: bool,
+    fold_of: Vec<usize>,
+    count: usize,
+    scored: Vec<usize>,
+}
+
+impl Prepared {
+    fn new(
+        x: &dyn Columns,
+        y: &[f64],
+        task: Task,
+        config: &AutomlConfig,
+    ) -> anyhow::Result<Prepared> {
+        let full = Matrix::gather(x)?;
+        anyhow::ensure!(full.rows >= 2, "automl needs at least 2 rows to train on");
+        let infos = ColumnInfo::of(x);
+        let (kept, warnings) = prepare::screen(&full, &infos);
+        let matrix = prepare::select(&full, &kept);
+        drop(full);
+        let columns: Vec<ColumnInfo> = kept.iter().map(|index| infos[*index].clone()).collect();
+        let seed = config.seed.unwrap_or(42);
+        let metric = config
+            .sort_metric
+            .unwrap_or_else(|| search::default_metric(task));
+        let balance = config.balance_classes.unwrap_or(false) && task != Task::Regression;
+        // A fold must hold rows of every class: tiny tables get fewer folds (or a hold-out).
+        let mut folds = config.nfolds.unwrap_or(5) as usize;
+        if task != Task::Regression {
+            let mut counts = std::collections::BTreeMap::new();
+            for label in y {
+                *counts.entry(*label as usize).or_insert(0usize) += 1;
+            }
+            let smallest = counts.values().copied().min().unwrap_or(0);
+            if folds > 0 && smallest < folds {
+                folds = if smallest >= 2 { smallest } else { 0 };
+            }
+        }
+        folds = folds.min(matrix.rows);
+        let (fold_of, count) = search::assign_folds(y, task, folds, seed);
+        let scored: Vec<usize> = if folds == 0 {
+            (0..y.len()).filter(|row| fold_of[*row] == 0).collect()
+        } else {
+            (0..y.len()).collect()
+        };
+        Ok(Prepared {
+            matrix,
+            infos,
+            kept,
+            columns,
+            warnings,
+            seed,
+            metric,
+            balance,
+            fold_of,
+            count,
+            scored,
+        })
+    }
+
+    /// The cross-validation of candidates on this table, growing none past `deadline`.
+    fn folds<'a>(&'a self, y: &'a [f64], task: Task, deadline: Option<Instant>) -> Folds<'a> {
+        Folds {
+            x: &self.matrix,
+            y,
+            setting: Setting {
+                task,
+                columns: &self.columns,
+                balance: self.balance,
+                seed: self.seed,
+                deadline,
+            },
+            fold_of: &self.fold_of,
+            count: self.count,
+            scored: &self.scored,
+            metric: self.metric,
+        }
+    }
+}
+
+/// Cross-validates each gradient boosting `shape` as automl would (its screening, encoding,
+/// folds, early stopping and metric under `config`): the leaderboard row of each, in order.
+/// The entry point of the offline portfolio learner (`bench/portfolio/`).
+pub fn cross_validate_shapes(
+    x: &dyn Columns,
+    y: &[f64],
+    task: Task,
+    config: &AutomlConfig,
+    shapes: &[Shape],
+) -> anyhow::Result<Vec<LeaderboardRow>> {
+    let prepared = Prepared::new(x, y, task, config)?;
+    let search = prepared.folds(y, task, None);
+    shapes
+        .iter()
+        .enumerate()
+        .map(|(index, shape)| {
+            let candidate = portfolio::gbm(
+                index,
+                *shape,
+                prepared.seed,
+                prepared.matrix.rows,
+                config.stopping_rounds,
+            );
+            Ok(search.evaluate(&candidate)?.row)
+        })
+        .collect()
+}
+
 impl Adapter for Automl {}
 
 impl Framework for Automl {
@@ -422,53 +540,17 @@ impl Framework for Automl {
                 super::AUTOML_DEFAULT_BUDGET_SECS.into(),
             )),
         };
-        let full = Matrix::gather(x)?;
-        anyhow::ensure!(full.rows >= 2, "automl needs at least 2 rows to train on");
-        let infos = ColumnInfo::of(x);
-        let (kept, warnings) = prepare::screen(&full, &infos);
-        let matrix = prepare::select(&full, &kept);
-        drop(full);
-        let columns: Vec<ColumnInfo> = kept.iter().map(|index| infos[*index].clone()).collect();
-        let seed = config.seed.unwrap_or(42);
-        let metric = config
-            .sort_metric
-            .unwrap_or_else(|| search::default_metric(task));
-        let balance = config.balance_classes.unwrap_or(false) && task != Task::Regression;
-        // A fold must hold rows of every class: tiny tables get fewer folds (or a hold-out).
-        let mut folds = config.nfolds.unwrap_or(5) as usize;
-        if task != Task::Regression {
-            let mut counts = std::collections::BTreeMap::new();
-            for label in y {
-                *counts.entry(*label as usize).or_insert(0usize) += 1;
-            }
-            let smallest = counts.values().copied().min().unwrap_or(0);
-            if folds > 0 && smallest < folds {
-                folds = if smallest >= 2 { smallest } else { 0 };
-            }
-        }
-        folds = folds.min(matrix.rows);
-        let (fold_of, count) = search::assign_folds(y, task, folds, seed);
-        let scored: Vec<usize> = if folds == 0 {
-            (0..y.len()).filter(|row| fold_of[*row] == 0).collect()
-        } else {
-            (0..y.len()).collect()
-        };
-        let search = Folds {
-            x: &matrix,
-            y,
-            setting: Setting {
-                task,
-                columns: &columns,
-                balance,
-                seed,
-                // Candidates stop growing at 80% of the budget: the rest is the refit's.
-                deadline: budget.map(|budget| started + budget.mul_f64(0.8)),
-            },
-            fold_of,
-            count,
-            scored,
-            metric,
-        };
+        let mut prepared = Prepared::new(x, y, task, config)?;
+        let warnings = std::mem::take(&mut prepared.warnings);
+        let metric = prepared.metric;
+        let Prepared {
+            matrix,
+            infos,
+            kept,
+            ..
+        } = &prepared;
+        // Candidates stop growing at 80% of the budget: the rest is the refit's.
+        let search = prepared.folds(y, task, budget.map(|budget| started + budget.mul_f64(0.8)));
 
         let candidates = portfolio::candidates(config, task, matrix.rows, matrix.columns);
         let mut evaluated: Vec<Evaluated> = Vec::new();
@@ -524,7 +606,7 @@ impl Framework for Automl {
 
         // The ensemble, when allowed and it beats the best single model.
         let width = search.width();
-        let scored = &search.scored;
+        let scored = search.scored;
         let scored_y: Vec<f64> = scored.iter().map(|row| y[*row]).collect();
         let mut weights: Vec<(usize, f64)> = vec![(0, 1.0)];
         // As in H2O: with `include_algos`, the ensemble only when it is listed.
@@ -589,7 +671,7 @@ impl Framework for Automl {
             .par_iter()
             .map(|(index, weight)| {
                 let candidate = &evaluated[*index].candidate;
-                let fitted = fit(candidate, &matrix, y, &refit)
+                let fitted = fit(candidate, matrix, y, &refit)
                     .with_context(|| format!("refitting {} on every row", candidate.id))?;
                 Ok(Member {
                     model_id: candidate.id.clone(),
@@ -634,7 +716,7 @@ impl Framework for Automl {
             task: task_name.into(),
             classes,
             columns: infos.len(),
-            kept: (kept.len() < infos.len()).then_some(kept),
+            kept: (kept.len() < infos.len()).then(|| kept.clone()),
             metric: metric_name(metric),
             leader: leaderboard[0].model_id.clone(),
             leaderboard: untimed,
@@ -832,6 +914,37 @@ mod tests {
         let payload = load(&model).unwrap();
         assert!(payload.leader.starts_with("GLM_"), "{}", payload.leader);
         assert!(payload.leaderboard.iter().all(|row| row.score.is_finite()));
+    }
+
+    #[test]
+    fn the_portfolio_learner_scores_shapes_as_automl_scores_its_candidates() {
+        let (x, y) = table(300, Task::Binary);
+        let config = AutomlConfig {
+            seed: Some(3),
+            nfolds: Some(3),
+            ..AutomlConfig::default()
+        };
+        let learning: Shape = (0.1, 15, 5, 10, 1.0, 1.0, 1.0, 300, 20);
+        // Five stumps learn less than up to 300 trees of 15 leaves.
+        let stump: Shape = (0.1, 2, 1, 10, 0.0, 1.0, 1.0, 5, 5);
+        let rows =
+            cross_validate_shapes(&x, &y, Task::Binary, &config, &[learning, stump]).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|row| row.metric == "AUC"));
+        assert!(rows[0].score > 0.9, "{}", rows[0].score);
+        assert!(rows[0].score > rows[1].score + 0.03, "{rows:?}");
+        // The same shape as automl's only candidate gets the same score.
+        let only = AutomlConfig {
+            include_algos: Some(vec![H2oAlgo::Gbm]),
+            max_models: Some(1),
+            ..config.clone()
+        };
+        let first =
+            cross_validate_shapes(&x, &y, Task::Binary, &only, &[portfolio::FIRST[0]]).unwrap();
+        let trained = Automl
+            .train_with_report(&x, &y, Task::Binary, &FrameworkConfig::Automl(only))
+            .unwrap();
+        assert_eq!(first[0].score, trained.leaderboard.unwrap()[0].score);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""The scikit-learn side of the training benchmark: the bench pipeline in pandas + scikit-learn.
+"""The Python sides of the training benchmark: the bench pipeline in pandas + scikit-learn or LightGBM.
 
-Usage: sklearn_train.py CSV
+Usage: python_train.py {sklearn,lightgbm} CSV
 
 Same steps and settings as pipelines/bench_gbm.yaml: load the CSV, stratified 80/20 split
 (seed 42), StandardScaler on the numeric columns and OneHotEncoder on the categorical ones
-(fitted on train only), HistGradientBoostingClassifier with 200 rounds and no early stopping,
-ROC AUC on the test set. Prints one JSON object on stdout: {"roc_auc": ..., "seconds": {...}}.
+(fitted on train only), then 200 boosting rounds with no early stopping: scikit-learn's
+HistGradientBoostingClassifier or LightGBM's LGBMClassifier; ROC AUC on the test set. Prints one
+JSON object on stdout: {"roc_auc": ..., "seconds": {...}}.
 Keep the settings in step with the pipeline (see the README beside this file).
 """
 
@@ -16,7 +17,6 @@ import time
 
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -27,8 +27,43 @@ LABEL = "churned"
 EXCLUDED = ["customer_id"]
 
 
+def booster(library):
+    """The gbm config of the pipeline in `library`: 200 rounds, learning rate 0.1, depth 5, at
+    most 32 leaves grown best-first, L2 1.0, 255 bins (+ one for missing values), at least 20
+    rows per leaf, no sampling, no early stopping, every core."""
+    if library == "sklearn":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(
+            max_iter=200,
+            learning_rate=0.1,
+            max_depth=5,
+            max_leaf_nodes=32,
+            l2_regularization=1.0,
+            max_bins=255,
+            early_stopping=False,
+            random_state=42,
+        )
+    if library == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(
+            n_estimators=200,
+            learning_rate=0.1,
+            max_depth=5,
+            num_leaves=32,
+            reg_lambda=1.0,
+            max_bin=255,
+            min_child_samples=20,
+            random_state=42,
+            n_jobs=-1,
+            verbose=-1,
+        )
+    sys.exit(f"unknown library {library!r}: sklearn or lightgbm")
+
+
 def main():
-    (csv,) = sys.argv[1:]
+    library, csv = sys.argv[1:]
     seconds = {}
     start = time.perf_counter()
     frame = pd.read_csv(csv)
@@ -55,21 +90,7 @@ def main():
                     ]
                 ),
             ),
-            (
-                "gbm",
-                # Mirrors the gbm config of the pipeline: 200 rounds, learning rate 0.1, depth 5
-                # (at most 32 leaves), L2 1.0, 256 bins (255 + missing), no early stopping.
-                HistGradientBoostingClassifier(
-                    max_iter=200,
-                    learning_rate=0.1,
-                    max_depth=5,
-                    max_leaf_nodes=32,
-                    l2_regularization=1.0,
-                    max_bins=255,
-                    early_stopping=False,
-                    random_state=42,
-                ),
-            ),
+            ("gbm", booster(library)),
         ]
     )
     mark = time.perf_counter()
