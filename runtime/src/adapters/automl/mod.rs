@@ -569,7 +569,7 @@ impl Framework for Automl {
                 fits.sort_by(|a, b| b.total_cmp(a));
                 let refit = fits.iter().take(3).sum::<f64>() * 1.25;
                 let expected = started.elapsed().as_secs_f64() + per_unit * candidate.cost + refit;
-                if expected > budget.as_secs_f64() * 0.9 {
+                if expected > budget.as_secs_f64() * 0.85 {
                     break;
                 }
             }
@@ -632,7 +632,17 @@ impl Framework for Automl {
                 .filter(|(_, weight)| **weight > 0.0)
                 .map(|(index, weight)| (index, *weight))
                 .collect();
-            if wins && used.len() > 1 {
+            // The blend only when its refit still fits in the budget: every member is refit on
+            // every row, and a linear model's or k-NN's fit cannot be stopped at a deadline.
+            let refit_fits = budget.is_none_or(|budget| {
+                let refit = used
+                    .iter()
+                    .filter_map(|(index, _)| evaluated[*index].row.fit_seconds)
+                    .sum::<f64>()
+                    * 1.25;
+                started.elapsed().as_secs_f64() + refit <= budget.as_secs_f64() * 0.97
+            });
+            if wins && used.len() > 1 && refit_fits {
                 let parts: Vec<String> = used
                     .iter()
                     .map(|(index, weight)| {
