@@ -195,12 +195,12 @@ def main():
 
     results = {t["name"]: cross_validate(args.mbt_example, t, pool, cache) for t in tables}
     table_regrets = [regrets(results[t["name"]]) for t in tables]
-    costs = None if args.ignore_cost else relative_costs(results, tables, len(pool))
+    cost_of = relative_costs(results, tables, len(pool))
+    costs = None if args.ignore_cost else cost_of
     chosen = greedy(table_regrets, costs, args.size)
     learned = curve(chosen, table_regrets)
     hand = curve(range(len(HAND_MADE)), table_regrets)
     now = curve([pool.index(s) for s in current if s in pool], table_regrets)
-    cost_of = relative_costs(results, tables, len(pool))
 
     print(f"Portfolio learned on {len(tables)} tables ({', '.join(t['name'] for t in tables)}) "
           f"from a pool of {len(pool)} shapes ({len(HAND_MADE)} hand-made + "
