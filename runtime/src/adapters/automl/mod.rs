@@ -2,13 +2,16 @@
 //!
 //! The candidates ([`portfolio`]) are cross-validated on the same folds ([`search`]): each fold's
 //! model predicts the rows it did not see, and the leaderboard ranks the candidates by the
-//! metric of those out-of-fold predictions. Caruana's greedy selection then blends the best
-//! candidates' out-of-fold predictions; the blend is kept only when it beats the best single
-//! model. The winner's members are refit on every row. The time budget covers the whole search
-//! and the refit: a candidate starts only when its expected time and the refit's still fit, and
-//! gbm stops growing at a deadline. Columns are screened and encoded by [`prepare`]. The model is
-//! the members (each a gbm or smartcore model, with its encoder and scaling) with their weights,
-//! plus the leaderboard without timings; the timed one goes to the run as `leaderboard.json`.
+//! metric of those out-of-fold predictions. Boosting stops early on the fold it predicts, as
+//! AutoGluon's folds do: it trains on every other row, and its score is a little optimistic.
+//! Caruana's greedy selection then blends the best candidates' out-of-fold predictions; the
+//! blend is kept only when it beats the best single model. The winner's members are refit on
+//! every row (boosting with row or feature sampling under several seeds, averaged, when the
+//! budget has room). The time budget covers the whole search and the refit: a candidate starts
+//! only when its expected time and the refit's still fit, and gbm stops growing at a deadline.
+//! Columns are screened and encoded by [`prepare`]. The model is the members (each a gbm or
+//! smartcore model, with its encoder and scaling) with their weights, plus the leaderboard
+//! without timings; the timed one goes to the run as `leaderboard.json`.
 
 mod portfolio;
 mod prepare;
@@ -34,6 +37,9 @@ const FORMAT_VERSION: u32 = 1;
 const ENSEMBLE_ROUNDS: usize = 25;
 /// How many of the best candidates the ensemble may blend.
 const ENSEMBLE_POOL: usize = 12;
+/// Seeds each refit member with random row or feature sampling is averaged over, budget
+/// permitting.
+const SEED_BAG: usize = 5;
 
 pub struct Automl;
 
@@ -181,11 +187,14 @@ struct Setting<'a> {
 }
 
 /// Fits a candidate on `x`/`y`: its encoding (fitted on these rows only), scaling and model.
+/// A boosting candidate that stops early watches `stop` (rows it is not fit on, encoded as it
+/// will see them) when given, instead of holding out a share of `x`.
 fn fit(
     candidate: &Candidate,
     x: &Matrix,
     y: &[f64],
     setting: &Setting<'_>,
+    stop: Option<(&Matrix, &[f64])>,
 ) -> anyhow::Result<Fitted> {
     let engine = engine(candidate.config.name())?;
     let (encoder, x) = if prepare::changes(setting.columns, candidate.encoding) {
@@ -211,7 +220,33 @@ fn fit(
         Some(scaling) => scaling.apply(&x),
         None => x,
     };
-    let model = engine.train_until(&x, &y, setting.task, &candidate.config, setting.deadline)?;
+    let model = match stop.filter(|(rows, _)| rows.rows > 0 && refit_uses_rounds(candidate)) {
+        Some((stop_x, stop_y)) => {
+            let encoded;
+            let stop_x = match &encoder {
+                Some(encoder) => {
+                    encoded = encoder.apply(stop_x);
+                    &encoded
+                }
+                None => stop_x,
+            };
+            let stop_x = match &scaling {
+                Some(scaling) => scaling.apply(stop_x),
+                None => stop_x.clone(),
+            };
+            let stacked = search::stack_rows(&x, &stop_x);
+            let labels: Vec<f64> = y.iter().chain(stop_y).copied().collect();
+            super::gbm::train_stopping_on_last(
+                &stacked,
+                &labels,
+                setting.task,
+                &candidate.config,
+                setting.deadline,
+                stop_x.rows,
+            )?
+        }
+        None => engine.train_until(&x, &y, setting.task, &candidate.config, setting.deadline)?,
+    };
     Ok(Fitted {
         encoder,
         scaling,
@@ -282,9 +317,12 @@ impl Folds<'_> {
 
     fn fold(&self, candidate: &Candidate, fold: usize) -> anyhow::Result<FoldResult> {
         let (train_x, train_y, _) = search::split(self.x, self.y, self.fold_of, fold, false);
-        let (valid_x, _, rows) = search::split(self.x, self.y, self.fold_of, fold, true);
+        let (valid_x, valid_y, rows) = search::split(self.x, self.y, self.fold_of, fold, true);
         let fit_started = Instant::now();
-        let fitted = fit(candidate, &train_x, &train_y, &self.setting)?;
+        // Boosting stops on the fold it predicts (as AutoGluon's bagged folds do): every
+        // training row is fit on, at the price of a slightly optimistic out-of-fold score.
+        let stop = Some((&valid_x, valid_y.as_slice()));
+        let fitted = fit(candidate, &train_x, &train_y, &self.setting, stop)?;
         let fit_seconds = fit_started.elapsed().as_secs_f64();
         let predict_started = Instant::now();
         let predictions = fitted.predict(&valid_x)?;
@@ -376,6 +414,54 @@ fn refit_candidate(candidate: &Candidate, rounds: &[usize]) -> Candidate {
         }
     }
     refit
+}
+
+/// Whether a candidate's fit depends on its seed beyond ties: boosting with row or feature
+/// sampling.
+fn sampled(candidate: &Candidate) -> bool {
+    matches!(&candidate.config, FrameworkConfig::Gbm(config)
+        if config.random_forest != Some(true)
+            && (config.subsample.is_some_and(|share| share < 1.0)
+                || config.colsample_bynode.is_some_and(|share| share < 1.0)))
+}
+
+/// The candidate with its engine seed moved by `copy` (copy 0: unchanged).
+fn reseeded(candidate: &Candidate, copy: u64) -> Candidate {
+    let mut out = candidate.clone();
+    if let FrameworkConfig::Gbm(config) = &mut out.config {
+        if copy > 0 {
+            config.seed = Some(config.seed.unwrap_or(42).wrapping_add(copy * 1_000));
+        }
+    }
+    out
+}
+
+/// How many seeds each sampled member of the refit gets: up to SEED_BAG, as many as the
+/// budget still has room for (the members' fit times on every row, estimated from the folds).
+fn seed_bag(
+    weights: &[(usize, f64)],
+    evaluated: &[Evaluated],
+    budget: Option<Duration>,
+    started: Instant,
+) -> usize {
+    let most = SEED_BAG;
+    let Some(budget) = budget else { return most };
+    let (mut sampled_seconds, mut other_seconds) = (0.0, 0.0);
+    for (index, _) in weights {
+        let seconds = evaluated[*index].row.fit_seconds.unwrap_or(0.0) * 1.25;
+        if sampled(&evaluated[*index].candidate) {
+            sampled_seconds += seconds;
+        } else {
+            other_seconds += seconds;
+        }
+    }
+    // The copies run side by side, a core each.
+    let cores = rayon::current_num_threads().max(1) as f64;
+    let left = budget.as_secs_f64() * 0.9 - started.elapsed().as_secs_f64() - other_seconds;
+    (1..=most)
+        .rev()
+        .find(|copies| sampled_seconds * *copies as f64 / cores <= left)
+        .unwrap_or(1)
 }
 
 /// Whether the refit takes its rounds from the folds: boosting that stops early.
@@ -677,11 +763,25 @@ impl Framework for Automl {
             deadline: budget.map(|budget| started + budget.mul_f64(0.97)),
             ..search.setting
         };
-        let members = weights
+        // A member with random row or feature sampling is refit with several seeds and averaged
+        // when the budget has room for it: the same model with less variance.
+        let seeds = seed_bag(&weights, &evaluated, budget, started);
+        let jobs: Vec<(usize, f64, u64)> = weights
+            .iter()
+            .flat_map(|(index, weight)| {
+                let copies = if sampled(&evaluated[*index].candidate) {
+                    seeds
+                } else {
+                    1
+                };
+                (0..copies).map(move |copy| (*index, weight / copies as f64, copy as u64))
+            })
+            .collect();
+        let members = jobs
             .par_iter()
-            .map(|(index, weight)| {
-                let candidate = &evaluated[*index].candidate;
-                let fitted = fit(candidate, matrix, y, &refit)
+            .map(|(index, weight, copy)| {
+                let candidate = &reseeded(&evaluated[*index].candidate, *copy);
+                let fitted = fit(candidate, matrix, y, &refit, None)
                     .with_context(|| format!("refitting {} on every row", candidate.id))?;
                 Ok(Member {
                     model_id: candidate.id.clone(),
@@ -904,6 +1004,35 @@ mod tests {
             // The same seed grows the same forest.
             assert_eq!(gbm.train(&x, &y, task, &forest).unwrap(), model);
         }
+    }
+
+    #[test]
+    fn sampled_boosting_is_refit_under_several_seeds_and_averaged() {
+        let (x, y) = table(300, Task::Binary);
+        // The first boosting shape samples rows and features; the linear model samples nothing.
+        let trained = |algo: &str| {
+            let config = config(json!({"include_algos": [algo], "max_models": 1, "seed": 3}));
+            let model = Automl.train(&x, &y, Task::Binary, &config).unwrap();
+            (load(&model).unwrap(), Automl.predict(&model, &x).unwrap())
+        };
+        let (boosting, p) = trained("GBM");
+        assert_eq!(boosting.members.len(), SEED_BAG);
+        assert!(boosting.members.iter().all(|m| m.model_id == "GBM_1"));
+        let weights: f64 = boosting.members.iter().map(|m| m.weight).sum();
+        assert!((weights - 1.0).abs() < 1e-12, "{weights}");
+        assert_ne!(boosting.members[0].model, boosting.members[1].model);
+        // What serving predicts is the copies' mean.
+        let copies: Vec<Vec<f64>> = boosting
+            .members
+            .iter()
+            .map(|m| predict_with(&m.model, m.encoder.as_ref(), m.scaling.as_ref(), &x).unwrap())
+            .collect();
+        for (row, value) in p.iter().enumerate() {
+            let mean = copies.iter().map(|c| c[row]).sum::<f64>() / SEED_BAG as f64;
+            assert!((value - mean).abs() < 1e-12);
+        }
+        let (linear, _) = trained("GLM");
+        assert_eq!(linear.members.len(), 1);
     }
 
     #[test]

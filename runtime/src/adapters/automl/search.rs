@@ -80,6 +80,20 @@ pub fn take_rows(x: &Matrix, rows: &[usize]) -> Matrix {
     }
 }
 
+/// The rows of `top` followed by the rows of `bottom` (same columns).
+pub fn stack_rows(top: &Matrix, bottom: &Matrix) -> Matrix {
+    let mut values = Vec::with_capacity(top.values.len() + bottom.values.len());
+    for column in 0..top.columns {
+        values.extend_from_slice(top.column(column));
+        values.extend_from_slice(bottom.column(column));
+    }
+    Matrix {
+        values,
+        rows: top.rows + bottom.rows,
+        columns: top.columns,
+    }
+}
+
 /// The leaderboard metric of a task when the config names none (H2O's defaults).
 pub fn default_metric(task: Task) -> H2oSortMetric {
     match task {

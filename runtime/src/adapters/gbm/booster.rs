@@ -34,14 +34,23 @@ pub struct Params {
     /// Share of rows each tree sees (1.0: all).
     pub subsample: f64,
     pub seed: u64,
-    /// (rounds without improvement, share of rows held out).
-    pub early_stopping: Option<(usize, f64)>,
+    /// Rounds without improvement on the held-out rows before boosting stops.
+    pub early_stopping: Option<(usize, HeldOut)>,
     /// Share one byte between exclusive two-valued features (off only in tests).
     pub bundle: bool,
     /// Average bagged trees fit to the label instead of boosting.
     pub random_forest: bool,
     /// Stop adding trees at this instant (after the first round): an AutoML budget.
     pub deadline: Option<std::time::Instant>,
+}
+
+/// The rows early stopping watches, which no tree is fit on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HeldOut {
+    /// Every n-th row, n the nearest whole number to 1 / share.
+    Share(f64),
+    /// The last rows: a validation set the caller appended (automl's fold).
+    Last(usize),
 }
 
 impl Params {
@@ -78,9 +87,16 @@ pub fn train(
         return Ok(forest(&layout, &binned, y, loss, outputs, features, params));
     }
     let (fit, held_out): (Vec<u32>, Vec<u32>) = match params.early_stopping {
-        Some((_, fraction)) => {
+        Some((_, HeldOut::Share(fraction))) => {
             let every = (1.0 / fraction.clamp(0.01, 0.5)).round().max(2.0) as usize;
             (0..rows_total as u32).partition(|row| !(*row as usize).is_multiple_of(every))
+        }
+        Some((_, HeldOut::Last(count))) => {
+            anyhow::ensure!(
+                count > 0 && count < rows_total,
+                "early stopping needs rows to fit and rows to watch ({count} of {rows_total} held out)"
+            );
+            (0..rows_total as u32).partition(|row| (*row as usize) < rows_total - count)
         }
         None => ((0..rows_total as u32).collect(), Vec::new()),
     };

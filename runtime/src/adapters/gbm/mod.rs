@@ -16,7 +16,7 @@ use mbt_contract::frameworks::{FrameworkConfig, GbmConfig};
 
 use super::{Adapter, Framework, SerializedModel, Task};
 use crate::features::{Columns, Matrix};
-use booster::{Booster, Loss, Params};
+use booster::{Booster, HeldOut, Loss, Params};
 use tree::GrowParams;
 
 pub struct Gbm;
@@ -58,7 +58,7 @@ fn params(config: &GbmConfig) -> Params {
             .map(|patience| {
                 (
                     patience as usize,
-                    config.validation_fraction.unwrap_or(0.15),
+                    HeldOut::Share(config.validation_fraction.unwrap_or(0.15)),
                 )
             }),
         bundle: true,
@@ -125,23 +125,7 @@ impl Framework for Gbm {
         config: &FrameworkConfig,
         deadline: Option<std::time::Instant>,
     ) -> anyhow::Result<SerializedModel> {
-        let config = gbm_config(config)?;
-        let (loss, outputs) = match task {
-            Task::Binary => (Loss::Logistic, 1),
-            Task::Multiclass(classes) => (Loss::Softmax, classes),
-            Task::Regression => (Loss::Squared, 1),
-        };
-        anyhow::ensure!(x.rows() > 0, "there are no rows to train on");
-        let params = Params {
-            deadline,
-            ..params(config)
-        };
-        let booster = booster::train(x, y, loss, outputs, &params)?;
-        Ok(SerializedModel::json(
-            "gbm",
-            FORMAT_VERSION,
-            serde_json::to_string(&booster)?,
-        ))
+        train_model(x, y, task, gbm_config(config)?, deadline, None)
     }
 
     fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
@@ -164,6 +148,54 @@ impl Framework for Gbm {
         importance.resize(columns, 0.0);
         Ok(importance)
     }
+}
+
+/// Trains as [`Framework::train_until`], except that early stopping (when the config has it)
+/// watches the last `held_out` rows instead of a share of all: a validation set the caller
+/// appended. AutoML stops each fold's model on the fold it predicts, so no training row is
+/// spent on stopping.
+pub fn train_stopping_on_last(
+    x: &dyn Columns,
+    y: &[f64],
+    task: Task,
+    config: &FrameworkConfig,
+    deadline: Option<std::time::Instant>,
+    held_out: usize,
+) -> anyhow::Result<SerializedModel> {
+    train_model(x, y, task, gbm_config(config)?, deadline, Some(held_out))
+}
+
+fn train_model(
+    x: &dyn Columns,
+    y: &[f64],
+    task: Task,
+    config: &GbmConfig,
+    deadline: Option<std::time::Instant>,
+    held_out_last: Option<usize>,
+) -> anyhow::Result<SerializedModel> {
+    let (loss, outputs) = match task {
+        Task::Binary => (Loss::Logistic, 1),
+        Task::Multiclass(classes) => (Loss::Softmax, classes),
+        Task::Regression => (Loss::Squared, 1),
+    };
+    anyhow::ensure!(x.rows() > 0, "there are no rows to train on");
+    let mut params = Params {
+        deadline,
+        ..params(config)
+    };
+    if let Some(count) = held_out_last {
+        // Without early stopping the appended rows would be trained on.
+        let Some((patience, _)) = params.early_stopping else {
+            anyhow::bail!("rows held out for early stopping, but the config does not stop early");
+        };
+        params.early_stopping = Some((patience, HeldOut::Last(count)));
+    }
+    let booster = booster::train(x, y, loss, outputs, &params)?;
+    Ok(SerializedModel::json(
+        "gbm",
+        FORMAT_VERSION,
+        serde_json::to_string(&booster)?,
+    ))
 }
 
 /// The rounds a model kept (trees per output, after early stopping); `None` for another
@@ -377,5 +409,48 @@ mod tests {
             "{} trees kept",
             booster.trees.len()
         );
+    }
+
+    #[test]
+    fn early_stopping_can_watch_appended_rows_that_no_tree_is_fit_on() {
+        // 1,000 rows where the label steps up at 0.3, then 200 watched rows: the same step, or
+        // its reverse.
+        let step = |v: f64, up: bool| if (v < 0.3) == up { 1.0 } else { 5.0 };
+        let values: Vec<f64> = (0..1_200).map(|i| (i % 100) as f64 / 100.0).collect();
+        let x = Matrix {
+            values: values.clone(),
+            rows: 1_200,
+            columns: 1,
+        };
+        let config = test_config(
+            json!({"n_estimators": 200, "early_stopping_rounds": 3, "learning_rate": 0.3}),
+        );
+        let train = |reverse: bool| {
+            let y: Vec<f64> = values
+                .iter()
+                .enumerate()
+                .map(|(row, v)| step(*v, !(reverse && row >= 1_000)))
+                .collect();
+            let model =
+                train_stopping_on_last(&x, &y, Task::Regression, &config, None, 200).unwrap();
+            let booster: Booster = serde_json::from_str(&model.payload).unwrap();
+            (booster.trees.len(), Gbm.predict(&model, &x).unwrap())
+        };
+        // Watched rows that agree: boosting goes on until it fits the step.
+        let (agreeing, p) = train(false);
+        assert!(agreeing > 10, "{agreeing} trees");
+        assert!(
+            (p[0] - 1.0).abs() < 0.05 && (p[50] - 5.0).abs() < 0.05,
+            "{p:?}"
+        );
+        // Watched rows that disagree: every round makes them worse, so one tree is kept, and
+        // it learned the fitted rows' step (fit on both, the steps would cancel out).
+        let (disagreeing, p) = train(true);
+        assert_eq!(disagreeing, 1);
+        assert!(p[0] < p[50], "{} vs {}", p[0], p[50]);
+        // Without early stopping the watched rows would be fitted: refused.
+        let plain = test_config(json!({"n_estimators": 10}));
+        let y = vec![1.0; 1_200];
+        assert!(train_stopping_on_last(&x, &y, Task::Regression, &plain, None, 200).is_err());
     }
 }
