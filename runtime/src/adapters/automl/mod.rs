@@ -6,8 +6,8 @@
 //! AutoGluon's folds do: it trains on every other row, and its score is a little optimistic.
 //! Caruana's greedy selection then blends the best candidates' out-of-fold predictions; the
 //! blend is kept only when it beats the best single model. The winner's members are refit on
-//! every row (boosting with row or feature sampling under several seeds, averaged, when the
-//! budget has room). The time budget covers the whole search and the refit: a candidate starts
+//! every row (boosting with row or feature sampling, and the forests, under several seeds,
+//! averaged, when the budget has room). The time budget covers the whole search and the refit: a candidate starts
 //! only when its expected time and the refit's still fit, and gbm stops growing at a deadline.
 //! Columns are screened and encoded by [`prepare`]. The model is the members (each a gbm or
 //! smartcore model, with its encoder and scaling) with their weights, plus the leaderboard
@@ -37,8 +37,8 @@ const FORMAT_VERSION: u32 = 1;
 const ENSEMBLE_ROUNDS: usize = 25;
 /// How many of the best candidates the ensemble may blend.
 const ENSEMBLE_POOL: usize = 12;
-/// Seeds each refit member with random row or feature sampling is averaged over, budget
-/// permitting.
+/// Seeds each refit member with random row or feature sampling (boosting, forests) is averaged
+/// over, budget permitting.
 const SEED_BAG: usize = 5;
 
 pub struct Automl;
@@ -417,12 +417,12 @@ fn refit_candidate(candidate: &Candidate, rounds: &[usize]) -> Candidate {
 }
 
 /// Whether a candidate's fit depends on its seed beyond ties: boosting with row or feature
-/// sampling.
+/// sampling, and the forests (bootstrap rows, features per split, random thresholds).
 fn sampled(candidate: &Candidate) -> bool {
     matches!(&candidate.config, FrameworkConfig::Gbm(config)
-        if config.random_forest != Some(true)
-            && (config.subsample.is_some_and(|share| share < 1.0)
-                || config.colsample_bynode.is_some_and(|share| share < 1.0)))
+        if config.random_forest == Some(true)
+            || config.subsample.is_some_and(|share| share < 1.0)
+            || config.colsample_bynode.is_some_and(|share| share < 1.0))
 }
 
 /// The candidate with its engine seed moved by `copy` (copy 0: unchanged).
@@ -764,7 +764,8 @@ impl Framework for Automl {
             ..search.setting
         };
         // A member with random row or feature sampling is refit with several seeds and averaged
-        // when the budget has room for it: the same model with less variance.
+        // when the budget has room for it: the same model with less variance (a forest's five
+        // copies are one forest of five times the trees).
         let seeds = seed_bag(&weights, &evaluated, budget, started);
         let jobs: Vec<(usize, f64, u64)> = weights
             .iter()
@@ -1007,9 +1008,10 @@ mod tests {
     }
 
     #[test]
-    fn sampled_boosting_is_refit_under_several_seeds_and_averaged() {
+    fn sampled_models_are_refit_under_several_seeds_and_averaged() {
         let (x, y) = table(300, Task::Binary);
-        // The first boosting shape samples rows and features; the linear model samples nothing.
+        // The first boosting shape samples rows and features, the forest rows and features; the
+        // linear model samples nothing.
         let trained = |algo: &str| {
             let config = config(json!({"include_algos": [algo], "max_models": 1, "seed": 3}));
             let model = Automl.train(&x, &y, Task::Binary, &config).unwrap();
@@ -1031,6 +1033,9 @@ mod tests {
             let mean = copies.iter().map(|c| c[row]).sum::<f64>() / SEED_BAG as f64;
             assert!((value - mean).abs() < 1e-12);
         }
+        let (forest, _) = trained("DRF");
+        assert_eq!(forest.members.len(), SEED_BAG);
+        assert_ne!(forest.members[0].model, forest.members[1].model);
         let (linear, _) = trained("GLM");
         assert_eq!(linear.members.len(), 1);
     }
