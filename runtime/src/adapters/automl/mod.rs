@@ -7,11 +7,12 @@
 //! Caruana's greedy selection then blends the best candidates' out-of-fold predictions; the
 //! blend is kept only when it beats the best single model. The winner's members are refit on
 //! every row (boosting with row or feature sampling, and the forests, under several seeds,
-//! averaged, when the budget has room). The time budget covers the whole search and the refit: a candidate starts
-//! only when its expected time and the refit's still fit, and gbm stops growing at a deadline.
-//! Columns are screened and encoded by [`prepare`]. The model is the members (each a gbm or
-//! smartcore model, with its encoder and scaling) with their weights, plus the leaderboard
-//! without timings; the timed one goes to the run as `leaderboard.json`.
+//! averaged, when the budget has room). The time budget covers the whole search and the
+//! refit: a candidate starts only when its expected time and the refit's still fit, and gbm
+//! stops growing at a deadline. Columns are screened and encoded by [`prepare`]. The model is
+//! the members (each a gbm or smartcore model, with its encoder and scaling) with their
+//! weights, plus the leaderboard without timings; the timed one goes to the run as
+//! `leaderboard.json`.
 
 mod portfolio;
 mod prepare;
@@ -220,20 +221,9 @@ fn fit(
         Some(scaling) => scaling.apply(&x),
         None => x,
     };
-    let model = match stop.filter(|(rows, _)| rows.rows > 0 && refit_uses_rounds(candidate)) {
+    let model = match stop.filter(|(rows, _)| rows.rows > 0 && stops_early(candidate)) {
         Some((stop_x, stop_y)) => {
-            let encoded;
-            let stop_x = match &encoder {
-                Some(encoder) => {
-                    encoded = encoder.apply(stop_x);
-                    &encoded
-                }
-                None => stop_x,
-            };
-            let stop_x = match &scaling {
-                Some(scaling) => scaling.apply(stop_x),
-                None => stop_x.clone(),
-            };
+            let stop_x = transformed(encoder.as_ref(), scaling.as_ref(), stop_x);
             let stacked = search::stack_rows(&x, &stop_x);
             let labels: Vec<f64> = y.iter().chain(stop_y).copied().collect();
             super::gbm::train_stopping_on_last(
@@ -254,25 +244,30 @@ fn fit(
     })
 }
 
+/// Rows as a fitted member sees them: encoded, then scaled (each when the member has it).
+fn transformed<'a>(
+    encoder: Option<&Encoder>,
+    scaling: Option<&Scaling>,
+    x: &'a Matrix,
+) -> std::borrow::Cow<'a, Matrix> {
+    use std::borrow::Cow;
+    let x = match encoder {
+        Some(encoder) => Cow::Owned(encoder.apply(x)),
+        None => Cow::Borrowed(x),
+    };
+    match scaling {
+        Some(scaling) => Cow::Owned(scaling.apply(&x)),
+        None => x,
+    }
+}
+
 fn predict_with(
     model: &SerializedModel,
     encoder: Option<&Encoder>,
     scaling: Option<&Scaling>,
     x: &Matrix,
 ) -> anyhow::Result<Vec<f64>> {
-    let engine = engine(&model.framework)?;
-    let encoded;
-    let x = match encoder {
-        Some(encoder) => {
-            encoded = encoder.apply(x);
-            &encoded
-        }
-        None => x,
-    };
-    match scaling {
-        Some(scaling) => engine.predict(model, &scaling.apply(x)),
-        None => engine.predict(model, x),
-    }
+    engine(&model.framework)?.predict(model, &transformed(encoder, scaling, x))
 }
 
 /// A cross-validated candidate: its row, its out-of-fold predictions (row-major per row).
@@ -333,7 +328,7 @@ impl Folds<'_> {
             fit_seconds,
             predict_ms,
             // Read back only where the refit uses it (a second parse of the model).
-            rounds: refit_uses_rounds(candidate)
+            rounds: stops_early(candidate)
                 .then(|| super::gbm::rounds(&fitted.model))
                 .flatten(),
         })
@@ -406,7 +401,7 @@ impl Folds<'_> {
 fn refit_candidate(candidate: &Candidate, rounds: &[usize]) -> Candidate {
     let mut refit = candidate.clone();
     if let FrameworkConfig::Gbm(config) = &mut refit.config {
-        if refit_uses_rounds(candidate) && !rounds.is_empty() {
+        if stops_early(candidate) && !rounds.is_empty() {
             let mean = rounds.iter().sum::<usize>() as f64 / rounds.len() as f64;
             config.n_estimators = Some((mean * 1.1).ceil().max(1.0) as u32);
             config.early_stopping_rounds = None;
@@ -444,8 +439,9 @@ fn seed_bag(
     budget: Option<Duration>,
     started: Instant,
 ) -> usize {
-    let most = SEED_BAG;
-    let Some(budget) = budget else { return most };
+    let Some(budget) = budget else {
+        return SEED_BAG;
+    };
     let (mut sampled_seconds, mut other_seconds) = (0.0, 0.0);
     for (index, _) in weights {
         let seconds = evaluated[*index].row.fit_seconds.unwrap_or(0.0) * 1.25;
@@ -458,14 +454,15 @@ fn seed_bag(
     // The copies run side by side, a core each.
     let cores = rayon::current_num_threads().max(1) as f64;
     let left = budget.as_secs_f64() * 0.9 - started.elapsed().as_secs_f64() - other_seconds;
-    (1..=most)
+    (1..=SEED_BAG)
         .rev()
         .find(|copies| sampled_seconds * *copies as f64 / cores <= left)
         .unwrap_or(1)
 }
 
-/// Whether the refit takes its rounds from the folds: boosting that stops early.
-fn refit_uses_rounds(candidate: &Candidate) -> bool {
+/// Whether a candidate is boosting that stops early: it watches its fold, and its refit takes
+/// the rounds its folds kept.
+fn stops_early(candidate: &Candidate) -> bool {
     matches!(&candidate.config, FrameworkConfig::Gbm(config)
         if config.early_stopping_rounds.is_some() && config.random_forest != Some(true))
 }
