@@ -37,8 +37,11 @@ pub fn text_view(frame: &DataFrame, name: &str) -> anyhow::Result<StringChunked>
 /// The distinct non-null values of a column as text, sorted (fitted categories, classes).
 pub fn distinct_texts(frame: &DataFrame, name: &str) -> anyhow::Result<Vec<String>> {
     let values = text_view(frame, name)?;
-    let distinct: std::collections::BTreeSet<&str> = values.iter().flatten().collect();
-    Ok(distinct.into_iter().map(str::to_string).collect())
+    // Hashed, then sorted: a tree compares every row's text with several others.
+    let distinct: std::collections::HashSet<&str> = values.iter().flatten().collect();
+    let mut sorted: Vec<String> = distinct.into_iter().map(str::to_string).collect();
+    sorted.sort_unstable();
+    Ok(sorted)
 }
 
 pub fn column<'a>(frame: &'a DataFrame, name: &str) -> anyhow::Result<&'a Column> {

@@ -310,14 +310,23 @@ impl Folds<'_> {
         }
     }
 
-    fn fold(&self, candidate: &Candidate, fold: usize) -> anyhow::Result<FoldResult> {
+    fn fold(
+        &self,
+        candidate: &Candidate,
+        fold: usize,
+        deadline: Option<Instant>,
+    ) -> anyhow::Result<FoldResult> {
         let (train_x, train_y, _) = search::split(self.x, self.y, self.fold_of, fold, false);
         let (valid_x, valid_y, rows) = search::split(self.x, self.y, self.fold_of, fold, true);
         let fit_started = Instant::now();
         // Boosting stops on the fold it predicts (as AutoGluon's bagged folds do): every
         // training row is fit on, at the price of a slightly optimistic out-of-fold score.
         let stop = Some((&valid_x, valid_y.as_slice()));
-        let fitted = fit(candidate, &train_x, &train_y, &self.setting, stop)?;
+        let setting = Setting {
+            deadline,
+            ..self.setting
+        };
+        let fitted = fit(candidate, &train_x, &train_y, &setting, stop)?;
         let fit_seconds = fit_started.elapsed().as_secs_f64();
         let predict_started = Instant::now();
         let predictions = fitted.predict(&valid_x)?;
@@ -334,13 +343,30 @@ impl Folds<'_> {
         })
     }
 
+    /// When the fold begun `order`-th of a candidate that started at `started` stops growing.
+    /// The folds run a core each, in waves: each wave gets an equal share of the time left to
+    /// the search's deadline, so that the last fold is not begun after it (and cut to one
+    /// round). A twentieth is left for predicting the folds.
+    fn fold_deadline(&self, started: Instant, order: usize) -> Option<Instant> {
+        let deadline = self.setting.deadline?;
+        let cores = rayon::current_num_threads().max(1);
+        let waves = self.count.div_ceil(cores).max(1);
+        let wave = (order / cores).min(waves - 1);
+        let span = deadline.saturating_duration_since(started).mul_f64(0.95);
+        Some(started + span.mul_f64((wave + 1) as f64 / waves as f64))
+    }
+
     /// Cross-validates `candidate`; the folds run in parallel.
     fn evaluate(&self, candidate: &Candidate) -> anyhow::Result<Evaluated> {
         let started = Instant::now();
         let width = self.width();
+        let begun = std::sync::atomic::AtomicUsize::new(0);
         let results: Vec<anyhow::Result<FoldResult>> = (0..self.count)
             .into_par_iter()
-            .map(|fold| self.fold(candidate, fold))
+            .map(|fold| {
+                let order = begun.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.fold(candidate, fold, self.fold_deadline(started, order))
+            })
             .collect();
         let mut oof = vec![f64::NAN; self.y.len() * width];
         let (mut fit_total, mut predict_total) = (0.0, 0.0);
@@ -473,9 +499,26 @@ fn gather_rows(values: &[f64], rows: &[usize], width: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Reads of the table (gathering and screening its columns) that a search and its refit need
+/// at the least: on 800,000 rows, five folds of a few boosting rounds on two cores and the
+/// refit took about ten.
+const SEARCH_READS: f64 = 10.0;
+/// The fewest rows a sample for a short budget keeps.
+const SAMPLE_MIN_ROWS: usize = 5_000;
+
+/// How many of `rows` rows a search can afford in `left` seconds when reading them took `read`:
+/// none to leave out (`None`) while the budget has room for every row.
+fn affordable_rows(read: f64, left: f64, rows: usize) -> Option<usize> {
+    let share = left / (read * SEARCH_READS).max(1e-9);
+    let count = ((rows as f64 * share) as usize).max(SAMPLE_MIN_ROWS);
+    (count < rows).then_some(count)
+}
+
 /// The table as every candidate sees it: screened columns, folds, metric.
 struct Prepared {
     matrix: Matrix,
+    /// The labels of `matrix`'s rows.
+    y: Vec<f64>,
     /// Every input column; `kept` indexes the ones `matrix` holds.
     infos: Vec<ColumnInfo>,
     kept: Vec<usize>,
@@ -490,20 +533,42 @@ struct Prepared {
 }
 
 impl Prepared {
+    /// With `end` (when a time budget's search and refit must be done), a table too large to
+    /// cross-validate by then is sampled.
     fn new(
         x: &dyn Columns,
         y: &[f64],
         task: Task,
         config: &AutomlConfig,
+        end: Option<Instant>,
     ) -> anyhow::Result<Prepared> {
+        let read_started = Instant::now();
         let full = Matrix::gather(x)?;
         anyhow::ensure!(full.rows >= 2, "automl needs at least 2 rows to train on");
         let infos = ColumnInfo::of(x);
-        let (kept, warnings) = prepare::screen(&full, &infos);
+        let (kept, mut warnings) = prepare::screen(&full, &infos);
         let matrix = prepare::select(&full, &kept);
         drop(full);
+        let read = read_started.elapsed().as_secs_f64();
         let columns: Vec<ColumnInfo> = kept.iter().map(|index| infos[*index].clone()).collect();
         let seed = config.seed.unwrap_or(42);
+        let left = end.map(|end| end.saturating_duration_since(Instant::now()).as_secs_f64());
+        let (matrix, y) = match left.and_then(|left| affordable_rows(read, left, matrix.rows)) {
+            Some(count) => {
+                let rows = search::sample_rows(y, task, count, seed);
+                warnings.push(format!(
+                    "automl trains on a sample of {} of the {} rows: max_runtime_secs is too \
+                     short to cross-validate them all (raise it to use every row)",
+                    rows.len(),
+                    matrix.rows
+                ));
+                (
+                    search::take_rows(&matrix, &rows),
+                    rows.iter().map(|row| y[*row]).collect(),
+                )
+            }
+            None => (matrix, y.to_vec()),
+        };
         let metric = config
             .sort_metric
             .unwrap_or_else(|| search::default_metric(task));
@@ -512,7 +577,7 @@ impl Prepared {
         let mut folds = config.nfolds.unwrap_or(5) as usize;
         if task != Task::Regression {
             let mut counts = std::collections::BTreeMap::new();
-            for label in y {
+            for label in &y {
                 *counts.entry(*label as usize).or_insert(0usize) += 1;
             }
             let smallest = counts.values().copied().min().unwrap_or(0);
@@ -521,7 +586,7 @@ impl Prepared {
             }
         }
         folds = folds.min(matrix.rows);
-        let (fold_of, count) = search::assign_folds(y, task, folds, seed);
+        let (fold_of, count) = search::assign_folds(&y, task, folds, seed);
         let scored: Vec<usize> = if folds == 0 {
             (0..y.len()).filter(|row| fold_of[*row] == 0).collect()
         } else {
@@ -529,6 +594,7 @@ impl Prepared {
         };
         Ok(Prepared {
             matrix,
+            y,
             infos,
             kept,
             columns,
@@ -543,10 +609,10 @@ impl Prepared {
     }
 
     /// The cross-validation of candidates on this table, growing none past `deadline`.
-    fn folds<'a>(&'a self, y: &'a [f64], task: Task, deadline: Option<Instant>) -> Folds<'a> {
+    fn folds(&self, task: Task, deadline: Option<Instant>) -> Folds<'_> {
         Folds {
             x: &self.matrix,
-            y,
+            y: &self.y,
             setting: Setting {
                 task,
                 columns: &self.columns,
@@ -572,8 +638,8 @@ pub fn cross_validate_shapes(
     config: &AutomlConfig,
     shapes: &[Shape],
 ) -> anyhow::Result<Vec<LeaderboardRow>> {
-    let prepared = Prepared::new(x, y, task, config)?;
-    let search = prepared.folds(y, task, None);
+    let prepared = Prepared::new(x, y, task, config, None)?;
+    let search = prepared.folds(task, None);
     shapes
         .iter()
         .enumerate()
@@ -623,17 +689,20 @@ impl Framework for Automl {
                 super::AUTOML_DEFAULT_BUDGET_SECS.into(),
             )),
         };
-        let mut prepared = Prepared::new(x, y, task, config)?;
+        // The search and the refit are done by 90% of the budget.
+        let end = budget.map(|budget| started + budget.mul_f64(0.9));
+        let mut prepared = Prepared::new(x, y, task, config, end)?;
         let warnings = std::mem::take(&mut prepared.warnings);
         let metric = prepared.metric;
         let Prepared {
             matrix,
+            y,
             infos,
             kept,
             ..
         } = &prepared;
         // Candidates stop growing at 80% of the budget: the rest is the refit's.
-        let search = prepared.folds(y, task, budget.map(|budget| started + budget.mul_f64(0.8)));
+        let search = prepared.folds(task, budget.map(|budget| started + budget.mul_f64(0.8)));
 
         let candidates = portfolio::candidates(config, task, matrix.rows, matrix.columns);
         let mut evaluated: Vec<Evaluated> = Vec::new();
@@ -652,8 +721,9 @@ impl Framework for Automl {
                 fits.sort_by(|a, b| b.total_cmp(a));
                 let refit = fits.iter().take(3).sum::<f64>() * 1.25;
                 let expected = started.elapsed().as_secs_f64() + per_unit * candidate.cost + refit;
+                // Too slow for what is left: a cheaper candidate further on may still fit.
                 if expected > budget.as_secs_f64() * 0.85 {
-                    break;
+                    continue;
                 }
             }
             match search.evaluate(candidate) {
@@ -1035,6 +1105,82 @@ mod tests {
         assert_ne!(forest.members[0].model, forest.members[1].model);
         let (linear, _) = trained("GLM");
         assert_eq!(linear.members.len(), 1);
+    }
+
+    #[test]
+    fn a_table_too_large_for_its_budget_is_searched_on_a_stratified_sample() {
+        let (x, y) = table(20_000, Task::Binary);
+        let config = AutomlConfig::default();
+        // Time enough: every row.
+        let roomy = Instant::now() + Duration::from_secs(3_600);
+        let all = Prepared::new(&x, &y, Task::Binary, &config, Some(roomy)).unwrap();
+        assert_eq!((all.matrix.rows, all.y.len()), (20_000, 20_000));
+        assert!(all.warnings.is_empty(), "{:?}", all.warnings);
+        // No time left: the smallest sample, with the classes in their shares, and a warning.
+        let short = Prepared::new(&x, &y, Task::Binary, &config, Some(Instant::now())).unwrap();
+        assert_eq!(short.matrix.rows, short.y.len());
+        assert!(
+            short.matrix.rows.abs_diff(SAMPLE_MIN_ROWS) <= 1,
+            "{}",
+            short.matrix.rows
+        );
+        let share = |y: &[f64]| y.iter().sum::<f64>() / y.len() as f64;
+        assert!((share(&short.y) - share(&y)).abs() < 0.001);
+        assert_eq!(short.fold_of.len(), short.matrix.rows);
+        assert!(
+            short.warnings[0].starts_with(&format!(
+                "automl trains on a sample of {} of the 20000 rows",
+                short.matrix.rows
+            )),
+            "{:?}",
+            short.warnings
+        );
+        // The sampled rows are the table's own, labels with them.
+        let first =
+            search::sample_rows(&y, Task::Binary, SAMPLE_MIN_ROWS, config.seed.unwrap_or(42));
+        assert_eq!(short.matrix.column(0)[0], x.column(0)[first[0]]);
+        assert_eq!(short.y[10], y[first[10]]);
+        // Without a time limit (`max_models`), never sampled.
+        let unlimited = Prepared::new(&x, &y, Task::Binary, &config, None).unwrap();
+        assert_eq!(unlimited.matrix.rows, 20_000);
+    }
+
+    #[test]
+    fn the_rows_a_budget_affords_follow_the_time_a_read_took() {
+        // A read of 0.1 s and 10 s left: ten reads per search fit ten times over.
+        assert_eq!(affordable_rows(0.1, 10.0, 1_000_000), None);
+        // A read of 1 s and 5 s left: half the rows.
+        assert_eq!(affordable_rows(1.0, 5.0, 1_000_000), Some(500_000));
+        // Never fewer than the smallest sample; a small table is never sampled.
+        assert_eq!(affordable_rows(1.0, 0.0, 1_000_000), Some(SAMPLE_MIN_ROWS));
+        assert_eq!(affordable_rows(1.0, 0.0, SAMPLE_MIN_ROWS), None);
+    }
+
+    #[test]
+    fn each_wave_of_folds_gets_its_share_of_the_time_left() {
+        let (x, y) = table(200, Task::Binary);
+        let config = AutomlConfig::default();
+        let prepared = Prepared::new(&x, &y, Task::Binary, &config, None).unwrap();
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(10);
+        let folds = prepared.folds(Task::Binary, Some(deadline));
+        let cores = rayon::current_num_threads();
+        let waves = folds.count.div_ceil(cores);
+        let deadlines: Vec<Instant> = (0..folds.count)
+            .map(|order| folds.fold_deadline(started, order).unwrap())
+            .collect();
+        // Every fold is done before the search's deadline; the first wave's after a share of
+        // it, the last's at it (less what predicting the folds takes).
+        assert!(deadlines.windows(2).all(|pair| pair[0] <= pair[1]));
+        let span = Duration::from_secs(10).mul_f64(0.95);
+        assert_eq!(deadlines[0], started + span.mul_f64(1.0 / waves as f64));
+        assert_eq!(deadlines[folds.count - 1], started + span);
+        assert!(deadlines.iter().all(|each| *each < deadline));
+        // Without a deadline, none.
+        assert_eq!(
+            prepared.folds(Task::Binary, None).fold_deadline(started, 0),
+            None
+        );
     }
 
     #[test]

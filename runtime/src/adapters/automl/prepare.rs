@@ -101,6 +101,20 @@ fn id_like(values: &[f64], info: &ColumnInfo, rows: usize) -> Option<String> {
     if rows < ID_MIN_ROWS || values.len() * 10 < rows * 9 {
         return None;
     }
+    // Cheap refusals first, before sorting the whole column: too few categories to be
+    // (nearly) all distinct, a fraction, or a repeat among the first values.
+    match info.categories {
+        Some(categories) if categories * 100 < values.len() * 95 => return None,
+        None if values.iter().any(|v| v.fract() != 0.0) => return None,
+        None => {
+            let mut head = values[..values.len().min(1_000)].to_vec();
+            head.sort_by(f64::total_cmp);
+            if head.windows(2).any(|pair| pair[0] == pair[1]) {
+                return None;
+            }
+        }
+        Some(_) => {}
+    }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted.dedup();

@@ -48,6 +48,32 @@ pub fn assign_folds(y: &[f64], task: Task, folds: usize, seed: u64) -> (Vec<usiz
     (fold_of, count)
 }
 
+/// A sample of `count` rows (stratified by class for classification: each class keeps its
+/// share, and at least one row), in their original order.
+pub fn sample_rows(y: &[f64], task: Task, count: usize, seed: u64) -> Vec<usize> {
+    let mut rng = SplitMix64(seed ^ 0x5A3D_17E5);
+    let mut groups: Vec<Vec<usize>> = match task {
+        Task::Regression => vec![(0..y.len()).collect()],
+        Task::Binary => vec![Vec::new(); 2],
+        Task::Multiclass(classes) => vec![Vec::new(); classes],
+    };
+    if task != Task::Regression {
+        for (row, label) in y.iter().enumerate() {
+            let class = (*label as usize).min(groups.len() - 1);
+            groups[class].push(row);
+        }
+    }
+    let share = count as f64 / y.len().max(1) as f64;
+    let mut rows = Vec::with_capacity(count + groups.len());
+    for group in &mut groups {
+        rng.shuffle(group);
+        let take = ((group.len() as f64 * share).round() as usize).clamp(1, group.len().max(1));
+        rows.extend(group.iter().take(take));
+    }
+    rows.sort_unstable();
+    rows
+}
+
 /// The rows of `x` (and of `y`) whose fold is (or is not) `fold`.
 pub fn split(
     x: &Matrix,
@@ -260,6 +286,28 @@ pub fn ensemble_selection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sample_keeps_each_class_in_its_share_and_the_rows_in_order() {
+        // 1,000 rows, one in ten positive.
+        let y: Vec<f64> = (0..1_000)
+            .map(|row| f64::from(u8::from(row % 10 == 0)))
+            .collect();
+        let rows = sample_rows(&y, Task::Binary, 200, 7);
+        assert_eq!(rows.len(), 200);
+        assert!(rows.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(rows.iter().filter(|row| y[**row] == 1.0).count(), 20);
+        // The same seed, the same rows; another seed, others.
+        assert_eq!(sample_rows(&y, Task::Binary, 200, 7), rows);
+        assert_ne!(sample_rows(&y, Task::Binary, 200, 8), rows);
+        // A class too small for its share keeps a row.
+        let mut rare = vec![0.0; 1_000];
+        rare[500] = 1.0;
+        let rows = sample_rows(&rare, Task::Binary, 100, 7);
+        assert!(rows.contains(&500), "{rows:?}");
+        // Regression samples the rows as one group.
+        assert_eq!(sample_rows(&y, Task::Regression, 300, 7).len(), 300);
+    }
 
     #[test]
     fn folds_are_stratified_balanced_and_repeat_for_a_seed() {
