@@ -3,8 +3,8 @@
 # 1,000,000-row churn table of bench/train_vs_sklearn (800,000 training rows after evaluate's
 # split) at max_runtime_secs 1, 2, 3, 5 and 10. Prints, per budget, train_model's wall time and
 # its ratio to the budget (issue 11 asks for at most 1.10), the rows automl cross-validated
-# (it searches a sample when the budget is short for the table), the candidates it evaluated
-# and the test ROC AUC.
+# (it searches a sample when the budget is short for the table), the candidates it evaluated,
+# the test ROC AUC and the peak RSS of the run.
 #
 # Usage: bench/automl_budget.sh [--rows N] [--budgets 1,2,3,5,10] [--out CSV]
 # Environment:

@@ -198,7 +198,9 @@ fn fit(
     setting: &Setting<'_>,
     stop: Option<(&Matrix, &[f64])>,
 ) -> anyhow::Result<Fitted> {
+    use std::borrow::Cow;
     let engine = engine(candidate.config.name())?;
+    // Borrowed until a step changes the rows: a copy of a large table per fold is memory.
     let (encoder, x) = if prepare::changes(setting.columns, candidate.encoding) {
         let (encoder, encoded) = Encoder::fit(
             x,
@@ -208,18 +210,19 @@ fn fit(
             candidate.encoding,
             setting.seed,
         );
-        (Some(encoder), encoded)
+        (Some(encoder), Cow::Owned(encoded))
     } else {
-        (None, x.clone())
+        (None, Cow::Borrowed(x))
     };
-    let (x, y) = if setting.balance {
-        balanced(&x, y, setting.task)
+    let (x, y): (Cow<Matrix>, Cow<[f64]>) = if setting.balance {
+        let (x, y) = balanced(&x, y, setting.task);
+        (Cow::Owned(x), Cow::Owned(y))
     } else {
-        (x, y.to_vec())
+        (x, Cow::Borrowed(y))
     };
     let scaling = candidate.scaled.then(|| Scaling::fit(&x));
     let x = match &scaling {
-        Some(scaling) => scaling.apply(&x),
+        Some(scaling) => Cow::Owned(scaling.apply(&x)),
         None => x,
     };
     let model = match stop.filter(|(rows, _)| rows.rows > 0 && stops_early(candidate)) {
@@ -236,7 +239,13 @@ fn fit(
                 stop_x.rows,
             )?
         }
-        None => engine.train_until(&x, &y, setting.task, &candidate.config, setting.deadline)?,
+        None => engine.train_until(
+            x.as_ref(),
+            &y,
+            setting.task,
+            &candidate.config,
+            setting.deadline,
+        )?,
     };
     Ok(Fitted {
         encoder,
