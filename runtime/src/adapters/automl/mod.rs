@@ -4,8 +4,9 @@
 //! model predicts the rows it did not see, and the leaderboard ranks the candidates by the
 //! metric of those out-of-fold predictions. Boosting stops early on the fold it predicts, as
 //! AutoGluon's folds do: it trains on every other row, and its score is a little optimistic.
-//! Caruana's greedy selection then blends the best candidates' out-of-fold predictions; the
-//! blend is kept only when it beats the best single model. The winner's members are refit on
+//! Caruana's greedy selection then blends the out-of-fold predictions of the best candidates
+//! and of the best of each algorithm; the blend is kept only when it beats the best single
+//! model. The winner's members are refit on
 //! every row (boosting with row or feature sampling, and the forests, under several seeds,
 //! averaged, when the budget has room). The time budget covers the whole search and the
 //! refit: a candidate starts only when its expected time and the refit's still fit, each wave
@@ -37,7 +38,8 @@ use crate::features::{Columns, Matrix};
 const FORMAT_VERSION: u32 = 1;
 /// Greedy steps of the ensemble selection.
 const ENSEMBLE_ROUNDS: usize = 25;
-/// How many of the best candidates the ensemble may blend.
+/// How many of the best candidates the ensemble may blend (and the best of each algorithm
+/// they leave out).
 const ENSEMBLE_POOL: usize = 12;
 /// Seeds each refit member with random row or feature sampling (boosting, forests) is averaged
 /// over, budget permitting.
@@ -467,6 +469,19 @@ fn reseeded(candidate: &Candidate, copy: u64) -> Candidate {
     out
 }
 
+/// The candidates (by rank, given their algorithms best first) the ensemble may blend: the
+/// best, and the best of each algorithm they leave out (as H2O's BestOfFamily ensemble). On a
+/// small table a linear model that ranks low can still be what a blend of trees needs.
+fn ensemble_pool(algorithms: &[&str]) -> Vec<usize> {
+    let mut chosen: Vec<usize> = (0..algorithms.len().min(ENSEMBLE_POOL)).collect();
+    for (index, algorithm) in algorithms.iter().enumerate().skip(ENSEMBLE_POOL) {
+        if !chosen.iter().any(|other| algorithms[*other] == *algorithm) {
+            chosen.push(index);
+        }
+    }
+    chosen
+}
+
 /// How many seeds each sampled member of the refit gets: up to SEED_BAG, as many as the
 /// budget still has room for (the members' fit times on every row, estimated from the folds).
 fn seed_bag(
@@ -777,10 +792,11 @@ impl Framework for Automl {
         // As in H2O: with `include_algos`, the ensemble only when it is listed.
         let ensemble_allowed = portfolio::allowed(config, Some(H2oAlgo::StackedEnsemble));
         if evaluated.len() > 1 && ensemble_allowed {
-            let pool: Vec<Vec<f64>> = evaluated
+            let algorithms: Vec<&str> = evaluated.iter().map(|e| e.candidate.algorithm).collect();
+            let chosen = ensemble_pool(&algorithms);
+            let pool: Vec<Vec<f64>> = chosen
                 .iter()
-                .take(ENSEMBLE_POOL)
-                .map(|e| gather_rows(&e.oof, scored, width))
+                .map(|index| gather_rows(&evaluated[*index].oof, scored, width))
                 .collect();
             let views: Vec<&[f64]> = pool.iter().map(Vec::as_slice).collect();
             let (blend, value) =
@@ -795,7 +811,7 @@ impl Framework for Automl {
                 .iter()
                 .enumerate()
                 .filter(|(_, weight)| **weight > 0.0)
-                .map(|(index, weight)| (index, *weight))
+                .map(|(index, weight)| (chosen[index], *weight))
                 .collect();
             // The blend only when its refit still fits in the budget: every member is refit on
             // every row, and a linear model's or k-NN's fit cannot be stopped at a deadline.
@@ -1196,6 +1212,18 @@ mod tests {
             prepared.folds(Task::Binary, None).fold_deadline(started, 0),
             None
         );
+    }
+
+    #[test]
+    fn the_ensemble_may_blend_the_best_and_the_best_of_each_algorithm_left_out() {
+        let mut ranked = vec!["GBM"; 13];
+        ranked.extend(["GLM", "DRF", "GLM", "GBM", "KNN"]);
+        let pool = ensemble_pool(&ranked);
+        let mut expected: Vec<usize> = (0..ENSEMBLE_POOL).collect();
+        expected.extend([13, 14, 17]);
+        assert_eq!(pool, expected);
+        // Few candidates: all of them.
+        assert_eq!(ensemble_pool(&["GBM", "GLM"]), [0, 1]);
     }
 
     #[test]
