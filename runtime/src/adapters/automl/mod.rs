@@ -6,10 +6,10 @@
 //! AutoGluon's folds do: it trains on every other row, and its score is a little optimistic.
 //! Caruana's greedy selection then blends the out-of-fold predictions of the best candidates
 //! and of the best of each algorithm; the blend is kept only when it beats the best single
-//! model. The winner's members are refit on
-//! every row (boosting with row or feature sampling, and the forests, under several seeds,
-//! averaged, when the budget has room). The time budget covers the whole search and the
-//! refit: a candidate starts only when its expected time and the refit's still fit, each wave
+//! model. The winner's members are refit on every row (boosting with row or feature sampling,
+//! and the forests, under several seeds, averaged, when the budget has room). The time budget
+//! covers the whole search and the refit: a candidate starts only when its expected time and
+//! the refit's still fit (a slower one is skipped for cheaper ones after it), each wave
 //! of folds stops growing at its share of the search's deadline, and a table too large for the
 //! budget is searched and refit on a stratified sample of its rows. Columns are screened and
 //! encoded by [`prepare`]. The model is the members (each a gbm or smartcore model, with its

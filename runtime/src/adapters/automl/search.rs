@@ -8,6 +8,21 @@ use crate::features::Matrix;
 use crate::metrics;
 use crate::random::SplitMix64;
 
+/// The rows of each class in order (one group of every row for regression): what folds and
+/// samples are stratified by.
+fn class_groups(y: &[f64], task: Task) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = match task {
+        Task::Regression => return vec![(0..y.len()).collect()],
+        Task::Binary => vec![Vec::new(); 2],
+        Task::Multiclass(classes) => vec![Vec::new(); classes],
+    };
+    for (row, label) in y.iter().enumerate() {
+        let class = (*label as usize).min(groups.len() - 1);
+        groups[class].push(row);
+    }
+    groups
+}
+
 /// The fold of each row: `folds` folds (stratified by class for classification), or with
 /// `folds == 0` one 20% hold-out (fold 0) and the rest (fold 1, never scored).
 pub fn assign_folds(y: &[f64], task: Task, folds: usize, seed: u64) -> (Vec<usize>, usize) {
@@ -18,17 +33,7 @@ pub fn assign_folds(y: &[f64], task: Task, folds: usize, seed: u64) -> (Vec<usiz
         (folds, false)
     };
     let mut fold_of = vec![0usize; y.len()];
-    let mut groups: Vec<Vec<usize>> = match task {
-        Task::Regression => vec![(0..y.len()).collect()],
-        Task::Binary => vec![Vec::new(); 2],
-        Task::Multiclass(classes) => vec![Vec::new(); classes],
-    };
-    if task != Task::Regression {
-        for (row, label) in y.iter().enumerate() {
-            let class = (*label as usize).min(groups.len() - 1);
-            groups[class].push(row);
-        }
-    }
+    let mut groups = class_groups(y, task);
     // Rows of each class dealt round-robin after a shuffle, continuing across classes so that
     // small classes do not all land in fold 0.
     let mut next = 0usize;
@@ -52,17 +57,7 @@ pub fn assign_folds(y: &[f64], task: Task, folds: usize, seed: u64) -> (Vec<usiz
 /// share, and at least one row), in their original order.
 pub fn sample_rows(y: &[f64], task: Task, count: usize, seed: u64) -> Vec<usize> {
     let mut rng = SplitMix64(seed ^ 0x5A3D_17E5);
-    let mut groups: Vec<Vec<usize>> = match task {
-        Task::Regression => vec![(0..y.len()).collect()],
-        Task::Binary => vec![Vec::new(); 2],
-        Task::Multiclass(classes) => vec![Vec::new(); classes],
-    };
-    if task != Task::Regression {
-        for (row, label) in y.iter().enumerate() {
-            let class = (*label as usize).min(groups.len() - 1);
-            groups[class].push(row);
-        }
-    }
+    let mut groups = class_groups(y, task);
     let share = count as f64 / y.len().max(1) as f64;
     let mut rows = Vec::with_capacity(count + groups.len());
     for group in &mut groups {
