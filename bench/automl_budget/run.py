@@ -84,8 +84,9 @@ def main():
         )
         output = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
+        code = os.waitstatus_to_exitcode(status)
+        process.returncode = code  # reaped by wait4: Popen must not wait for it again
+        if code != 0:
             sys.exit(f"mbt run --select {name} failed:\n{output}")
         results = json.loads((project / "target" / name / "run_results.json").read_text())
         step = results["steps"]["train_model"]

@@ -20,6 +20,7 @@ mod portfolio;
 mod prepare;
 mod search;
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -44,6 +45,15 @@ const ENSEMBLE_POOL: usize = 12;
 /// Seeds each refit member with random row or feature sampling (boosting, forests) is averaged
 /// over, budget permitting.
 const SEED_BAG: usize = 5;
+
+// Where the time budget goes, as shares of it from the start of train: candidates stop
+// growing at SEARCH_END; a candidate starts only if it and the refit are expected done by
+// START_BY; the search and the refit are planned to end by PLANNED_END (the rows sampled, the
+// refit's seeds counted); the refit stops growing at REFIT_END.
+const SEARCH_END: f64 = 0.8;
+const START_BY: f64 = 0.85;
+const PLANNED_END: f64 = 0.9;
+const REFIT_END: f64 = 0.97;
 
 pub struct Automl;
 
@@ -200,7 +210,6 @@ fn fit(
     setting: &Setting<'_>,
     stop: Option<(&Matrix, &[f64])>,
 ) -> anyhow::Result<Fitted> {
-    use std::borrow::Cow;
     let engine = engine(candidate.config.name())?;
     // Borrowed until a step changes the rows: a copy of a large table per fold is memory.
     let (encoder, x) = if prepare::changes(setting.columns, candidate.encoding) {
@@ -261,8 +270,7 @@ fn transformed<'a>(
     encoder: Option<&Encoder>,
     scaling: Option<&Scaling>,
     x: &'a Matrix,
-) -> std::borrow::Cow<'a, Matrix> {
-    use std::borrow::Cow;
+) -> Cow<'a, Matrix> {
     let x = match encoder {
         Some(encoder) => Cow::Owned(encoder.apply(x)),
         None => Cow::Borrowed(x),
@@ -504,7 +512,7 @@ fn seed_bag(
     }
     // The copies run side by side, a core each.
     let cores = rayon::current_num_threads().max(1) as f64;
-    let left = budget.as_secs_f64() * 0.9 - started.elapsed().as_secs_f64() - other_seconds;
+    let left = budget.as_secs_f64() * PLANNED_END - started.elapsed().as_secs_f64() - other_seconds;
     (1..=SEED_BAG)
         .rev()
         .find(|copies| sampled_seconds * *copies as f64 / cores <= left)
@@ -716,8 +724,7 @@ impl Framework for Automl {
                 super::AUTOML_DEFAULT_BUDGET_SECS.into(),
             )),
         };
-        // The search and the refit are done by 90% of the budget.
-        let end = budget.map(|budget| started + budget.mul_f64(0.9));
+        let end = budget.map(|budget| started + budget.mul_f64(PLANNED_END));
         let mut prepared = Prepared::new(x, y, task, config, end)?;
         let warnings = std::mem::take(&mut prepared.warnings);
         let metric = prepared.metric;
@@ -728,8 +735,10 @@ impl Framework for Automl {
             kept,
             ..
         } = &prepared;
-        // Candidates stop growing at 80% of the budget: the rest is the refit's.
-        let search = prepared.folds(task, budget.map(|budget| started + budget.mul_f64(0.8)));
+        let search = prepared.folds(
+            task,
+            budget.map(|budget| started + budget.mul_f64(SEARCH_END)),
+        );
 
         let candidates = portfolio::candidates(config, task, matrix.rows, matrix.columns);
         let mut evaluated: Vec<Evaluated> = Vec::new();
@@ -749,7 +758,7 @@ impl Framework for Automl {
                 let refit = fits.iter().take(3).sum::<f64>() * 1.25;
                 let expected = started.elapsed().as_secs_f64() + per_unit * candidate.cost + refit;
                 // Too slow for what is left: a cheaper candidate further on may still fit.
-                if expected > budget.as_secs_f64() * 0.85 {
+                if expected > budget.as_secs_f64() * START_BY {
                     continue;
                 }
             }
@@ -821,7 +830,7 @@ impl Framework for Automl {
                     .filter_map(|(index, _)| evaluated[*index].row.fit_seconds)
                     .sum::<f64>()
                     * 1.25;
-                started.elapsed().as_secs_f64() + refit <= budget.as_secs_f64() * 0.97
+                started.elapsed().as_secs_f64() + refit <= budget.as_secs_f64() * REFIT_END
             });
             if wins && used.len() > 1 && refit_fits {
                 let parts: Vec<String> = used
@@ -855,7 +864,7 @@ impl Framework for Automl {
 
         // The refit on every row, members in parallel, done by the end of the budget.
         let refit = Setting {
-            deadline: budget.map(|budget| started + budget.mul_f64(0.97)),
+            deadline: budget.map(|budget| started + budget.mul_f64(REFIT_END)),
             ..search.setting
         };
         // A member with random row or feature sampling is refit with several seeds and averaged

@@ -125,7 +125,7 @@ impl Framework for Gbm {
         config: &FrameworkConfig,
         deadline: Option<std::time::Instant>,
     ) -> anyhow::Result<SerializedModel> {
-        train_model(x, y, task, gbm_config(config)?, deadline, None)
+        train_booster(x, y, task, gbm_config(config)?, deadline, None)
     }
 
     fn predict(&self, model: &SerializedModel, x: &Matrix) -> anyhow::Result<Vec<f64>> {
@@ -162,10 +162,10 @@ pub fn train_stopping_on_last(
     deadline: Option<std::time::Instant>,
     held_out: usize,
 ) -> anyhow::Result<SerializedModel> {
-    train_model(x, y, task, gbm_config(config)?, deadline, Some(held_out))
+    train_booster(x, y, task, gbm_config(config)?, deadline, Some(held_out))
 }
 
-fn train_model(
+fn train_booster(
     x: &dyn Columns,
     y: &[f64],
     task: Task,
