@@ -3,7 +3,9 @@
 //! The candidates ([`portfolio`]) are cross-validated on the same folds ([`search`]): each fold's
 //! model predicts the rows it did not see, and the leaderboard ranks the candidates by the
 //! metric of those out-of-fold predictions. Boosting stops early on the fold it predicts, as
-//! AutoGluon's folds do: it trains on every other row, and its score is a little optimistic.
+//! AutoGluon's folds do: it trains on every other row. Where the folds are small, picking the
+//! round on the very rows it is scored on flatters boosting against the other algorithms, so
+//! each fold's model is grown again to the rounds the other folds kept and scored honestly.
 //! Caruana's greedy selection then blends the out-of-fold predictions of the best candidates
 //! and of the best of each algorithm; the blend is kept only when it beats the best single
 //! model. The winner's members are refit on every row (boosting with row or feature sampling,
@@ -45,6 +47,14 @@ const ENSEMBLE_POOL: usize = 12;
 /// Seeds each refit member with random row or feature sampling (boosting, forests) is averaged
 /// over, budget permitting.
 const SEED_BAG: usize = 5;
+/// Folds smaller than this are scored honestly: boosting is grown again to the rounds the
+/// other folds kept (see `Folds::evaluate`). On birthwt's folds of 30 rows, stopping at each
+/// fold's own best round put the best boosting candidates at 0.755 and 0.761 CV AUC on two
+/// splits, above the linear model's 0.714 and 0.728; grown to the other folds' rounds, the best
+/// scores 0.693 on both. Over four split seeds of bench/automl this lifted the mean test AUC
+/// 0.8072 -> 0.8112; at 1,000 rows and above the second pass cost candidates within the budget
+/// (computers' RMSE +1.2) more than the flattery did.
+const HONEST_FOLD_ROWS: usize = 500;
 
 // Where the time budget goes, as shares of it from the start of train: candidates stop
 // growing at SEARCH_END; a candidate starts only if it and the refit are expected done by
@@ -335,18 +345,30 @@ impl Folds<'_> {
         candidate: &Candidate,
         fold: usize,
         deadline: Option<Instant>,
+        rounds: Option<u32>,
     ) -> anyhow::Result<FoldResult> {
         let (train_x, train_y, _) = search::split(self.x, self.y, self.fold_of, fold, false);
         let (valid_x, valid_y, rows) = search::split(self.x, self.y, self.fold_of, fold, true);
         let fit_started = Instant::now();
-        // Boosting stops on the fold it predicts (as AutoGluon's bagged folds do): every
-        // training row is fit on, at the price of a slightly optimistic out-of-fold score.
-        let stop = Some((&valid_x, valid_y.as_slice()));
         let setting = Setting {
             deadline,
             ..self.setting
         };
-        let fitted = fit(candidate, &train_x, &train_y, &setting, stop)?;
+        let fitted = match rounds {
+            Some(rounds) => fit(
+                &with_rounds(candidate, rounds),
+                &train_x,
+                &train_y,
+                &setting,
+                None,
+            )?,
+            // Boosting stops on the fold it predicts (as AutoGluon's bagged folds do): every
+            // training row is fit on, at the price of an optimistic out-of-fold score.
+            None => {
+                let stop = Some((&valid_x, valid_y.as_slice()));
+                fit(candidate, &train_x, &train_y, &setting, stop)?
+            }
+        };
         let fit_seconds = fit_started.elapsed().as_secs_f64();
         let predict_started = Instant::now();
         let predictions = fitted.predict(&valid_x)?;
@@ -376,25 +398,43 @@ impl Folds<'_> {
         Some(started + span.mul_f64((wave + 1) as f64 / waves as f64))
     }
 
-    /// Cross-validates `candidate`; the folds run in parallel.
-    fn evaluate(&self, candidate: &Candidate) -> anyhow::Result<Evaluated> {
+    /// Fits and predicts every fold, in parallel; `rounds` fixes each fold's boosting rounds.
+    fn run_folds(
+        &self,
+        candidate: &Candidate,
+        rounds: Option<&[u32]>,
+    ) -> anyhow::Result<Vec<FoldResult>> {
         let started = Instant::now();
-        let width = self.width();
         let begun = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<anyhow::Result<FoldResult>> = (0..self.count)
+        (0..self.count)
             .into_par_iter()
             .map(|fold| {
                 let order = begun.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.fold(candidate, fold, self.fold_deadline(started, order))
+                let deadline = self.fold_deadline(started, order);
+                self.fold(candidate, fold, deadline, rounds.map(|rounds| rounds[fold]))
             })
-            .collect();
+            .collect()
+    }
+
+    /// Cross-validates `candidate`; the folds run in parallel. Where the folds are small, a
+    /// boosting candidate's folds are grown a second time without stopping, each to the mean
+    /// rounds the other folds kept, and those predictions are scored: no fold's rows choose
+    /// the model that predicts them.
+    fn evaluate(&self, candidate: &Candidate) -> anyhow::Result<Evaluated> {
+        let started = Instant::now();
+        let width = self.width();
+        let mut results = self.run_folds(candidate, None)?;
+        let rounds: Vec<usize> = results.iter().filter_map(|fold| fold.rounds).collect();
+        if let Some(others) = honest_rounds(&results) {
+            let second = self.run_folds(candidate, Some(&others))?;
+            for (first, second) in results.iter_mut().zip(second) {
+                first.predictions = second.predictions;
+            }
+        }
         let mut oof = vec![f64::NAN; self.y.len() * width];
         let (mut fit_total, mut predict_total) = (0.0, 0.0);
         let mut fold_scores = Vec::new();
-        let mut rounds = Vec::new();
-        for result in results {
-            let fold = result?;
-            rounds.extend(fold.rounds);
+        for fold in results {
             fit_total += fold.fit_seconds;
             predict_total += fold.predict_ms;
             let fold_y: Vec<f64> = fold.rows.iter().map(|row| self.y[*row]).collect();
@@ -445,16 +485,42 @@ impl Folds<'_> {
 /// grows their mean rounds plus a tenth (more rows, a little more room) on every row, with no
 /// rows held out for stopping.
 fn refit_candidate(candidate: &Candidate, rounds: &[usize]) -> Candidate {
-    let mut refit = candidate.clone();
-    if let FrameworkConfig::Gbm(config) = &mut refit.config {
-        if stops_early(candidate) && !rounds.is_empty() {
-            let mean = rounds.iter().sum::<usize>() as f64 / rounds.len() as f64;
-            config.n_estimators = Some((mean * 1.1).ceil().max(1.0) as u32);
-            config.early_stopping_rounds = None;
-            config.validation_fraction = None;
-        }
+    if stops_early(candidate) && !rounds.is_empty() {
+        let mean = rounds.iter().sum::<usize>() as f64 / rounds.len() as f64;
+        return with_rounds(candidate, (mean * 1.1).ceil().max(1.0) as u32);
     }
-    refit
+    candidate.clone()
+}
+
+/// A boosting candidate grown to `rounds` rounds, with no rows held out for stopping.
+fn with_rounds(candidate: &Candidate, rounds: u32) -> Candidate {
+    let mut fixed = candidate.clone();
+    if let FrameworkConfig::Gbm(config) = &mut fixed.config {
+        config.n_estimators = Some(rounds);
+        config.early_stopping_rounds = None;
+        config.validation_fraction = None;
+    }
+    fixed
+}
+
+/// Each fold's rounds for an honest second pass: the mean of the rounds the other folds kept.
+/// None unless every fold stopped early and they are small (see [`HONEST_FOLD_ROWS`]).
+fn honest_rounds(folds: &[FoldResult]) -> Option<Vec<u32>> {
+    let kept: Vec<usize> = folds
+        .iter()
+        .map(|fold| fold.rounds)
+        .collect::<Option<_>>()?;
+    let small = folds.iter().all(|fold| fold.rows.len() < HONEST_FOLD_ROWS);
+    if kept.len() < 2 || !small {
+        return None;
+    }
+    let total: usize = kept.iter().sum();
+    let others = kept.len() - 1;
+    Some(
+        kept.iter()
+            .map(|own| (((total - own) as f64 / others as f64).round() as u32).max(1))
+            .collect(),
+    )
 }
 
 /// Whether a candidate's fit depends on its seed beyond ties: boosting with row or feature
@@ -1221,6 +1287,69 @@ mod tests {
             prepared.folds(Task::Binary, None).fold_deadline(started, 0),
             None
         );
+    }
+
+    #[test]
+    fn small_folds_score_boosting_grown_to_the_rounds_the_other_folds_kept() {
+        let (x, y) = table(150, Task::Binary);
+        let config = AutomlConfig {
+            seed: Some(3),
+            nfolds: Some(3),
+            ..AutomlConfig::default()
+        };
+        let prepared = Prepared::new(&x, &y, Task::Binary, &config, None).unwrap();
+        let folds = prepared.folds(Task::Binary, None);
+        let candidate = portfolio::gbm(0, portfolio::FIRST[0], prepared.seed, 150, None);
+        let stopped = folds.run_folds(&candidate, None).unwrap();
+        let kept: Vec<usize> = stopped.iter().map(|fold| fold.rounds.unwrap()).collect();
+        let others = honest_rounds(&stopped).unwrap();
+        let total: usize = kept.iter().sum();
+        for (own, grown) in kept.iter().zip(&others) {
+            let mean = (total - own) as f64 / 2.0;
+            assert_eq!(*grown, (mean.round() as u32).max(1), "{kept:?} {others:?}");
+        }
+        // The scored out-of-fold predictions are the regrown models', not the stopped ones'.
+        let evaluated = folds.evaluate(&candidate).unwrap();
+        let regrown = folds.run_folds(&candidate, Some(&others)).unwrap();
+        let mut differ = false;
+        for (again, first) in regrown.iter().zip(&stopped) {
+            assert_eq!(again.rows, first.rows);
+            for (index, row) in again.rows.iter().enumerate() {
+                assert_eq!(evaluated.oof[*row], again.predictions[index]);
+                differ |= again.predictions[index] != first.predictions[index];
+            }
+        }
+        assert!(
+            differ,
+            "the stopped models already had the other folds' rounds: {kept:?}"
+        );
+        // The refit still grows the stopped folds' mean rounds plus a tenth.
+        let FrameworkConfig::Gbm(refit) = &evaluated.candidate.config else {
+            panic!("a gbm candidate refits as gbm");
+        };
+        let mean = total as f64 / kept.len() as f64;
+        assert_eq!(refit.n_estimators, Some((mean * 1.1).ceil() as u32));
+        // Large folds, or folds that did not stop early, are scored as they are.
+        let large: Vec<FoldResult> = stopped
+            .iter()
+            .map(|fold| FoldResult {
+                rows: (0..HONEST_FOLD_ROWS).collect(),
+                predictions: Vec::new(),
+                rounds: fold.rounds,
+                ..*fold
+            })
+            .collect();
+        assert_eq!(honest_rounds(&large), None);
+        let unstopped: Vec<FoldResult> = stopped
+            .iter()
+            .map(|fold| FoldResult {
+                rows: fold.rows.clone(),
+                predictions: Vec::new(),
+                rounds: None,
+                ..*fold
+            })
+            .collect();
+        assert_eq!(honest_rounds(&unstopped), None);
     }
 
     #[test]
