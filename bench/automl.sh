@@ -8,10 +8,11 @@
 # table to ~/.cache/mbt/bench/automl/results.csv. Takes 1.5-2 hours (the budgets add up).
 #
 # Usage: bench/automl.sh [--datasets a,b] [--systems automl20,h2o60,flaml20,lightgbm,sklearn]
-#                        [--seed N] [--out CSV] [--prepare-only]
+#                        [--seed N[,N...]] [--out CSV] [--prepare-only]
 #        bench/automl.sh --summary-only CSV   (the table and checks of an earlier run)
 #   automl<N>, h2o<N> and flaml<N> take a budget of N seconds (automl5,flaml5 for a smoke test);
-#   --prepare-only writes the generated projects and runs `mbt check` on each.
+#   several --seed values run every system on each split, and the checks compare each table's
+#   mean over them; --prepare-only writes the generated projects and runs `mbt check` on each.
 # Environment:
 #   MBT_BIN       an mbt binary instead of a release build (a debug build runs fewer candidates
 #                 within a budget: its figures understate automl)

@@ -8,12 +8,14 @@ scaling or Ridge, RandomForest, HistGradientBoosting) and LightGBM's train in th
 same split. Prints a table (dataset, task, system, test AUC / log loss / RMSE, wall time, peak
 RSS), writes it as CSV, then the summary the issue's done-when checks are read from.
 
-Usage: python bench/automl/run.py --mbt PATH [--data DIR] [--out CSV] [--seed N]
+Usage: python bench/automl/run.py --mbt PATH [--data DIR] [--out CSV] [--seed N[,N...]]
          [--datasets a,b] [--systems automl20,h2o60,flaml20,lightgbm,sklearn,...]
          [--prepare-only]
        python bench/automl/run.py --summary-only CSV
 A system named automl<N>, h2o<N> or flaml<N> has a budget of N seconds (automl5 for a smoke
-test). --prepare-only writes the projects and runs `mbt check` on each instead of training.
+test). Several split seeds (--seed 7,8,9,10) run every system on each split; the summary then
+compares each table's mean over the splits. --prepare-only writes the projects and runs
+`mbt check` on each instead of training.
 The bench/automl.sh wrapper builds mbt in release and picks the interpreter.
 """
 
@@ -137,13 +139,14 @@ def load_dataset(dataset, data_dir, cache):
     return frame
 
 
-def split(dataset, args):
-    """(task, label, positive, classes, train, test): 80/20, stratified for classification."""
+def split(dataset, args, seed):
+    """(task, label, positive, classes, train, test): 80/20 by `seed`, stratified for
+    classification."""
     task, label, positive, _ = DATASETS[dataset]
     frame = load_dataset(dataset, args.data, Path(args.work) / "data")
     frame.insert(0, "row_id", [f"r{i}" for i in range(len(frame))])
     train, test = train_test_split(
-        frame, test_size=0.2, random_state=args.seed,
+        frame, test_size=0.2, random_state=seed,
         stratify=None if task == "regression" else frame[label],
     )
     classes = sorted(frame[label].unique()) if task != "regression" else None
@@ -432,7 +435,7 @@ def metric(task, truth, scores, classes, positive):
     return float(np.sqrt(mean_squared_error(truth, scores)))
 
 
-HEADER = ["dataset", "task", "system", "metric", "value", "wall_s", "peak_rss_mb"]
+HEADER = ["dataset", "task", "system", "seed", "metric", "value", "wall_s", "peak_rss_mb"]
 
 
 def write_rows(path, rows):
@@ -444,12 +447,14 @@ def write_rows(path, rows):
 
 
 def read_rows(path):
-    """Rows of a results CSV (one from before the `task` column gets it from the metric)."""
+    """Rows of a results CSV (one from before the `task` column gets it from the metric; one
+    from before the `seed` column holds a single split)."""
     tasks = {metric: task for task, metric in METRIC.items()}
     rows = []
     with open(path, newline="") as file:
         for row in csv.DictReader(file):
             row["task"] = row.get("task") or tasks.get(row["metric"], "?")
+            row["seed"] = row.get("seed") or ""
             for key in ("value", "wall_s", "peak_rss_mb"):
                 row[key] = float(row[key]) if row[key] not in ("", None) else None
             if row["value"] is None:
@@ -459,13 +464,43 @@ def read_rows(path):
 
 
 def print_table(rows):
-    print(f"{'dataset':<14} {'task':<10} {'system':<17} {'metric':<8} {'value':>9} "
+    print(f"{'dataset':<14} {'task':<10} {'system':<17} {'seed':>4} {'metric':<8} {'value':>9} "
           f"{'wall s':>7} {'RSS MB':>7}")
     for row in rows:
         value = "failed" if math.isnan(row["value"]) else f"{row['value']:.4f}"
         rss = "-" if row["peak_rss_mb"] is None else f"{row['peak_rss_mb']:.0f}"
-        print(f"{row['dataset']:<14} {row['task']:<10} {row['system']:<17} {row['metric']:<8} "
-              f"{value:>9} {row['wall_s']:>7.1f} {rss:>7}")
+        print(f"{row['dataset']:<14} {row['task']:<10} {row['system']:<17} {row['seed']:>4} "
+              f"{row['metric']:<8} {value:>9} {row['wall_s']:>7.1f} {rss:>7}")
+
+
+def split_means(table):
+    """{(dataset, system): value}: a table's value, or its mean over the splits the table ran
+    on. A system that did not run on every one of them is left out of that table (its mean
+    would not compare); one that failed on any of them failed the table (NaN)."""
+    runs, seeds = {}, {}
+    for row in table:
+        runs.setdefault((row["dataset"], row["system"]), {})[row["seed"]] = row["value"]
+        seeds.setdefault(row["dataset"], set()).add(row["seed"])
+    return {key: float(np.mean(list(values.values())))
+            for key, values in runs.items() if set(values) == seeds[key[0]]}
+
+
+def print_means(task, table, values):
+    """Each table's mean per system, when the rows hold several splits."""
+    seeds = sorted({row["seed"] for row in table}, key=lambda seed: (len(seed), seed))
+    if len(seeds) < 2:
+        return
+    datasets = list(dict.fromkeys(r["dataset"] for r in table))
+    systems = list(dict.fromkeys(r["system"] for r in table)) + ["best default"]
+    print(f"\n{task}: mean test {METRIC[task]} per table over split seeds {', '.join(seeds)}")
+    print(f"{'dataset':<14} " + " ".join(f"{s.removeprefix('sklearn_')[:12]:>12}" for s in systems))
+    for dataset in datasets:
+        cells = []
+        for system in systems:
+            value = values.get((dataset, system))
+            cells.append("-" if value is None else "failed" if math.isnan(value)
+                         else f"{value:.4f}")
+        print(f"{dataset:<14} " + " ".join(f"{c:>12}" for c in cells))
 
 
 def is_default(system):
@@ -476,14 +511,16 @@ def print_summary(rows):
     """The issue's done-when checks, from the rows. A table where a system failed counts against
     it: a candidate that failed on one fails a mean comparison, and loses that table to the
     reference; a reference's failed table is left out of both means. A table where one of the
-    two did not run (no row) is left out."""
+    two did not run (no row) is left out. Over several splits each table counts with its mean
+    over them, and its best default is the default with the best mean (not the best on each
+    split, which would pick on the test rows)."""
     checks = []
     for task, higher in (("binary", True), ("multiclass", False), ("regression", False)):
         table = [r for r in rows if r["task"] == task]
         if not table:
             continue
         datasets = list(dict.fromkeys(r["dataset"] for r in table))
-        values = {(r["dataset"], r["system"]): r["value"] for r in table}
+        values = split_means(table)
         systems = list(dict.fromkeys(r["system"] for r in table))
         best = max if higher else min
         for dataset in datasets:
@@ -494,6 +531,7 @@ def print_summary(rows):
                 values[dataset, "best default"] = best(ok) if ok else math.nan
         if any((d, "best default") in values for d in datasets):
             systems.append("best default")
+        print_means(task, table, values)
         name = METRIC[task]
         print(f"\n{task} ({len(datasets)} tables): mean test {name} "
               f"({'higher' if higher else 'lower'} is better)")
@@ -576,7 +614,7 @@ def prepare_and_check(args, mbt_systems):
     """Writes every dataset's project and runs `mbt check` on it; exits non-zero on a failure."""
     failed = []
     for dataset in args.datasets.split(","):
-        task, label, positive, classes, train, test = split(dataset, args)
+        task, label, positive, classes, train, test = split(dataset, args, args.seeds[0])
         project = Path(args.work) / dataset
         write_project(project, train, test, label)
         for system in mbt_systems:
@@ -598,7 +636,7 @@ def main():
     parser.add_argument("--data", default=str(root.parent / "shared" / "data"))
     parser.add_argument("--out", default=str(Path.home() / ".cache/mbt/bench/automl/results.csv"))
     parser.add_argument("--work", default=str(Path.home() / ".cache/mbt/bench/automl"))
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", default="7", help="the split's seed, or several: 7,8,9,10")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument(
         "--systems", default="automl20,automl60,h2o20,h2o60,flaml20,flaml60,lightgbm,sklearn")
@@ -606,6 +644,10 @@ def main():
     parser.add_argument("--summary-only", metavar="CSV")
     parser.add_argument("--flaml-worker", nargs=2, metavar=("JOB", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    try:
+        args.seeds = [int(seed) for seed in args.seed.split(",")]
+    except ValueError:
+        raise SystemExit(f"--seed takes whole numbers separated by commas, not {args.seed!r}")
     if args.flaml_worker:
         return flaml_worker(*args.flaml_worker)
     if args.summary_only:
@@ -625,18 +667,19 @@ def main():
         return prepare_and_check(args, mbt_systems)
     rows = []
 
-    def add(dataset, task, system, value, wall, rss, error=None):
+    def add(dataset, seed, task, system, value, wall, rss, error=None):
         if error is not None:
             tail = "\n".join(error.strip().splitlines()[-15:])
-            print(f"{dataset}/{system} failed:\n{tail}", file=sys.stderr)
-        row = dict(zip(HEADER, [dataset, task, system, METRIC[task], value, wall, rss]))
+            print(f"{dataset}/{system} (seed {seed}) failed:\n{tail}", file=sys.stderr)
+        row = dict(zip(HEADER, [dataset, task, system, str(seed), METRIC[task], value, wall, rss]))
         rows.append(row)
         shown = "failed" if math.isnan(value) else f"{value:.4f}"
-        print(f"{dataset:<14} {system:<17} {METRIC[task]} {shown}  {wall:.1f} s", file=sys.stderr)
+        print(f"{dataset:<14} {system:<17} {seed:>4} {METRIC[task]} {shown}  {wall:.1f} s",
+              file=sys.stderr)
         write_rows(args.out, rows)  # after every row: an interrupted run keeps what it has
 
-    for dataset in args.datasets.split(","):
-        task, label, positive, classes, train, test = split(dataset, args)
+    for seed, dataset in [(s, d) for s in args.seeds for d in args.datasets.split(",")]:
+        task, label, positive, classes, train, test = split(dataset, args, seed)
         truth = test[label].to_numpy()
         project = Path(args.work) / dataset
         write_project(project, train, test, label)
@@ -644,12 +687,12 @@ def main():
         def record(system, scores, wall, rss):
             """A row from test scores, or a failed one from an error text."""
             if isinstance(scores, str):
-                return add(dataset, task, system, math.nan, wall, rss, scores)
+                return add(dataset, seed, task, system, math.nan, wall, rss, scores)
             try:
                 value, error = metric(task, truth, scores, classes, positive), None
             except ValueError as failure:  # NaN scores, say
                 value, error = math.nan, f"{type(failure).__name__}: {failure}"
-            add(dataset, task, system, value, wall, rss, error)
+            add(dataset, seed, task, system, value, wall, rss, error)
 
         for system in systems:
             kind, budget = kinds[system]
