@@ -508,12 +508,30 @@ def is_default(system):
 
 
 def print_summary(rows):
-    """The issue's done-when checks, from the rows. A table where a system failed counts against
-    it: a candidate that failed on one fails a mean comparison, and loses that table to the
-    reference; a reference's failed table is left out of both means. A table where one of the
-    two did not run (no row) is left out. Over several splits each table counts with its mean
-    over them, and its best default is the default with the best mean (not the best on each
-    split, which would pick on the test rows)."""
+    """The means and the done-when checks; over several splits, the checks of each split too
+    (where the means pass only because one split makes up for another)."""
+    print_checks(done_when(rows, show=True))
+    seeds = sorted({row["seed"] for row in rows}, key=lambda seed: (len(seed), seed))
+    if len(seeds) > 1:
+        for seed in seeds:
+            print_checks(done_when([r for r in rows if r["seed"] == seed], show=False),
+                         f"split seed {seed} alone")
+
+
+def print_checks(checks, scope=""):
+    title = f" on {scope}" if scope else ""
+    print(f"\nchecks{title} (best default: per table, the best of sklearn_* and lightgbm):")
+    for line in checks:
+        print(f"  {line}")
+
+
+def done_when(rows, show):
+    """The issue's done-when checks, from the rows; `show` prints the tables and means. A table
+    where a system failed counts against it: a candidate that failed on one fails a mean
+    comparison, and loses that table to the reference; a reference's failed table is left out
+    of both means. A table where one of the two did not run (no row) is left out. Over several
+    splits each table counts with its mean over them, and its best default is the default with
+    the best mean (not the best on each split, which would pick on the test rows)."""
     checks = []
     for task, higher in (("binary", True), ("multiclass", False), ("regression", False)):
         table = [r for r in rows if r["task"] == task]
@@ -531,20 +549,10 @@ def print_summary(rows):
                 values[dataset, "best default"] = best(ok) if ok else math.nan
         if any((d, "best default") in values for d in datasets):
             systems.append("best default")
-        print_means(task, table, values)
+        if show:
+            print_means(task, table, values)
+            print_task_means(task, higher, datasets, systems, values)
         name = METRIC[task]
-        print(f"\n{task} ({len(datasets)} tables): mean test {name} "
-              f"({'higher' if higher else 'lower'} is better)")
-        for system in systems:
-            ok = [values[d, system] for d in datasets
-                  if not math.isnan(values.get((d, system), math.nan))]
-            absent = [d for d in datasets if (d, system) not in values]
-            failed = [d for d in datasets if d not in absent and math.isnan(values[d, system])]
-            notes = [f"failed on {', '.join(failed)}"] if failed else []
-            notes += [f"not run on {', '.join(absent)}"] if absent else []
-            note = f"  (over {len(ok)}; {'; '.join(notes)})" if notes else ""
-            mean = f"{np.mean(ok):.4f}" if ok else "-"
-            print(f"  {system:<17} {mean:>9}{note}")
 
         def pair(candidate, reference):
             """(tables both ran on, notes) or an explanation why there are none."""
@@ -605,9 +613,23 @@ def print_summary(rows):
             else:
                 found = [compare(candidate, "best default")]
             checks += [f"{line}{info}" for line in found]
-    print("\nchecks (best default: per table, the best of sklearn_* and lightgbm):")
-    for line in checks:
-        print(f"  {line}")
+    return checks
+
+
+def print_task_means(task, higher, datasets, systems, values):
+    """Each system's mean over a task's tables, naming the tables it failed on or missed."""
+    print(f"\n{task} ({len(datasets)} tables): mean test {METRIC[task]} "
+          f"({'higher' if higher else 'lower'} is better)")
+    for system in systems:
+        ok = [values[d, system] for d in datasets
+              if not math.isnan(values.get((d, system), math.nan))]
+        absent = [d for d in datasets if (d, system) not in values]
+        failed = [d for d in datasets if d not in absent and math.isnan(values[d, system])]
+        notes = [f"failed on {', '.join(failed)}"] if failed else []
+        notes += [f"not run on {', '.join(absent)}"] if absent else []
+        note = f"  (over {len(ok)}; {'; '.join(notes)})" if notes else ""
+        mean = f"{np.mean(ok):.4f}" if ok else "-"
+        print(f"  {system:<17} {mean:>9}{note}")
 
 
 def prepare_and_check(args, mbt_systems):

@@ -115,6 +115,9 @@ impl Database {
             }
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         }
+        // ring (ureq's too) builds without a C toolchain. rustls 0.23.48 deprecates its provider
+        // for lacking post-quantum key exchange only; its classic ECDHE groups suit any server.
+        #[allow(deprecated)]
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
