@@ -473,6 +473,11 @@ def print_table(rows):
               f"{row['metric']:<8} {value:>9} {row['wall_s']:>7.1f} {rss:>7}")
 
 
+def split_seeds(rows):
+    """The split seeds the rows hold, in numeric order (9 before 10)."""
+    return sorted({row["seed"] for row in rows}, key=lambda seed: (len(seed), seed))
+
+
 def split_means(table):
     """{(dataset, system): value}: a table's value, or its mean over the splits the table ran
     on. A system that did not run on every one of them is left out of that table (its mean
@@ -487,7 +492,7 @@ def split_means(table):
 
 def print_means(task, table, values):
     """Each table's mean per system, when the rows hold several splits."""
-    seeds = sorted({row["seed"] for row in table}, key=lambda seed: (len(seed), seed))
+    seeds = split_seeds(table)
     if len(seeds) < 2:
         return
     datasets = list(dict.fromkeys(r["dataset"] for r in table))
@@ -511,7 +516,7 @@ def print_summary(rows):
     """The means and the done-when checks; over several splits, the checks of each split too
     (where the means pass only because one split makes up for another)."""
     print_checks(done_when(rows, show=True))
-    seeds = sorted({row["seed"] for row in rows}, key=lambda seed: (len(seed), seed))
+    seeds = split_seeds(rows)
     if len(seeds) > 1:
         for seed in seeds:
             print_checks(done_when([r for r in rows if r["seed"] == seed], show=False),
